@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// Fails when the committed API.md differs from one generated from the current .jsii manifest.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const root = path.join(__dirname, '..');
+const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'api-md-')), 'API.md');
+execFileSync(path.join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', fresh], { cwd: root, stdio: 'inherit' });
+const committed = path.join(root, 'API.md');
+const want = fs.readFileSync(fresh, 'utf8');
+const have = fs.existsSync(committed) ? fs.readFileSync(committed, 'utf8') : '';
+if (want !== have) {
+  process.stderr.write('API.md is stale: run `npm run compile && npm run docgen` and commit the result.\n');
+  process.exit(1);
+}
+process.stdout.write('API.md is up to date\n');
