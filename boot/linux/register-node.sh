@@ -1,0 +1,447 @@
+#!/usr/bin/env bash
+# register-node.sh - registers this Linux machine as an AWS Systems Manager managed node.
+#
+# It asks a HybridActivationApi (cdk-ssm-hybrid-fleet) for a one-time activation, then registers
+# amazon-ssm-agent with it and (re)starts the agent. Needs bash, POSIX tools, curl and an installed agent.
+#
+# The construct bakes the API URL and the authentication mode into this file; the unrendered file shipped in
+# the package works on-premises with ACTIVATION_API_URL (or --api-url) and an API key. Run with --help.
+#
+# The activation code, the API key and the instance-profile credentials are never printed (and never put on
+# a command line other than the agent's own -register call): curl gets them through a config on stdin.
+set -euo pipefail
+
+API_URL="${ACTIVATION_API_URL:-@@ACTIVATION_API_URL@@}"
+AUTH="${ACTIVATION_AUTH:-@@ACTIVATION_AUTH@@}"
+
+PROG=register-node
+USER_AGENT="cdk-ssm-hybrid-fleet-register-node/1"
+
+NAME="${NODE_NAME:-}"
+REGION="${ACTIVATION_API_REGION:-}"
+API_KEY="${ACTIVATION_API_KEY:-}"
+API_KEY_FILE=""
+IMDS="${IMDS_ENDPOINT:-http://169.254.169.254}"
+MAX_ATTEMPTS="${ACTIVATION_MAX_ATTEMPTS:-8}"
+RETRY_BASE="${ACTIVATION_RETRY_BASE_SECONDS:-2}"
+RETRY_MAX_SECONDS="${ACTIVATION_RETRY_MAX_SECONDS:-300}"
+REQUEST_TIMEOUT="${ACTIVATION_REQUEST_TIMEOUT_SECONDS:-35}"
+CONNECT_TIMEOUT=10
+MAX_DELAY=60 # cap of one exponential backoff step, in seconds
+TAGS_JSON=""
+declare -A SEEN_TAG_KEYS=()
+
+# Secrets, filled in later; mask() replaces them in anything that is logged.
+AKID="" SECRET="" SESSION_TOKEN="" CODE=""
+TMP=""
+
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+
+usage() {
+  cat <<'EOF'
+Usage: register-node.sh [options]
+
+Registers this machine as an AWS Systems Manager managed node: requests a one-time activation from the
+activation API (POST <api-url>/activations), registers amazon-ssm-agent with it and (re)starts the agent.
+
+Options:
+  --name NAME           managed-node name (env NODE_NAME; default: the EC2 instance id with iam auth,
+                        otherwise the short hostname)
+  --tag KEY=VALUE       tag for the activation (repeatable; the API decides which keys/values it accepts)
+  --api-url URL         activation API base URL (env ACTIVATION_API_URL)
+  --auth MODE           iam (SigV4 with EC2 instance-profile credentials) or api-key (env ACTIVATION_AUTH;
+                        with neither set and the script not rendered, api-key when a key is given)
+  --api-key-file PATH   file holding the API key (api-key auth; or env ACTIVATION_API_KEY)
+  --region REGION       region of the API for SigV4 (env ACTIVATION_API_REGION; default: from the URL host,
+                        else the EC2 instance's region)
+  -h, --help            print this help and exit
+
+Environment:
+  ACTIVATION_MAX_ATTEMPTS            request attempts, including the first (default 8)
+  ACTIVATION_RETRY_BASE_SECONDS      first backoff step, may be fractional (default 2; doubles each retry,
+                                     with jitter, capped at 60); a Retry-After header wins
+  ACTIVATION_RETRY_MAX_SECONDS       total retry budget in seconds (default 300)
+  ACTIVATION_REQUEST_TIMEOUT_SECONDS timeout of one request (default 35)
+  IMDS_ENDPOINT                      instance metadata service (default http://169.254.169.254)
+  SSM_AGENT_BIN                      amazon-ssm-agent binary (default: on PATH, /usr/bin, or the snap)
+
+Retries on HTTP 429, 5xx and network errors; fails at once on any other HTTP 4xx. Logs go to stderr.
+EOF
+}
+
+cleanup() {
+  if [ -n "$TMP" ] && [ -d "$TMP" ]; then rm -rf -- "$TMP"; fi
+}
+
+# mask TEXT: TEXT with every secret known so far replaced by ***.
+mask() {
+  local s=$1 secret
+  for secret in "$CODE" "$API_KEY" "$SECRET" "$SESSION_TOKEN" "$AKID"; do
+    if [ -n "$secret" ]; then s=${s//"$secret"/***}; fi
+  done
+  printf '%s' "$s"
+}
+
+# json_escape TEXT: TEXT as the inside of a JSON string.
+json_escape() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  case $s in
+    *[[:cntrl:]]*) return 1 ;;
+  esac
+  printf '%s' "$s"
+}
+
+# curl_quote TEXT: TEXT as the inside of a double-quoted curl config value.
+curl_quote() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '%s' "$s"
+}
+
+# json_string KEY < JSON: the string value of KEY in a flat JSON object (last one wins), unescaped; empty when
+# absent or not a string. \uXXXX escapes are kept as they are; \n, \t and friends become spaces.
+json_string() {
+  tr -d '\r\n' | sed -E -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*)".*/\1/p' | awk '{
+    out = ""; n = length($0)
+    for (i = 1; i <= n; i++) {
+      c = substr($0, i, 1)
+      if (c == "\\" && i < n) {
+        i++; c = substr($0, i, 1)
+        if (c == "n" || c == "t" || c == "r" || c == "b" || c == "f") c = " "
+        else if (c == "u") c = "\\u"
+      }
+      out = out c
+    }
+    print out
+  }'
+}
+
+is_uint() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+is_number() { printf '%s' "$1" | grep -Eq '^[0-9]+([.][0-9]+)?$'; }
+
+need_value() { [ "$#" -ge 2 ] || die "option $1 needs a value (see --help)"; }
+
+add_tag() {
+  local kv=$1 key value ekey evalue
+  case $kv in
+    *=*) ;;
+    *) die "--tag needs KEY=VALUE, got '$kv'" ;;
+  esac
+  key=${kv%%=*}
+  value=${kv#*=}
+  [ -n "$key" ] || die "--tag needs a non-empty key, got '$kv'"
+  [ -z "${SEEN_TAG_KEYS[$key]+x}" ] || die "tag key '$key' given more than once"
+  SEEN_TAG_KEYS[$key]=1
+  ekey=$(json_escape "$key") || die "tag key '$key' contains control characters"
+  evalue=$(json_escape "$value") || die "value of tag '$key' contains control characters"
+  TAGS_JSON="${TAGS_JSON:+$TAGS_JSON,}\"$ekey\":\"$evalue\""
+}
+
+# ---------------------------------------------------------------------------------------------- arguments
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --name) need_value "$@"; NAME=$2; shift 2 ;;
+    --name=*) NAME=${1#*=}; shift ;;
+    --tag) need_value "$@"; add_tag "$2"; shift 2 ;;
+    --tag=*) add_tag "${1#*=}"; shift ;;
+    --api-url) need_value "$@"; API_URL=$2; shift 2 ;;
+    --api-url=*) API_URL=${1#*=}; shift ;;
+    --auth) need_value "$@"; AUTH=$2; shift 2 ;;
+    --auth=*) AUTH=${1#*=}; shift ;;
+    --api-key-file) need_value "$@"; API_KEY_FILE=$2; shift 2 ;;
+    --api-key-file=*) API_KEY_FILE=${1#*=}; shift ;;
+    --region) need_value "$@"; REGION=$2; shift 2 ;;
+    --region=*) REGION=${1#*=}; shift ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+
+# ---------------------------------------------------------------------------------------------- settings
+case $API_URL in
+  '' | @@*) die "no activation API URL: this script was not rendered by the construct; set ACTIVATION_API_URL or pass --api-url" ;;
+esac
+API_URL=${API_URL%/}
+API_URL=${API_URL%/}
+case $API_URL in
+  https://*) ;;
+  http://127.* | http://localhost | http://localhost[:/]* | http://\[::1\]*) ;; # loopback only (tests, tunnels)
+  *) die "activation API URL must start with https:// (got '$API_URL')" ;;
+esac
+API_HOST=${API_URL#*://}
+API_HOST=${API_HOST%%/*}
+
+if [ -n "$API_KEY_FILE" ]; then
+  [ -r "$API_KEY_FILE" ] || die "cannot read API key file '$API_KEY_FILE'"
+  API_KEY=$(tr -d '\r\n' <"$API_KEY_FILE")
+  [ -n "$API_KEY" ] || die "API key file '$API_KEY_FILE' is empty"
+fi
+
+case $AUTH in
+  @@* | '')
+    if [ -n "$API_KEY" ]; then AUTH=api-key
+    else die "no authentication mode: set ACTIVATION_AUTH or pass --auth (iam or api-key); api-key auth also needs ACTIVATION_API_KEY or --api-key-file"
+    fi ;;
+  iam | api-key) ;;
+  *) die "unknown authentication mode '$AUTH' (expected iam or api-key)" ;;
+esac
+if [ "$AUTH" = api-key ] && [ -z "$API_KEY" ]; then
+  die "api-key auth needs the API key: set ACTIVATION_API_KEY or pass --api-key-file"
+fi
+
+if ! is_uint "$MAX_ATTEMPTS" || [ "$MAX_ATTEMPTS" -lt 1 ]; then
+  die "ACTIVATION_MAX_ATTEMPTS must be an integer >= 1 (got '$MAX_ATTEMPTS')"
+fi
+is_number "$RETRY_BASE" || die "ACTIVATION_RETRY_BASE_SECONDS must be a non-negative number (got '$RETRY_BASE')"
+is_uint "$RETRY_MAX_SECONDS" || die "ACTIVATION_RETRY_MAX_SECONDS must be a non-negative integer (got '$RETRY_MAX_SECONDS')"
+if ! is_uint "$REQUEST_TIMEOUT" || [ "$REQUEST_TIMEOUT" -lt 1 ]; then
+  die "ACTIVATION_REQUEST_TIMEOUT_SECONDS must be an integer >= 1 (got '$REQUEST_TIMEOUT')"
+fi
+IMDS=${IMDS%/}
+
+# ---------------------------------------------------------------------------------------------- prerequisites
+# Checked before asking for an activation: an activation is single-use and would be wasted.
+command -v curl >/dev/null 2>&1 || die "curl is not installed"
+command -v awk >/dev/null 2>&1 || die "awk is not installed"
+command -v sed >/dev/null 2>&1 || die "sed is not installed"
+
+AGENT=""
+USE_SNAP=0
+if [ -n "${SSM_AGENT_BIN:-}" ]; then
+  AGENT=$(command -v -- "$SSM_AGENT_BIN" 2>/dev/null) || die "SSM_AGENT_BIN='$SSM_AGENT_BIN' is not an executable"
+elif command -v amazon-ssm-agent >/dev/null 2>&1; then
+  AGENT=$(command -v amazon-ssm-agent)
+elif [ -x /usr/bin/amazon-ssm-agent ]; then
+  AGENT=/usr/bin/amazon-ssm-agent
+elif [ -x /snap/amazon-ssm-agent/current/amazon-ssm-agent ]; then
+  AGENT=/snap/amazon-ssm-agent/current/amazon-ssm-agent
+else
+  die "amazon-ssm-agent not found: install the SSM Agent first (or set SSM_AGENT_BIN)"
+fi
+case $AGENT in
+  /snap/*)
+    USE_SNAP=1
+    if [ -x /snap/amazon-ssm-agent/current/amazon-ssm-agent ]; then AGENT=/snap/amazon-ssm-agent/current/amazon-ssm-agent; fi ;;
+esac
+[ -x "$AGENT" ] || die "amazon-ssm-agent at '$AGENT' is not executable"
+
+umask 077
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/register-node.XXXXXX") || die "cannot create a temporary directory"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------- IMDSv2
+IMDS_TOKEN=""
+
+imds_token() {
+  local i
+  for i in 1 2 3; do
+    if IMDS_TOKEN=$(curl -sS -f --noproxy '*' --connect-timeout 2 --max-time 5 -X PUT \
+      -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' "$IMDS/latest/api/token" 2>"$TMP/imds.err") &&
+      [ -n "$IMDS_TOKEN" ]; then
+      return 0
+    fi
+    [ "$i" -lt 3 ] && sleep 1
+  done
+  log "IMDS: $(head -c 300 "$TMP/imds.err" 2>/dev/null | tr -d '\r\n')"
+  return 1
+}
+
+# imds_get PATH: prints the metadata at PATH (relative to latest/).
+imds_get() {
+  printf 'header = "X-aws-ec2-metadata-token: %s"\n' "$(curl_quote "$IMDS_TOKEN")" |
+    curl -sS -f --noproxy '*' --connect-timeout 2 --max-time 5 -K - "$IMDS/latest/$1" 2>"$TMP/imds.err"
+}
+
+imds_required() {
+  [ -n "$IMDS_TOKEN" ] && return 0
+  imds_token || die "cannot reach the EC2 instance metadata service at $IMDS (iam auth works on EC2 with an instance profile; use api-key auth elsewhere)"
+}
+
+if [ "$AUTH" = iam ]; then
+  imds_required
+  if [ -z "$NAME" ]; then
+    NAME=$(imds_get meta-data/instance-id) || die "cannot read the instance id from IMDS: $(head -c 300 "$TMP/imds.err")"
+  fi
+  ROLE=$(imds_get meta-data/iam/security-credentials/ | head -n 1 | tr -d '\r') ||
+    die "cannot read the instance-profile role from IMDS (does the instance have an instance profile?)"
+  [ -n "$ROLE" ] || die "the instance has no instance-profile role (IMDS returned none)"
+  CREDS=$(imds_get "meta-data/iam/security-credentials/$ROLE") ||
+    die "cannot read the instance-profile credentials of role '$ROLE' from IMDS"
+  AKID=$(printf '%s' "$CREDS" | json_string AccessKeyId)
+  SECRET=$(printf '%s' "$CREDS" | json_string SecretAccessKey)
+  SESSION_TOKEN=$(printf '%s' "$CREDS" | json_string Token)
+  CREDS=""
+  if [ -z "$AKID" ] || [ -z "$SECRET" ] || [ -z "$SESSION_TOKEN" ]; then
+    die "the instance-profile credentials from IMDS lack AccessKeyId, SecretAccessKey or Token"
+  fi
+  if [ -z "$REGION" ]; then
+    REGION=$(printf '%s' "$API_HOST" | sed -E -n 's/^[^.]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?(:[0-9]+)?$/\1/p')
+  fi
+  if [ -z "$REGION" ]; then
+    REGION=$(imds_get meta-data/placement/region) || die "cannot tell the API's region: set ACTIVATION_API_REGION or pass --region"
+  fi
+  printf '%s' "$REGION" | grep -Eq '^[a-z0-9-]+$' || die "invalid region '$REGION'"
+fi
+
+if [ -z "$NAME" ]; then
+  NAME=$(hostname -s 2>/dev/null || hostname 2>/dev/null || uname -n) || true
+  NAME=${NAME%%.*}
+fi
+[ -n "$NAME" ] || die "cannot tell this machine's name: pass --name or set NODE_NAME"
+ENAME=$(json_escape "$NAME") || die "the name contains control characters"
+
+if [ -n "$TAGS_JSON" ]; then
+  printf '{"name":"%s","tags":{%s}}' "$ENAME" "$TAGS_JSON" >"$TMP/request.json"
+else
+  printf '{"name":"%s"}' "$ENAME" >"$TMP/request.json"
+fi
+
+# ---------------------------------------------------------------------------------------------- request
+ENDPOINT="$API_URL/activations"
+HTTP_STATUS=000
+CURL_RC=0
+
+curl_config() {
+  printf 'user-agent = "%s"\n' "$USER_AGENT"
+  if [ "$AUTH" = iam ]; then
+    printf 'aws-sigv4 = "aws:amz:%s:execute-api"\n' "$REGION"
+    printf 'user = "%s"\n' "$(curl_quote "$AKID:$SECRET")"
+    printf 'header = "%s"\n' "$(curl_quote "x-amz-security-token: $SESSION_TOKEN")"
+  else
+    printf 'header = "%s"\n' "$(curl_quote "x-api-key: $API_KEY")"
+  fi
+}
+
+send_request() {
+  : >"$TMP/body"
+  : >"$TMP/headers"
+  : >"$TMP/curl.err"
+  CURL_RC=0
+  HTTP_STATUS=$(curl_config | curl -sS -K - -X POST \
+    --connect-timeout "$CONNECT_TIMEOUT" --max-time "$REQUEST_TIMEOUT" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json' \
+    --data-binary "@$TMP/request.json" \
+    -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
+    "$ENDPOINT" 2>"$TMP/curl.err") || CURL_RC=$?
+}
+
+# curl exit codes worth another try: resolve/connect failures, timeouts, TLS handshake, broken transfers.
+curl_retryable() {
+  case $1 in
+    5 | 6 | 7 | 16 | 18 | 28 | 35 | 52 | 55 | 56 | 92) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+# backoff_delay ATTEMPT: exponential backoff with jitter, in seconds (fractional): a random value between half
+# and all of min(base * 2^(attempt-1), MAX_DELAY).
+backoff_delay() {
+  awk -v b="$RETRY_BASE" -v a="$1" -v m="$MAX_DELAY" -v r="$RANDOM" 'BEGIN {
+    d = b * 2 ^ (a - 1); if (d > m) d = m
+    printf "%.3f", d / 2 + (d / 2) * (r / 32767)
+  }'
+}
+
+server_message() {
+  local msg
+  msg=$(json_string message <"$TMP/body" | head -c 500)
+  msg=$(mask "$msg")
+  printf '%s' "${msg:-no message}"
+}
+
+START=$(date +%s)
+attempt=1
+log "requesting an activation for '$NAME' from $ENDPOINT ($AUTH auth)"
+while :; do
+  send_request
+  retry_after=""
+  if [ "$CURL_RC" -eq 0 ]; then
+    case $HTTP_STATUS in
+      200 | 201) break ;;
+      429 | 5??)
+        reason="HTTP $HTTP_STATUS: $(server_message)"
+        retry_after=$(grep -i '^retry-after:' "$TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '[:space:]') || true
+        is_uint "$retry_after" || retry_after="" ;;
+      4??) die "activation API refused the request (HTTP $HTTP_STATUS): $(server_message)" ;;
+      *) die "unexpected answer from the activation API (HTTP $HTTP_STATUS): $(server_message)" ;;
+    esac
+  elif curl_retryable "$CURL_RC"; then
+    reason="network error (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
+  else
+    die "request to $ENDPOINT failed (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
+  fi
+
+  if [ "$attempt" -ge "$MAX_ATTEMPTS" ]; then
+    die "giving up after $attempt attempts; last: $reason"
+  fi
+  if [ -n "$retry_after" ]; then delay=$retry_after; else delay=$(backoff_delay "$attempt"); fi
+  elapsed=$(($(date +%s) - START))
+  delay_ceil=$(awk -v d="$delay" 'BEGIN { c = int(d); if (c < d) c++; print c }')
+  if [ $((elapsed + delay_ceil)) -gt "$RETRY_MAX_SECONDS" ]; then
+    die "giving up after $attempt attempts and ${elapsed}s (retry budget ${RETRY_MAX_SECONDS}s); last: $reason"
+  fi
+  log "attempt $attempt/$MAX_ATTEMPTS failed ($reason); retrying in ${delay}s"
+  sleep "$delay"
+  attempt=$((attempt + 1))
+done
+
+ACT_ID=$(json_string activationId <"$TMP/body")
+CODE=$(json_string activationCode <"$TMP/body")
+ACT_REGION=$(json_string region <"$TMP/body")
+INSTANCE_NAME=$(json_string instanceName <"$TMP/body")
+EXPIRES=$(json_string expiresAt <"$TMP/body")
+rm -f -- "$TMP/body"
+if [ -z "$ACT_ID" ] || [ -z "$CODE" ]; then
+  die "activation API answered HTTP $HTTP_STATUS without activationId/activationCode"
+fi
+[ -n "$ACT_REGION" ] || ACT_REGION=$REGION
+[ -n "$ACT_REGION" ] || die "activation API answered without a region"
+printf '%s' "$ACT_REGION" | grep -Eq '^[a-z0-9-]+$' || die "activation API answered an invalid region"
+log "got activation $(mask "$ACT_ID") for '${INSTANCE_NAME:-$NAME}' in $ACT_REGION${EXPIRES:+ (expires $EXPIRES)}"
+
+# ---------------------------------------------------------------------------------------------- register
+stop_agent() {
+  if [ "$USE_SNAP" = 1 ] && command -v snap >/dev/null 2>&1; then
+    snap stop amazon-ssm-agent </dev/null >&2 2>&1 || true
+  elif command -v systemctl >/dev/null 2>&1; then
+    systemctl stop amazon-ssm-agent </dev/null >&2 2>&1 || true
+  elif command -v service >/dev/null 2>&1; then
+    service amazon-ssm-agent stop </dev/null >&2 2>&1 || true
+  fi
+}
+
+start_agent() {
+  if [ "$USE_SNAP" = 1 ] && command -v snap >/dev/null 2>&1; then
+    snap start amazon-ssm-agent </dev/null >&2 2>&1
+  elif command -v systemctl >/dev/null 2>&1; then
+    systemctl start amazon-ssm-agent </dev/null >&2 2>&1
+  elif command -v service >/dev/null 2>&1; then
+    service amazon-ssm-agent start </dev/null >&2 2>&1
+  else
+    log "no snap, systemctl or service command to start the agent with"
+    return 1
+  fi
+}
+
+log "stopping amazon-ssm-agent"
+stop_agent
+log "registering amazon-ssm-agent ($AGENT) with activation $(mask "$ACT_ID")"
+REG_RC=0
+REG_OUT=$("$AGENT" -register -code "$CODE" -id "$ACT_ID" -region "$ACT_REGION" -y </dev/null 2>&1) || REG_RC=$?
+if [ -n "$REG_OUT" ]; then
+  printf "%s\n" "$(mask "$REG_OUT")" | sed "s/^/$PROG: agent: /" >&2
+fi
+CODE=""
+[ "$REG_RC" -eq 0 ] || die "amazon-ssm-agent -register failed (exit $REG_RC)"
+log "starting amazon-ssm-agent"
+start_agent || die "registered, but amazon-ssm-agent could not be started"
+log "done: registered as '${INSTANCE_NAME:-$NAME}' (activation $ACT_ID, region $ACT_REGION)"

@@ -1,0 +1,596 @@
+/**
+ * Runs the real Linux boot script (boot/linux/register-node.sh) with bash against a loopback fake activation API
+ * (which also plays IMDSv2), with a fake amazon-ssm-agent and systemctl on PATH. Also a static check of the
+ * Windows script, which cannot run here.
+ */
+import { spawn } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { BootScriptAuth, BootScriptPlatform } from '../../lib/activation/boot-script';
+import { bootScriptPath, renderBootScript } from '../../lib/private/render-boot-script';
+
+const LINUX_SCRIPT = bootScriptPath(BootScriptPlatform.LINUX);
+const WINDOWS_SCRIPT = bootScriptPath(BootScriptPlatform.WINDOWS);
+
+const ACTIVATION_ID = '5743558d-563b-4457-8682-d16c3EXAMPLE';
+const ACTIVATION_CODE = 'dRmgnYaFv567vEXAMPLE';
+const ACTIVATION_REGION = 'eu-central-1';
+const API_KEY = 'k3y-Th4t-Must-N0t-Leak';
+const INSTANCE_ID = 'i-0123456789abcdef0';
+const IMDS_TOKEN = 'imds-token-AQAEAEXAMPLE==';
+const ROLE_NAME = 'hybrid-node-role';
+const AKID = 'ASIAEXAMPLEAKID12345';
+const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+session/token==';
+
+const FAST_RETRIES = { ACTIVATION_MAX_ATTEMPTS: '4', ACTIVATION_RETRY_BASE_SECONDS: '0.05' };
+
+interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+interface ScriptedResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface FakeServer {
+  /** Base URL of the fake API stage, with a trailing slash like `RestApi.url`. */
+  apiUrl: string;
+  /** Origin, used as IMDS_ENDPOINT. */
+  origin: string;
+  /** Requests to the activation API. */
+  apiRequests: RecordedRequest[];
+  /** Requests to the fake IMDS. */
+  imdsRequests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+function success(overrides: Record<string, string> = {}): ScriptedResponse {
+  return {
+    status: 201,
+    body: {
+      activationId: ACTIVATION_ID,
+      activationCode: ACTIVATION_CODE,
+      region: ACTIVATION_REGION,
+      instanceName: 'web-01',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+      ...overrides,
+    },
+    headers: { 'Cache-Control': 'no-store' },
+  };
+}
+
+/**
+ * Starts a loopback server: `POST /prod/activations` answers the scripted responses in order (the last one
+ * repeats), `/latest/...` plays IMDSv2.
+ */
+async function startServer(responses: ScriptedResponse[], imds: { region?: string } = {}): Promise<FakeServer> {
+  const apiRequests: RecordedRequest[] = [];
+  const imdsRequests: RecordedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
+      const send = (status: number, body: string, headers: Record<string, string> = {}) => {
+        res.writeHead(status, headers);
+        res.end(body);
+      };
+      if (rec.url.startsWith('/latest/')) {
+        imdsRequests.push(rec);
+        if (rec.url === '/latest/api/token') {
+          if (rec.method !== 'PUT' || !rec.headers['x-aws-ec2-metadata-token-ttl-seconds']) return send(400, '');
+          return send(200, IMDS_TOKEN);
+        }
+        if (rec.headers['x-aws-ec2-metadata-token'] !== IMDS_TOKEN) return send(401, '');
+        switch (rec.url) {
+          case '/latest/meta-data/instance-id':
+            return send(200, INSTANCE_ID);
+          case '/latest/meta-data/iam/security-credentials/':
+            return send(200, ROLE_NAME);
+          case `/latest/meta-data/iam/security-credentials/${ROLE_NAME}`:
+            return send(200, JSON.stringify({
+              Code: 'Success',
+              LastUpdated: '2030-01-01T00:00:00Z',
+              Type: 'AWS-HMAC',
+              AccessKeyId: AKID,
+              SecretAccessKey: SECRET_KEY,
+              Token: SESSION_TOKEN,
+              Expiration: '2030-01-01T06:00:00Z',
+            }, null, 2));
+          case '/latest/meta-data/placement/region':
+            return imds.region ? send(200, imds.region) : send(404, '');
+          default:
+            return send(404, '');
+        }
+      }
+      if (rec.method === 'POST' && rec.url === '/prod/activations') {
+        apiRequests.push(rec);
+        const r = responses[Math.min(apiRequests.length - 1, responses.length - 1)];
+        const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+        return send(r.status, body, { 'Content-Type': 'application/json', ...r.headers });
+      }
+      return send(404, JSON.stringify({ message: 'not found' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    apiUrl: `${origin}/prod/`,
+    origin,
+    apiRequests,
+    imdsRequests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A loopback port with nothing listening on it. */
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Sandbox {
+  dir: string;
+  bin: string;
+  /** Lines `systemctl <args>` / `amazon-ssm-agent <args>`, in call order. */
+  calls(): string[];
+  /** argv of the fake agent, one element per arg, or undefined when it never ran. */
+  agentArgs(): string[] | undefined;
+  /** Writes a script rendered like the construct does (or the unrendered one) and returns its path. */
+  script(apiUrl?: string, auth?: BootScriptAuth): string;
+}
+
+let sandboxes: string[] = [];
+let servers: FakeServer[] = [];
+
+function makeSandbox(): Sandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-node-test-'));
+  sandboxes.push(dir);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const callsFile = path.join(dir, 'calls.log');
+  const argsFile = path.join(dir, 'agent.args');
+  // The fake agent echoes its whole command line (activation code included) to prove the script masks it.
+  fs.writeFileSync(path.join(bin, 'amazon-ssm-agent'), [
+    '#!/bin/sh',
+    `printf '%s\\n' "$@" > '${argsFile}'`,
+    `echo "amazon-ssm-agent $*" >> '${callsFile}'`,
+    'echo "fake agent: registering with $*"',
+    'exit "${FAKE_AGENT_EXIT:-0}"',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'systemctl'), [
+    '#!/bin/sh',
+    `echo "systemctl $*" >> '${callsFile}'`,
+    'exit 0',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  return {
+    dir,
+    bin,
+    calls: () => (fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').trim().split('\n') : []),
+    agentArgs: () => (fs.existsSync(argsFile) ? fs.readFileSync(argsFile, 'utf8').replace(/\n$/, '').split('\n') : undefined),
+    script: (apiUrl?: string, auth?: BootScriptAuth) => {
+      const target = path.join(dir, 'register-node.sh');
+      const text = apiUrl === undefined
+        ? fs.readFileSync(LINUX_SCRIPT, 'utf8')
+        : renderBootScript(BootScriptPlatform.LINUX, apiUrl, auth ?? BootScriptAuth.API_KEY);
+      fs.writeFileSync(target, text, { mode: 0o755 });
+      return target;
+    },
+  };
+}
+
+async function server(responses: ScriptedResponse[], imds: { region?: string } = {}): Promise<FakeServer> {
+  const s = await startServer(responses, imds);
+  servers.push(s);
+  return s;
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    // A clean environment: nothing ACTIVATION_* or proxy-related leaks in from the developer's shell.
+    const child = spawn('bash', [script, ...args], {
+      env: { PATH: `${sb.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: sb.dir, TMPDIR: sb.dir, LANG: 'C', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+function expectNoSecrets(r: RunResult) {
+  for (const secret of [ACTIVATION_CODE, API_KEY, SECRET_KEY, SESSION_TOKEN]) {
+    expect(r.stdout).not.toContain(secret);
+    expect(r.stderr).not.toContain(secret);
+  }
+}
+
+function expectRegistered(sb: Sandbox, region = ACTIVATION_REGION) {
+  expect(sb.agentArgs()).toEqual(['-register', '-code', ACTIVATION_CODE, '-id', ACTIVATION_ID, '-region', region, '-y']);
+  expect(sb.calls()).toEqual([
+    'systemctl stop amazon-ssm-agent',
+    expect.stringMatching(/^amazon-ssm-agent -register /),
+    'systemctl start amazon-ssm-agent',
+  ]);
+}
+
+/** Recomputes the SigV4 signature of a request curl signed and the server received. */
+function sigV4Signature(req: RecordedRequest, region: string, date: string): string {
+  const auth = String(req.headers.authorization);
+  const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
+  const amzDate = String(req.headers['x-amz-date']);
+  const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
+  const hmac = (key: Buffer | string, s: string) => crypto.createHmac('sha256', key).update(s, 'utf8').digest();
+  const canonicalRequest = [
+    req.method,
+    req.url.split('?')[0],
+    '',
+    ...signedHeaders.map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}`),
+    '',
+    signedHeaders.join(';'),
+    sha256(req.body),
+  ].join('\n');
+  const scope = `${date}/${region}/execute-api/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const kDate = hmac(`AWS4${SECRET_KEY}`, date);
+  const kSigning = hmac(hmac(hmac(kDate, region), 'execute-api'), 'aws4_request');
+  return crypto.createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
+}
+
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+  for (const dir of sandboxes) fs.rmSync(dir, { recursive: true, force: true });
+  sandboxes = [];
+});
+
+describe('linux boot script (register-node.sh)', () => {
+  test('passes bash -n', async () => {
+    const r = await new Promise<number | null>((resolve) => {
+      spawn('bash', ['-n', LINUX_SCRIPT], { stdio: 'ignore' }).on('close', resolve);
+    });
+    expect(r).toBe(0);
+  });
+
+  test('--help prints usage and exits 0', async () => {
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(), ['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: register-node\.sh/);
+    expect(r.stdout).toContain('--tag KEY=VALUE');
+  });
+
+  test('api-key mode: sends the key, name and tags, registers the agent, never prints the code or key', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.API_KEY), [
+      '--name', 'web-01', '--tag', 'Team=platform', '--tag', 'Note=say "hi" \\ back=1',
+    ], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    const req = api.apiRequests[0];
+    expect(req.headers['x-api-key']).toBe(API_KEY);
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers.authorization).toBeUndefined();
+    expect(JSON.parse(req.body)).toEqual({ name: 'web-01', tags: { Team: 'platform', Note: 'say "hi" \\ back=1' } });
+    expect(api.imdsRequests).toHaveLength(0);
+    expectRegistered(sb);
+    expectNoSecrets(r);
+    // The fake agent echoed the code; the script masked it.
+    expect(r.stderr).toContain('register-node: agent: fake agent: registering with -register -code *** -id');
+    expect(r.stderr).toContain(`register-node: done: registered as 'web-01' (activation ${ACTIVATION_ID}, region ${ACTIVATION_REGION})`);
+    for (const line of r.stderr.trim().split('\n')) expect(line).toMatch(/^register-node: /);
+  });
+
+  test('api-key mode: key from --api-key-file, name defaults to the short hostname, no tags', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const keyFile = path.join(sb.dir, 'api-key');
+    fs.writeFileSync(keyFile, `${API_KEY}\n`, { mode: 0o600 });
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.API_KEY), ['--api-key-file', keyFile], FAST_RETRIES);
+
+    expect(r.code).toBe(0);
+    expect(api.apiRequests[0].headers['x-api-key']).toBe(API_KEY);
+    expect(JSON.parse(api.apiRequests[0].body)).toEqual({ name: os.hostname().split('.')[0] });
+    expectRegistered(sb);
+    expectNoSecrets(r);
+  });
+
+  test('retries a 429 and succeeds on the second request', async () => {
+    const api = await server([{ status: 429, body: { message: 'Too Many Requests' } }, success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(2);
+    expect(r.stderr).toContain('attempt 1/4 failed (HTTP 429: Too Many Requests); retrying in');
+    expectRegistered(sb);
+    expectNoSecrets(r);
+  });
+
+  test('retries a 503 after the Retry-After delay and succeeds', async () => {
+    const api = await server([
+      { status: 503, body: { message: 'service unavailable, retry later', requestId: 'r-1' }, headers: { 'Retry-After': '1' } },
+      success(),
+    ]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(2);
+    // The backoff alone would be ~0.05 s; Retry-After: 1 is honoured.
+    expect(api.apiRequests[1].at - api.apiRequests[0].at).toBeGreaterThanOrEqual(950);
+    expect(r.stderr).toContain('retrying in 1s');
+    expectRegistered(sb);
+  });
+
+  test('a 400 fails at once with the server message and no retry', async () => {
+    const api = await server([{ status: 400, body: { message: "tag key 'Bogus' is not allowed", requestId: 'r-2' } }, success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Bogus=1'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    expect(r.stderr).toContain("register-node: error: activation API refused the request (HTTP 400): tag key 'Bogus' is not allowed");
+    expect(sb.agentArgs()).toBeUndefined();
+    expect(sb.calls()).toEqual([]);
+  });
+
+  test('a 403 (API Gateway) is not retried either', async () => {
+    const api = await server([{ status: 403, body: { message: 'Forbidden' } }]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).not.toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    expect(r.stderr).toContain('(HTTP 403): Forbidden');
+  });
+
+  test('gives up after ACTIVATION_MAX_ATTEMPTS on a persistent 500', async () => {
+    const api = await server([{ status: 500, body: { message: 'internal error', requestId: 'r-3' } }]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).not.toBe(0);
+    expect(api.apiRequests).toHaveLength(4);
+    expect(r.stderr).toContain('register-node: error: giving up after 4 attempts; last: HTTP 500: internal error');
+    expect(sb.agentArgs()).toBeUndefined();
+    expect(r.ms).toBeLessThan(10000);
+  });
+
+  test('gives up when the retry budget in seconds is spent', async () => {
+    const api = await server([{ status: 503, body: { message: 'busy' }, headers: { 'Retry-After': '5' } }]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], {
+      ...FAST_RETRIES, ACTIVATION_RETRY_MAX_SECONDS: '2', ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    expect(r.stderr).toMatch(/giving up after 1 attempts and \d+s \(retry budget 2s\); last: HTTP 503: busy/);
+  });
+
+  test('iam mode: SigV4-signs with instance-profile credentials from IMDSv2, names the node after the instance', async () => {
+    const api = await server([success({ instanceName: INSTANCE_ID })]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), ['--tag', 'PatchMode=report'], {
+      ...FAST_RETRIES, IMDS_ENDPOINT: api.origin, ACTIVATION_API_REGION: 'eu-west-1',
+    });
+
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    const req = api.apiRequests[0];
+    const auth = String(req.headers.authorization);
+    expect(auth).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${AKID}/(\\d{8})/eu-west-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`),
+    );
+    expect(req.headers['x-amz-security-token']).toBe(SESSION_TOKEN);
+    expect(req.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(req.headers['x-api-key']).toBeUndefined();
+    const date = /Credential=[^/]+\/(\d{8})\//.exec(auth)![1];
+    expect(/Signature=([0-9a-f]{64})/.exec(auth)![1]).toBe(sigV4Signature(req, 'eu-west-1', date));
+    expect(JSON.parse(req.body)).toEqual({ name: INSTANCE_ID, tags: { PatchMode: 'report' } });
+
+    // IMDSv2: a PUT for the token first, then every read carries it.
+    expect(api.imdsRequests[0].method).toBe('PUT');
+    expect(api.imdsRequests[0].url).toBe('/latest/api/token');
+    for (const m of api.imdsRequests.slice(1)) expect(m.headers['x-aws-ec2-metadata-token']).toBe(IMDS_TOKEN);
+    expect(api.imdsRequests.map((m) => m.url)).toEqual([
+      '/latest/api/token',
+      '/latest/meta-data/instance-id',
+      '/latest/meta-data/iam/security-credentials/',
+      `/latest/meta-data/iam/security-credentials/${ROLE_NAME}`,
+    ]);
+    expectRegistered(sb);
+    expectNoSecrets(r);
+    expect(r.stderr).not.toContain(AKID);
+  });
+
+  test('iam mode: region from IMDS when the URL is not an execute-api host; --name wins over the instance id', async () => {
+    const api = await server([success()], { region: 'ap-southeast-2' });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), ['--name', 'db-7'], {
+      ...FAST_RETRIES, IMDS_ENDPOINT: api.origin,
+    });
+
+    expect(r.code).toBe(0);
+    expect(String(api.apiRequests[0].headers.authorization)).toContain('/ap-southeast-2/execute-api/aws4_request');
+    expect(JSON.parse(api.apiRequests[0].body)).toEqual({ name: 'db-7' });
+    expect(api.imdsRequests.map((m) => m.url)).not.toContain('/latest/meta-data/instance-id');
+    expectRegistered(sb);
+  });
+
+  test('iam mode without IMDS fails clearly before any API request', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const port = await freePort();
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), [], {
+      ...FAST_RETRIES, IMDS_ENDPOINT: `http://127.0.0.1:${port}`, ACTIVATION_API_REGION: 'eu-west-1',
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('register-node: error: cannot reach the EC2 instance metadata service');
+    expect(api.apiRequests).toHaveLength(0);
+  });
+
+  test('the unrendered script without ACTIVATION_API_URL fails with a clear message', async () => {
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^register-node: error: no activation API URL: .*set ACTIVATION_API_URL or pass --api-url/m);
+    expect(sb.agentArgs()).toBeUndefined();
+  });
+
+  test('the unrendered script works on-premises with ACTIVATION_API_URL and ACTIVATION_API_KEY', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(), ['--name', 'web-01'], {
+      ...FAST_RETRIES, ACTIVATION_API_URL: api.apiUrl, ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).toBe(0);
+    expect(api.apiRequests[0].headers['x-api-key']).toBe(API_KEY);
+    expectRegistered(sb);
+    expectNoSecrets(r);
+  });
+
+  test('retries network errors (nothing listening) and then fails', async () => {
+    const sb = makeSandbox();
+    const port = await freePort();
+    const r = await run(sb, sb.script(`http://127.0.0.1:${port}/prod/`), ['--name', 'web-01'], {
+      ...FAST_RETRIES, ACTIVATION_MAX_ATTEMPTS: '3', ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('attempt 1/3 failed (network error (curl exit 7)');
+    expect(r.stderr).toContain('attempt 2/3 failed (network error (curl exit 7)');
+    expect(r.stderr).toContain('register-node: error: giving up after 3 attempts; last: network error');
+    expect(sb.agentArgs()).toBeUndefined();
+    expectNoSecrets(r);
+  });
+
+  test('a missing agent fails before any activation is requested', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY, SSM_AGENT_BIN: path.join(sb.dir, 'no-such-agent'),
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('register-node: error: SSM_AGENT_BIN=');
+    expect(api.apiRequests).toHaveLength(0);
+  });
+
+  test('a failing agent registration exits non-zero, without starting the agent', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY, FAKE_AGENT_EXIT: '3',
+    });
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('register-node: error: amazon-ssm-agent -register failed (exit 3)');
+    expect(sb.calls()).toEqual(['systemctl stop amazon-ssm-agent', expect.stringMatching(/^amazon-ssm-agent -register /)]);
+    expectNoSecrets(r);
+  });
+
+  test('api-key mode without a key fails before any request', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01'], FAST_RETRIES);
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('register-node: error: api-key auth needs the API key');
+    expect(api.apiRequests).toHaveLength(0);
+  });
+});
+
+describe('windows boot script (register-node.ps1), static checks', () => {
+  const text = fs.readFileSync(WINDOWS_SCRIPT, 'utf8');
+
+  test('contains both placeholders and renders like the Linux script', () => {
+    expect(text).toContain('@@ACTIVATION_API_URL@@');
+    expect(text).toContain('@@ACTIVATION_AUTH@@');
+    const rendered = renderBootScript(BootScriptPlatform.WINDOWS, 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/', BootScriptAuth.IAM);
+    expect(rendered).not.toContain('@@ACTIVATION_API_URL@@');
+    expect(rendered).not.toContain('@@ACTIVATION_AUTH@@');
+    expect(rendered).toContain('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
+  });
+
+  test('never writes the activation code to output', () => {
+    const outputLine = /\b(Write-Host|Write-Output|Write-Verbose|Write-Warning|Write-Error|Write-Information|Write-Log|Write-Debug|Out-Host|Out-File|Add-Content|Set-Content|Stop-WithError|Console\]::(?:Error\.)?Write(?:Line)?)\b/i;
+    const codeVar = /\$(ActivationCode|Code)\b|activationCode/i;
+    const offending = text.split(/\r?\n/).filter((l) => !/^\s*#/.test(l) && outputLine.test(l) && codeVar.test(l));
+    expect(offending).toEqual([]);
+    expect(text).not.toMatch(/Set-PSDebug\s+-Trace/i);
+    expect(text).not.toMatch(/Start-Transcript/i);
+  });
+
+  test('registers the agent with -register -code -id -region -y between Stop-Service and Start-Service', () => {
+    const stop = text.indexOf('Stop-Service');
+    const register = text.search(/-register\s+-code\s+\$\w+\s+-id\s+\$\w+\s+-region\s+\$\w+\s+-y/);
+    const start = text.lastIndexOf('Start-Service');
+    expect(stop).toBeGreaterThan(-1);
+    expect(register).toBeGreaterThan(stop);
+    expect(start).toBeGreaterThan(register);
+    expect(text).toContain('AmazonSSMAgent');
+    expect(text).toContain('amazon-ssm-agent.exe');
+  });
+
+  test('retries 429 and 5xx, honours Retry-After, signs SigV4 for execute-api, supports the API key header', () => {
+    expect(text).toMatch(/429/);
+    expect(text).toMatch(/Retry-After/);
+    expect(text).toMatch(/-ge 500/);
+    expect(text).toMatch(/AWS4-HMAC-SHA256/);
+    expect(text).toMatch(/execute-api/);
+    expect(text).toMatch(/x-amz-security-token/);
+    expect(text).toMatch(/x-api-key/);
+    expect(text).toMatch(/X-aws-ec2-metadata-token/);
+    expect(text).toMatch(/ACTIVATION_MAX_ATTEMPTS/);
+    expect(text).toMatch(/ACTIVATION_RETRY_BASE_SECONDS/);
+  });
+});
