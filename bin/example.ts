@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The example app: what `npm run synth` builds into cdk.out/ (offline, no AWS account needed).
+// It uses the library exactly as a consumer does.
+import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { BootScriptPlatform, HybridActivationApi } from '../lib';
+
+/** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
+export class HybridFleetExampleStack extends Stack {
+  public readonly activations: HybridActivationApi;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    this.activations = new HybridActivationApi(this, 'Activations', {
+      activationLifetime: Duration.hours(1),
+      defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report' },
+      allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
+    });
+
+    // EC2 machines that boot with the rendered script sign their request with their instance profile.
+    const bootRole = new iam.Role(this, 'BootInstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Instance profile role of EC2 machines that register through the activation API',
+    });
+    // Grant through a customer-managed policy (`grantInvoke(bootRole)` does the same with an inline policy).
+    new iam.ManagedPolicy(this, 'BootInvokePolicy', {
+      description: 'Lets EC2 machines request their hybrid activation',
+      roles: [bootRole],
+      statements: [this.activations.invokePolicyStatement()],
+    });
+
+    // A launch template whose instances register themselves at first boot.
+    new ec2.LaunchTemplate(this, 'BootTemplate', {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      instanceType: new ec2.InstanceType('t3.micro'),
+      role: bootRole,
+      requireImdsv2: true,
+      detailedMonitoring: true,
+      userData: this.activations.userData(BootScriptPlatform.LINUX),
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true }) }],
+    });
+  }
+}
+
+export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
+  new HybridFleetExampleStack(app, 'HybridFleetExample', {
+    description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
+  });
+  return app;
+}
+
+if (require.main === module) {
+  buildExampleApp().synth();
+}

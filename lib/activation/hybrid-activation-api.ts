@@ -1,0 +1,697 @@
+import { Annotations, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { BootScriptAuth, BootScriptPlatform } from './boot-script';
+import { acknowledgeActivationApiFindings } from '../private/acknowledgements';
+import { HANDLER_RUNTIME, handlerCode } from '../private/handler-code';
+import { renderBootScript } from '../private/render-boot-script';
+import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
+import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
+
+const LINUX_SCRIPT_PATH = '/usr/local/sbin/register-node.sh';
+const HEREDOC_END = 'HYBRID_FLEET_REGISTER_NODE_EOF';
+
+/**
+ * How callers of a `HybridActivationApi` authenticate.
+ */
+export enum ActivationApiAuthorization {
+  /**
+   * AWS Signature Version 4 (`AWS_IAM`). Callers need `execute-api:Invoke` (see `grantInvoke`); EC2 instances sign
+   * with their instance-profile credentials, and caller binding can tie the requested name to the instance id.
+   */
+  IAM = 'IAM',
+  /**
+   * An API key sent in the `x-api-key` header, for on-premises machines without AWS credentials.
+   *
+   * Weaker than `IAM`: a key is a shared secret, every holder can request any name, and AWS advises against API keys
+   * as the only authorization. Narrow it with `allowedSourceCidrs` and/or `vpcEndpoints`, and rotate the key.
+   */
+  API_KEY = 'API_KEY',
+}
+
+/**
+ * A tag key that callers may set on their activation, optionally restricted to some values.
+ */
+export interface AllowedTag {
+  /**
+   * The tag key.
+   */
+  readonly key: string;
+
+  /**
+   * Values the caller may choose from.
+   *
+   * @default - any value that Systems Manager accepts
+   */
+  readonly values?: string[];
+}
+
+/**
+ * Properties for a `HybridActivationApi`.
+ */
+export interface HybridActivationApiProps {
+  /**
+   * Role that registered machines assume (the activation's `IamRole`).
+   *
+   * It must trust `ssm.amazonaws.com` and carry `AmazonSSMManagedInstanceCore`. Its *name* is passed to
+   * `CreateActivation`, so create it at path `/` and keep the name within 64 characters.
+   *
+   * @default - a new role trusted by `ssm.amazonaws.com` (with `aws:SourceAccount`/`aws:SourceArn` conditions) that
+   * carries `AmazonSSMManagedInstanceCore`
+   */
+  readonly instanceRole?: iam.IRole;
+
+  /**
+   * How long each issued activation code stays usable; the expiry is computed per request.
+   *
+   * Systems Manager accepts 1 minute up to 30 days. Codes are single-use, so a short lifetime only limits how long a
+   * leaked, unused code is worth anything.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly activationLifetime?: Duration;
+
+  /**
+   * Tags put on every activation, and so on every node it registers (e.g. a patch group and `PatchMode=report`).
+   *
+   * Keys must not be `Name` or the marker tag key, must not contain `+` and must not start with `aws:`.
+   *
+   * @default - none
+   */
+  readonly defaultTags?: { [key: string]: string };
+
+  /**
+   * Tag keys (and optionally values) that callers may set in `POST /activations`.
+   *
+   * Requested tags outside this list are refused with `400`. A requested tag overrides a `defaultTags` entry of the
+   * same key.
+   *
+   * @default - callers may not set tags
+   */
+  readonly allowedTags?: AllowedTag[];
+
+  /**
+   * How callers authenticate.
+   *
+   * @default ActivationApiAuthorization.IAM
+   */
+  readonly authorization?: ActivationApiAuthorization;
+
+  /**
+   * With IAM authorization, tie an EC2 caller to its own name: when the caller is an EC2 instance-profile session
+   * (its session name is an instance id), the requested name must equal that instance id and may be omitted.
+   *
+   * Has no effect with `ActivationApiAuthorization.API_KEY`.
+   *
+   * @default true
+   */
+  readonly callerBinding?: boolean;
+
+  /**
+   * Only these source IP ranges (CIDR notation) may call the API; everything else is denied by the resource policy.
+   *
+   * @default - any source address
+   */
+  readonly allowedSourceCidrs?: string[];
+
+  /**
+   * Make the API private, reachable only through these interface VPC endpoints (`execute-api`).
+   *
+   * @default - a regional, public endpoint
+   */
+  readonly vpcEndpoints?: ec2.IInterfaceVpcEndpoint[];
+
+  /**
+   * Steady-state requests per second the stage accepts before answering `429`.
+   *
+   * @default 10
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Burst of requests the stage accepts before answering `429`.
+   *
+   * @default 20
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * Name of the API Gateway stage (part of the URL).
+   *
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+
+  /**
+   * How long access logs and handler logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Customer-managed KMS key that encrypts the access-log and handler-log groups.
+   *
+   * The key policy must allow the CloudWatch Logs service principal of this region to use it.
+   *
+   * @default - CloudWatch Logs' own encryption at rest
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Regional AWS WAF web ACL to associate with the API stage.
+   *
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+
+  /**
+   * Create the account-wide API Gateway CloudWatch Logs role (`AWS::ApiGateway::Account`).
+   *
+   * Access logging needs that role to be set once per account and region. It is an account singleton, so this
+   * construct does not touch it unless asked: leave `false` when the account already has it (most do), set `true`
+   * only when this stack should own that account-wide setting.
+   *
+   * @default false
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+
+  /**
+   * Reserved concurrency of the handler function, to cap how many activations can be created in parallel.
+   *
+   * @default - unreserved (the account's shared pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
+
+  /**
+   * Create a CloudWatch alarm that fires when the API answers with 5xx errors.
+   *
+   * The alarm is exposed as `serverErrorAlarm`; add actions to it.
+   *
+   * @default true
+   */
+  readonly serverErrorAlarm?: boolean;
+
+  /**
+   * Action of the 5xx alarm (e.g. an SNS topic action).
+   *
+   * @default - no action; add one to `serverErrorAlarm`
+   */
+  readonly serverErrorAlarmAction?: cloudwatch.IAlarmAction;
+}
+
+/**
+ * Define an authenticated HTTP API that hands each booting machine its own single-use Systems Manager hybrid
+ * activation, named after the machine.
+ *
+ * `POST /activations` (`{"name", "tags"}` → `201`) and `GET /activate?name=` (→ `200`) return
+ * `{"activationId", "activationCode", "region", "instanceName", "expiresAt"}`. Every method requires authorization
+ * (IAM by default). The activation code is never logged.
+ */
+export class HybridActivationApi extends Construct {
+  /**
+   * Key of the marker tag that every activation issued by an API of this library carries (copied to the node).
+   */
+  public static readonly MARKER_TAG_KEY = 'hybrid-fleet:activation-api';
+
+  /** The REST API. */
+  public readonly restApi: apigateway.RestApi;
+
+  /** The function that creates activations. */
+  public readonly handler: lambda.IFunction;
+
+  /** The role that registered machines assume. */
+  public readonly instanceRole: iam.IRole;
+
+  /** The API key callers send, when `authorization` is `API_KEY`. */
+  public readonly apiKey?: apigateway.IApiKey;
+
+  /** Access-log group of the API stage. */
+  public readonly accessLogGroup: logs.ILogGroup;
+
+  /** Alarm on 5xx answers, unless `serverErrorAlarm` is false. */
+  public readonly serverErrorAlarm?: cloudwatch.Alarm;
+
+  /** Value of the marker tag (`MARKER_TAG_KEY`) that identifies activations, and so nodes, issued by this API. */
+  public readonly markerTagValue: string;
+
+  /** How callers authenticate. */
+  public readonly authorization: ActivationApiAuthorization;
+
+  constructor(scope: Construct, id: string, props: HybridActivationApiProps = {}) {
+    super(scope, id);
+
+    const authorization = props.authorization ?? ActivationApiAuthorization.IAM;
+    const lifetime = props.activationLifetime ?? Duration.hours(1);
+    const rateLimit = props.throttlingRateLimit ?? 10;
+    const burstLimit = props.throttlingBurstLimit ?? 20;
+    const stageName = props.stageName ?? 'v1';
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const defaultTags = props.defaultTags ?? {};
+    const allowedTags = props.allowedTags ?? [];
+
+    this.authorization = authorization;
+    this.markerTagValue = this.node.addr;
+    this.validate(props, lifetime, rateLimit, burstLimit, stageName, defaultTags, allowedTags);
+
+    this.instanceRole = props.instanceRole ?? this.createInstanceRole();
+    const handler = this.createHandler(props, lifetime, retention, defaultTags, allowedTags);
+    this.handler = handler;
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention,
+      encryptionKey: props.logEncryptionKey,
+    });
+    this.restApi = this.createRestApi(props, stageName, rateLimit, burstLimit);
+    this.apiKey = authorization === ActivationApiAuthorization.API_KEY ? this.createApiKey() : undefined;
+
+    if (props.webAclArn !== undefined) {
+      const association = new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.restApi.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+      association.node.addDependency(this.restApi.deploymentStage);
+    }
+    if (props.serverErrorAlarm ?? true) {
+      this.serverErrorAlarm = this.metricServerErrors().createAlarm(this, 'ServerErrorAlarm', {
+        alarmDescription: `The hybrid activation API ${this.node.path} answered with 5xx errors`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (props.serverErrorAlarmAction) this.serverErrorAlarm.addAlarmAction(props.serverErrorAlarmAction);
+    }
+
+    acknowledgeActivationApiFindings({
+      handler,
+      handlerRole: handler.role!,
+      ownInstanceRole: props.instanceRole === undefined ? this.instanceRole : undefined,
+      restApi: this.restApi,
+      logGroups: [this.accessLogGroup, handler.logGroup],
+      alarmWithoutAction: props.serverErrorAlarmAction ? undefined : this.serverErrorAlarm,
+      logEncryptionKey: props.logEncryptionKey !== undefined,
+      webAcl: props.webAclArn !== undefined,
+      reservedConcurrency: props.reservedConcurrentExecutions !== undefined,
+      apiKey: authorization === ActivationApiAuthorization.API_KEY,
+    });
+  }
+
+  /**
+   * The URL of the deployed stage, ending with `/` (e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1/`).
+   */
+  public get url(): string {
+    return this.restApi.url;
+  }
+
+  /**
+   * Grant a principal the right to call the API's methods (`execute-api:Invoke` on `POST /activations` and
+   * `GET /activate` of the deployed stage).
+   *
+   * Use it for the instance roles of EC2 machines that boot with the Linux or Windows boot script.
+   */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    const statement = this.invokePolicyStatement();
+    return iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources });
+  }
+
+  /**
+   * A policy statement that allows calling the API's methods, for policies you manage yourself (a customer-managed
+   * policy, a permission boundary, another account's role). `grantInvoke` adds the same statement to a principal.
+   */
+  public invokePolicyStatement(): iam.PolicyStatement {
+    const stage = this.restApi.deploymentStage.stageName;
+    return new iam.PolicyStatement({
+      actions: ['execute-api:Invoke'],
+      resources: [
+        this.restApi.arnForExecuteApi('POST', '/activations', stage),
+        this.restApi.arnForExecuteApi('GET', '/activate', stage),
+      ],
+    });
+  }
+
+  /**
+   * Render the boot script for a platform with this API's URL and authentication mode baked in.
+   *
+   * The result contains a deploy-time token for the URL; use it in user data or a stack output. For on-premises
+   * machines, the unrendered scripts in the package's `boot/` folder read `ACTIVATION_API_URL` instead.
+   */
+  public renderBootScript(platform: BootScriptPlatform): string {
+    return renderBootScript(platform, this.url, this.bootScriptAuth);
+  }
+
+  /**
+   * EC2 user data that registers the instance through this API at first boot.
+   *
+   * Linux: the rendered script is written to `/usr/local/sbin/register-node.sh` (kept for re-registration) and run;
+   * add further commands to the returned user data as usual. Windows: the script runs inline and ends the user data
+   * with its exit code, so add your own commands before calling this or use `renderBootScript`.
+   *
+   * With `API_KEY` authorization the script reads the key from `ACTIVATION_API_KEY`; set it (e.g. from Secrets
+   * Manager) before the script runs.
+   */
+  public userData(platform: BootScriptPlatform): ec2.UserData {
+    const script = this.renderBootScript(platform);
+    if (platform === BootScriptPlatform.WINDOWS) {
+      const windows = ec2.UserData.forWindows();
+      windows.addCommands(script);
+      return windows;
+    }
+    const linux = ec2.UserData.forLinux();
+    linux.addCommands(
+      'install -d -m 0755 /usr/local/sbin',
+      `cat > ${LINUX_SCRIPT_PATH} <<'${HEREDOC_END}'`,
+      script,
+      HEREDOC_END,
+      `chmod 0700 ${LINUX_SCRIPT_PATH}`,
+      LINUX_SCRIPT_PATH,
+    );
+    return linux;
+  }
+
+  /**
+   * Number of requests the API answered with a 5xx status (sum over 5 minutes).
+   */
+  public metricServerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.restApi.deploymentStage.metricServerError({ statistic: 'Sum', ...props });
+  }
+
+  /**
+   * Number of requests the API answered with a 4xx status (sum over 5 minutes), including throttled ones.
+   */
+  public metricClientErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.restApi.deploymentStage.metricClientError({ statistic: 'Sum', ...props });
+  }
+
+  /**
+   * Number of requests the API received (sum over 5 minutes).
+   */
+  public metricRequests(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.restApi.deploymentStage.metricCount({ statistic: 'Sum', ...props });
+  }
+
+  /**
+   * Time between the API receiving a request and answering it (p99 over 5 minutes).
+   */
+  public metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.restApi.deploymentStage.metricLatency({ statistic: 'p99', ...props });
+  }
+
+  /**
+   * Number of handler errors (the function failed or timed out, not 4xx answers), sum over 5 minutes.
+   */
+  public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handler.metricErrors({ statistic: 'Sum', ...props });
+  }
+
+  private get bootScriptAuth(): BootScriptAuth {
+    return this.authorization === ActivationApiAuthorization.API_KEY ? BootScriptAuth.API_KEY : BootScriptAuth.IAM;
+  }
+
+  private validate(
+    props: HybridActivationApiProps,
+    lifetime: Duration,
+    rateLimit: number,
+    burstLimit: number,
+    stageName: string,
+    defaultTags: { [key: string]: string },
+    allowedTags: AllowedTag[],
+  ): void {
+    checkDurationRange(this, 'activationLifetime', lifetime, Duration.minutes(1), Duration.days(30));
+    if (!lifetime.isUnresolved() && lifetime.toSeconds() > Duration.days(1).toSeconds()) {
+      Annotations.of(this).addWarningV2(
+        'cdk-ssm-hybrid-fleet:longActivationLifetime',
+        `\`activationLifetime\` of ${lifetime.toHumanString()} keeps unused activation codes valid for long; booting machines need minutes`,
+      );
+    }
+    if (!Token.isUnresolved(rateLimit) && (!(rateLimit > 0) || rateLimit > 10000)) {
+      fail(this, `\`throttlingRateLimit\` must be greater than 0 and at most 10000 requests per second, got: ${rateLimit}`);
+    }
+    checkIntegerRange(this, 'throttlingBurstLimit', burstLimit, 1, 5000);
+    checkIntegerRange(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, 1, 1000);
+    if (!Token.isUnresolved(stageName) && !/^[a-zA-Z0-9_]{1,128}$/.test(stageName)) {
+      fail(this, `\`stageName\` may contain only letters, numbers and underscores (1 to 128), got: '${stageName}'`);
+    }
+    for (const cidr of props.allowedSourceCidrs ?? []) {
+      if (!Token.isUnresolved(cidr) && !isCidr(cidr)) {
+        fail(this, `\`allowedSourceCidrs\` entries must be IPv4 or IPv6 CIDR blocks like 203.0.113.0/24, got: '${cidr}'`);
+      }
+    }
+    if (props.allowedSourceCidrs !== undefined && props.allowedSourceCidrs.length === 0) {
+      fail(this, '`allowedSourceCidrs` must list at least one CIDR block when given (omit it to allow any source), got: []');
+    }
+    if (props.vpcEndpoints !== undefined && props.vpcEndpoints.length === 0) {
+      fail(this, '`vpcEndpoints` must list at least one interface VPC endpoint when given (omit it for a public API), got: []');
+    }
+    if (props.instanceRole && !Token.isUnresolved(props.instanceRole.roleName) && props.instanceRole.roleName.length > 64) {
+      fail(this, `\`instanceRole\` name must be at most 64 characters (CreateActivation's IamRole limit), got: '${props.instanceRole.roleName}'`);
+    }
+    this.validateTags(defaultTags, allowedTags);
+  }
+
+  private validateTags(defaultTags: { [key: string]: string }, allowedTags: AllowedTag[]): void {
+    const reserved = ['Name', HybridActivationApi.MARKER_TAG_KEY];
+    for (const [key, value] of Object.entries(defaultTags)) {
+      checkTagKey(this, 'defaultTags', key);
+      if (reserved.includes(key)) {
+        fail(this, `\`defaultTags\` must not set '${key}': the API sets it itself, got: '${key}'`);
+      }
+      checkTagValue(this, 'defaultTags', key, value);
+    }
+    const seen = new Set<string>();
+    for (const rule of allowedTags) {
+      checkTagKey(this, 'allowedTags', rule.key);
+      if (reserved.includes(rule.key)) {
+        fail(this, `\`allowedTags\` must not allow '${rule.key}': the API sets it itself, got: '${rule.key}'`);
+      }
+      if (seen.has(rule.key)) {
+        fail(this, `\`allowedTags\` lists the key '${rule.key}' twice, got: '${rule.key}'`);
+      }
+      seen.add(rule.key);
+      if (rule.values !== undefined && rule.values.length === 0) {
+        fail(this, `\`allowedTags\` entry '${rule.key}' must list at least one value when \`values\` is given, got: []`);
+      }
+      for (const value of rule.values ?? []) checkTagValue(this, 'allowedTags', rule.key, value);
+    }
+    // Name + marker + every default must leave room on the node (50 tags at most).
+    const fixed = 2 + Object.keys(defaultTags).length;
+    if (fixed > MAX_TAGS_PER_RESOURCE) {
+      fail(
+        this,
+        `\`defaultTags\` may hold at most ${MAX_TAGS_PER_RESOURCE - 2} tags (a node holds ${MAX_TAGS_PER_RESOURCE}, the API adds Name and its marker), got: ${fixed - 2}`,
+      );
+    }
+  }
+
+  private createInstanceRole(): iam.Role {
+    const stack = Stack.of(this);
+    return new iam.Role(this, 'InstanceRole', {
+      description: `Role of machines registered through the hybrid activation API ${this.node.path}`,
+      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({ service: 'ssm', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
+        },
+      }),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+  }
+
+  private createHandler(
+    props: HybridActivationApiProps,
+    lifetime: Duration,
+    retention: logs.RetentionDays,
+    defaultTags: { [key: string]: string },
+    allowedTags: AllowedTag[],
+  ): lambda.Function {
+    const logGroup = new logs.LogGroup(this, 'HandlerLogs', { retention, encryptionKey: props.logEncryptionKey });
+    const role = new iam.Role(this, 'HandlerRole', {
+      description: `Creates hybrid activations for ${this.node.path}`,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
+
+    const fn = new lambda.Function(this, 'Handler', {
+      description: 'Creates single-use Systems Manager hybrid activations',
+      runtime: HANDLER_RUNTIME,
+      handler: 'index.handler',
+      code: handlerCode('create-activation'),
+      role,
+      logGroup,
+      memorySize: 256,
+      // API Gateway waits at most 29 s; SDK retries are budgeted well inside this.
+      timeout: Duration.seconds(25),
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        INSTANCE_ROLE_NAME: this.instanceRole.roleName,
+        ACTIVATION_LIFETIME_SECONDS: lifetime.toSeconds().toString(),
+        MARKER_TAG_KEY: HybridActivationApi.MARKER_TAG_KEY,
+        MARKER_TAG_VALUE: this.markerTagValue,
+        DEFAULT_TAGS: JSON.stringify(defaultTags),
+        ALLOWED_TAGS: JSON.stringify(allowedTags.map((t) => (t.values ? { key: t.key, values: t.values } : { key: t.key }))),
+        AUTHORIZATION: this.authorization,
+        CALLER_BINDING: String(props.callerBinding ?? true),
+        SSM_MAX_ATTEMPTS: '4',
+        SSM_REQUEST_TIMEOUT_MS: '3000',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+
+    const requestTagKeys = [
+      'Name',
+      HybridActivationApi.MARKER_TAG_KEY,
+      ...Object.keys(defaultTags),
+      ...allowedTags.map((t) => t.key),
+    ];
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateMarkedActivations',
+        actions: ['ssm:CreateActivation'],
+        // CreateActivation supports no resource types; the tag conditions narrow what it may create.
+        resources: ['*'],
+        conditions: {
+          'StringEquals': { [`aws:RequestTag/${HybridActivationApi.MARKER_TAG_KEY}`]: this.markerTagValue },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': requestTagKeys },
+        },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PassInstanceRoleToSsm',
+        actions: ['iam:PassRole'],
+        resources: [this.instanceRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
+      }),
+    );
+    return fn;
+  }
+
+  private createRestApi(
+    props: HybridActivationApiProps,
+    stageName: string,
+    rateLimit: number,
+    burstLimit: number,
+  ): apigateway.RestApi {
+    const iamAuth = this.authorization === ActivationApiAuthorization.IAM;
+    const policy = this.createResourcePolicy(props);
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${Stack.of(this).stackName}-${this.node.id}`.slice(0, 1024),
+      description: `Hybrid activation API (${this.node.path})`,
+      endpointConfiguration: props.vpcEndpoints
+        ? { types: [apigateway.EndpointType.PRIVATE], vpcEndpoints: props.vpcEndpoints }
+        : { types: [apigateway.EndpointType.REGIONAL] },
+      policy,
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
+      disableExecuteApiEndpoint: false,
+      deployOptions: {
+        stageName,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        // Never log bodies: responses carry activation codes.
+        dataTraceEnabled: false,
+        throttlingRateLimit: rateLimit,
+        throttlingBurstLimit: burstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+      defaultMethodOptions: iamAuth
+        ? { authorizationType: apigateway.AuthorizationType.IAM }
+        : { authorizationType: apigateway.AuthorizationType.NONE, apiKeyRequired: true },
+    });
+    if (policy) {
+      // A changed resource policy only takes effect after a new deployment.
+      api.latestDeployment?.addToLogicalId(Stack.of(this).resolve(policy.toJSON()));
+    }
+
+    const integration = new apigateway.LambdaIntegration(this.handler, { proxy: true, allowTestInvoke: false });
+    api.root.addResource('activations').addMethod('POST', integration);
+    api.root.addResource('activate').addMethod('GET', integration);
+    // Only this account's API may invoke the handler (confused-deputy guard next to the SourceArn CDK sets).
+    for (const child of api.node.findAll()) {
+      if (child instanceof lambda.CfnPermission) child.sourceAccount = Stack.of(this).account;
+    }
+    return api;
+  }
+
+  private createResourcePolicy(props: HybridActivationApiProps): iam.PolicyDocument | undefined {
+    if (!props.allowedSourceCidrs && !props.vpcEndpoints) return undefined;
+    const invoke = ['execute-api:Invoke'];
+    const anyMethod = ['execute-api:/*'];
+    const statements = [
+      // With IAM authorization the account principal defers to the callers' IAM policies (grantInvoke); with an API
+      // key every caller that holds the key is allowed, and the denies below narrow both.
+      new iam.PolicyStatement({
+        actions: invoke,
+        resources: anyMethod,
+        principals: [
+          this.authorization === ActivationApiAuthorization.IAM
+            ? new iam.AccountRootPrincipal()
+            : new iam.AnyPrincipal(),
+        ],
+      }),
+    ];
+    if (props.allowedSourceCidrs) {
+      statements.push(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: invoke,
+          resources: anyMethod,
+          principals: [new iam.AnyPrincipal()],
+          conditions: { NotIpAddress: { 'aws:SourceIp': props.allowedSourceCidrs } },
+        }),
+      );
+    }
+    if (props.vpcEndpoints) {
+      statements.push(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: invoke,
+          resources: anyMethod,
+          principals: [new iam.AnyPrincipal()],
+          conditions: { StringNotEquals: { 'aws:SourceVpce': props.vpcEndpoints.map((e) => e.vpcEndpointId) } },
+        }),
+      );
+    }
+    return new iam.PolicyDocument({ statements });
+  }
+
+  private createApiKey(): apigateway.IApiKey {
+    const key = this.restApi.addApiKey('ApiKey', {
+      description: `Key for machines that register through ${this.node.path}`,
+    });
+    const plan = this.restApi.addUsagePlan('UsagePlan', {
+      description: `Usage plan of ${this.node.path}`,
+      apiStages: [{ api: this.restApi, stage: this.restApi.deploymentStage }],
+    });
+    plan.addApiKey(key);
+    return key;
+  }
+}
+
+function isCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  if (rest.length > 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+    return bits <= 32 && address.split('.').every((octet) => Number(octet) <= 255);
+  }
+  return address.includes(':') && /^[0-9a-fA-F:]+$/.test(address) && bits <= 128;
+}

@@ -1,0 +1,2 @@
+export * from './boot-script';
+export * from './hybrid-activation-api';

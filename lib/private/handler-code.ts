@@ -1,0 +1,13 @@
+import * as path from 'path';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/**
+ * Lambda runtime of every handler this library ships. The esbuild target in `scripts/bundle.js` matches it
+ * (`node24`); bump both together.
+ */
+export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Code for a handler prebundled into `assets/<name>/index.js` at package build time. */
+export function handlerCode(name: string): lambda.Code {
+  return lambda.Code.fromAsset(path.join(__dirname, '..', '..', 'assets', name));
+}

@@ -1,0 +1,41 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/**
+ * Throws a synth-time error that names the construct path, so users can find the offending construct in a big app.
+ */
+export function fail(scope: IConstruct, message: string): never {
+  throw new Error(`${message} (at ${scope.node.path})`);
+}
+
+/** Checks an integer prop against an inclusive range; unresolved tokens are not inspected. */
+export function checkIntegerRange(
+  scope: IConstruct,
+  prop: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(scope, `\`${prop}\` must be an integer from ${min} to ${max}, got: ${value}`);
+  }
+}
+
+/** Checks a `Duration` prop against an inclusive range; unresolved tokens are not inspected. */
+export function checkDurationRange(
+  scope: IConstruct,
+  prop: string,
+  value: Duration | undefined,
+  min: Duration,
+  max: Duration,
+): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < min.toSeconds() || seconds > max.toSeconds()) {
+    fail(
+      scope,
+      `\`${prop}\` must be a whole number of seconds from ${min.toHumanString()} to ${max.toHumanString()}, got: ${value.toHumanString()}`,
+    );
+  }
+}

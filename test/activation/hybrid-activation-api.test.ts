@@ -1,0 +1,545 @@
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import {
+  ActivationApiAuthorization,
+  BootScriptPlatform,
+  HybridActivationApi,
+  HybridActivationApiProps,
+} from '../../lib';
+import { allFindings, testApp } from '../support/gates';
+
+let stack: Stack;
+beforeEach(() => {
+  stack = new Stack(testApp(), 'TestStack');
+});
+
+function build(props?: HybridActivationApiProps): { api: HybridActivationApi; template: Template } {
+  const api = new HybridActivationApi(stack, 'Activations', props);
+  return { api, template: Template.fromStack(stack) };
+}
+
+function handlerEnv(template: Template): Record<string, unknown> {
+  const fns = template.findResources('AWS::Lambda::Function', {
+    Properties: { Handler: 'index.handler', Environment: Match.anyValue() },
+  });
+  const [fn] = Object.values(fns);
+  return (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+}
+
+describe('HybridActivationApi defaults', () => {
+  test('one line defines a REST API with IAM authorization on both methods', () => {
+    const { template } = build();
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    template.resourceCountIs('AWS::ApiGateway::Method', 2);
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'activations' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'activate' });
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+    template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  test('every method requires authorization', () => {
+    const { template } = build({ authorization: ActivationApiAuthorization.API_KEY });
+    for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
+      const props = (method as { Properties: { AuthorizationType: string; ApiKeyRequired?: boolean } }).Properties;
+      expect(props.AuthorizationType === 'AWS_IAM' || props.ApiKeyRequired === true).toBe(true);
+    }
+  });
+
+  test('the stage is throttled, traced, logs errors only and writes JSON access logs kept one year', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"caller":"\\$context.identity.caller"') },
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 10,
+          ThrottlingBurstLimit: 20,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  test('the handler is the prebundled asset on the pinned runtime, traced, with its own log group', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      Timeout: 25,
+      MemorySize: 256,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+  });
+
+  test('the handler environment carries the role name, lifetime, marker, tags and authorization', () => {
+    const { api, template } = build();
+    const env = handlerEnv(template);
+    expect(env).toMatchObject({
+      ACTIVATION_LIFETIME_SECONDS: '3600',
+      MARKER_TAG_KEY: 'hybrid-fleet:activation-api',
+      MARKER_TAG_VALUE: api.markerTagValue,
+      DEFAULT_TAGS: '{}',
+      ALLOWED_TAGS: '[]',
+      AUTHORIZATION: 'IAM',
+      CALLER_BINDING: 'true',
+    });
+    // The role *name*, not its ARN.
+    expect(env.INSTANCE_ROLE_NAME).toEqual({ Ref: expect.stringMatching(/^ActivationsInstanceRole/) });
+  });
+
+  test('the instance role trusts ssm.amazonaws.com with source conditions and carries AmazonSSMManagedInstanceCore', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'ssm.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
+          },
+        ],
+      },
+      ManagedPolicyArns: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] },
+      ],
+    });
+  });
+
+  test('the handler may create only marked activations and pass only the instance role, only to SSM', () => {
+    const { template } = build({ defaultTags: { PatchGroup: 'web' }, allowedTags: [{ key: 'Team' }] });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CreateMarkedActivations',
+            Effect: 'Allow',
+            Action: 'ssm:CreateActivation',
+            Resource: '*',
+            Condition: {
+              'StringEquals': { 'aws:RequestTag/hybrid-fleet:activation-api': Match.anyValue() },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['Name', 'hybrid-fleet:activation-api', 'PatchGroup', 'Team'] },
+            },
+          },
+          {
+            Sid: 'PassInstanceRoleToSsm',
+            Effect: 'Allow',
+            Action: 'iam:PassRole',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ActivationsInstanceRole'), 'Arn'] },
+            Condition: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
+          },
+        ]),
+      },
+    });
+    // No PassRole on a wildcard anywhere.
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      const statements = (policy as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })
+        .Properties.PolicyDocument.Statement;
+      for (const st of statements) {
+        const actions = ([] as unknown[]).concat(st.Action);
+        if (actions.includes('iam:PassRole')) expect(st.Resource).not.toEqual('*');
+      }
+    }
+  });
+
+  test('only this account may invoke the handler through API Gateway', () => {
+    const { template } = build();
+    const permissions = template.findResources('AWS::Lambda::Permission');
+    expect(Object.keys(permissions)).toHaveLength(2);
+    for (const permission of Object.values(permissions)) {
+      expect((permission as { Properties: unknown }).Properties).toMatchObject({
+        Principal: 'apigateway.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: expect.anything(),
+      });
+    }
+  });
+
+  test('a 5xx alarm is created without actions', () => {
+    const { api, template } = build();
+    expect(api.serverErrorAlarm).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: Match.absent(),
+    });
+  });
+
+  test('passes every gate with zero unacknowledged findings', () => {
+    build();
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
+
+  test('exposes url, REST API, handler, instance role and access logs', () => {
+    const { api } = build();
+    expect(stack.resolve(api.url)).toEqual(stack.resolve(api.restApi.url));
+    expect(api.handler.functionArn).toBeDefined();
+    expect(api.instanceRole.roleName).toBeDefined();
+    expect(api.accessLogGroup.logGroupName).toBeDefined();
+    expect(api.apiKey).toBeUndefined();
+  });
+});
+
+describe('HybridActivationApi overrides', () => {
+  test('activationLifetime sets the per-request lifetime', () => {
+    const { template } = build({ activationLifetime: Duration.minutes(30) });
+    expect(handlerEnv(template).ACTIVATION_LIFETIME_SECONDS).toBe('1800');
+  });
+
+  test('defaultTags and allowedTags reach the handler', () => {
+    const { template } = build({
+      defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report' },
+      allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
+    });
+    const env = handlerEnv(template);
+    expect(JSON.parse(env.DEFAULT_TAGS as string)).toEqual({ PatchGroup: 'linux-web', PatchMode: 'report' });
+    expect(JSON.parse(env.ALLOWED_TAGS as string)).toEqual([
+      { key: 'PatchMode', values: ['report', 'enforce'] },
+      { key: 'Team' },
+    ]);
+  });
+
+  test('callerBinding: false turns binding off', () => {
+    const { template } = build({ callerBinding: false });
+    expect(handlerEnv(template).CALLER_BINDING).toBe('false');
+  });
+
+  test('API_KEY authorization requires a key on every method, with a usage plan', () => {
+    const { api, template } = build({ authorization: ActivationApiAuthorization.API_KEY });
+    expect(api.apiKey).toBeDefined();
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', AuthorizationType: 'NONE', ApiKeyRequired: true });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'NONE', ApiKeyRequired: true });
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    expect(handlerEnv(template).AUTHORIZATION).toBe('API_KEY');
+    // The key value is generated by API Gateway, never placed in the template.
+    template.hasResourceProperties('AWS::ApiGateway::ApiKey', { Value: Match.absent() });
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
+
+  test('allowedSourceCidrs denies other sources and defers to IAM policies with IAM authorization', () => {
+    const { template } = build({ allowedSourceCidrs: ['203.0.113.0/24', '2001:db8::/32'] });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+            Resource: 'execute-api:/*',
+          },
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Resource: 'execute-api:/*',
+            Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '2001:db8::/32'] } },
+          },
+        ],
+      },
+    });
+  });
+
+  test('a changed resource policy forces a new deployment', () => {
+    const logicalIdOf = (cidr: string) => {
+      const s = new Stack(testApp(), 'S');
+      new HybridActivationApi(s, 'Activations', { allowedSourceCidrs: [cidr] });
+      return Object.keys(Template.fromStack(s).findResources('AWS::ApiGateway::Deployment'))[0];
+    };
+    expect(logicalIdOf('203.0.113.0/24')).not.toEqual(logicalIdOf('198.51.100.0/24'));
+  });
+
+  test('API key mode with allowedSourceCidrs allows key holders from the allowed sources only', () => {
+    const { template } = build({ authorization: ActivationApiAuthorization.API_KEY, allowedSourceCidrs: ['203.0.113.0/24'] });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          Match.objectLike({ Effect: 'Allow', Principal: { AWS: '*' } }),
+          Match.objectLike({ Effect: 'Deny', Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24'] } } }),
+        ],
+      },
+    });
+  });
+
+  test('vpcEndpoints make the API private and reachable only through those endpoints', () => {
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0 });
+    const endpoint = vpc.addInterfaceEndpoint('ExecuteApi', { service: ec2.InterfaceVpcEndpointAwsService.APIGATEWAY });
+    const api = new HybridActivationApi(stack, 'Activations', { vpcEndpoints: [endpoint] });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['PRIVATE'], VpcEndpointIds: [{ Ref: Match.stringLikeRegexp('ExecuteApi') }] },
+      Policy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { StringNotEquals: { 'aws:SourceVpce': [{ Ref: Match.stringLikeRegexp('ExecuteApi') }] } },
+          }),
+        ]),
+      },
+    });
+    expect(api.restApi).toBeDefined();
+  });
+
+  test('throttling limits and stage name are configurable', () => {
+    const { template } = build({ throttlingRateLimit: 2.5, throttlingBurstLimit: 5, stageName: 'prod' });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 2.5, ThrottlingBurstLimit: 5 })],
+    });
+  });
+
+  test('logRetention and logEncryptionKey apply to both log groups', () => {
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    key.grantEncryptDecrypt(new iam.ServicePrincipal('logs.amazonaws.com'));
+    const { template } = build({ logRetention: logs.RetentionDays.TWO_YEARS, logEncryptionKey: key });
+    template.allResourcesProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 731,
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogKey'), 'Arn'] },
+    });
+  });
+
+  test('with every optional safeguard set, no acknowledgement is needed for them', () => {
+    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: key });
+    build({
+      logEncryptionKey: key,
+      webAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/activations/0123',
+      reservedConcurrentExecutions: 5,
+      serverErrorAlarmAction: new cwActions.SnsAction(topic),
+    });
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
+      .flatMap((m) => Object.keys(m.data as object));
+    for (const rule of ['LambdaConcurrency', 'CloudWatchLogGroupEncrypted', 'APIGWAssociatedWithWAF', 'CloudWatchAlarmAction', 'AwsSolutions-APIG3']) {
+      expect(acknowledged.filter((id) => id.includes(rule))).toEqual([]);
+    }
+  });
+
+  test('webAclArn associates the web ACL with the stage', () => {
+    const { template } = build({ webAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/activations/0123' });
+    template.hasResource('AWS::WAFv2::WebACLAssociation', {
+      Properties: {
+        WebACLArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/activations/0123',
+        ResourceArn: Match.anyValue(),
+      },
+      DependsOn: Match.arrayWith([Match.stringLikeRegexp('Stage')]),
+    });
+  });
+
+  test('apiGatewayCloudWatchRole: true opts into the account-wide logging role', () => {
+    const { template } = build({ apiGatewayCloudWatchRole: true });
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  test('reservedConcurrentExecutions reserves concurrency', () => {
+    const { template } = build({ reservedConcurrentExecutions: 5 });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+  });
+
+  test('serverErrorAlarm: false creates no alarm; serverErrorAlarmAction wires an action', () => {
+    const { api, template } = build({ serverErrorAlarm: false });
+    expect(api.serverErrorAlarm).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+
+    const other = new Stack(testApp(), 'Other');
+    const topic = new sns.Topic(other, 'Alarms');
+    new HybridActivationApi(other, 'Activations', { serverErrorAlarmAction: new cwActions.SnsAction(topic) });
+    Template.fromStack(other).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
+    });
+  });
+
+  test('a bring-your-own instance role is used by name and is the only role passed', () => {
+    const role = iam.Role.fromRoleName(stack, 'Existing', 'HybridNodeRole');
+    const { api, template } = build({ instanceRole: role });
+    expect(api.instanceRole).toBe(role);
+    expect(handlerEnv(template).INSTANCE_ROLE_NAME).toBe('HybridNodeRole');
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ssm.amazonaws.com' } })] } }, 0);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'iam:PassRole',
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/HybridNodeRole']] },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('HybridActivationApi grants, metrics and boot scripts', () => {
+  test('grantInvoke allows execute-api:Invoke on the two methods of the stage only', () => {
+    const api = new HybridActivationApi(stack, 'Activations');
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    api.grantInvoke(role);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] },
+    });
+    const statement = (Object.values(policies)[0] as { Properties: { PolicyDocument: { Statement: { Action: string; Resource: unknown[] }[] } } })
+      .Properties.PolicyDocument.Statement[0];
+    expect(statement.Action).toBe('execute-api:Invoke');
+    const arns = JSON.stringify(statement.Resource);
+    expect(statement.Resource).toHaveLength(2);
+    expect(arns).toContain('/POST/activations');
+    expect(arns).toContain('/GET/activate');
+    expect(arns).not.toContain('/*/*');
+  });
+
+  test('metric helpers read the API Gateway stage metrics', () => {
+    const { api } = build();
+    const server = stack.resolve(api.metricServerErrors());
+    expect(server).toMatchObject({ namespace: 'AWS/ApiGateway', metricName: '5XXError', statistic: 'Sum' });
+    expect(stack.resolve(api.metricClientErrors()).metricName).toBe('4XXError');
+    expect(stack.resolve(api.metricRequests()).metricName).toBe('Count');
+    expect(stack.resolve(api.metricLatency())).toMatchObject({ metricName: 'Latency', statistic: 'p99' });
+    expect(stack.resolve(api.metricHandlerErrors())).toMatchObject({ namespace: 'AWS/Lambda', metricName: 'Errors' });
+    expect(api.metricServerErrors({ period: Duration.minutes(1) }).period.toSeconds()).toBe(60);
+    expect(api.metricServerErrors()).toBeInstanceOf(cloudwatch.Metric);
+  });
+
+  test('renderBootScript bakes in the API URL and authentication mode', () => {
+    const { api } = build();
+    const linux = stack.resolve(api.renderBootScript(BootScriptPlatform.LINUX));
+    const rendered = JSON.stringify(linux);
+    expect(rendered).not.toContain('@@ACTIVATION_API_URL@@');
+    expect(rendered).not.toContain('@@ACTIVATION_AUTH@@');
+    expect(rendered).toContain('execute-api');
+    expect(rendered).toMatch(/^\{"Fn::Join":\["",\["#!\/usr\/bin\/env bash/);
+    const windows = JSON.stringify(stack.resolve(api.renderBootScript(BootScriptPlatform.WINDOWS)));
+    expect(windows).not.toContain('@@ACTIVATION_API_URL@@');
+  });
+
+  test('API key mode renders api-key scripts without the key', () => {
+    const { api } = build({ authorization: ActivationApiAuthorization.API_KEY });
+    const rendered = JSON.stringify(stack.resolve(api.renderBootScript(BootScriptPlatform.LINUX)));
+    expect(rendered).toContain('api-key');
+    expect(rendered).not.toContain(JSON.stringify(stack.resolve(api.apiKey!.keyId)));
+  });
+
+  test('userData wraps the rendered script for Linux and Windows', () => {
+    const { api } = build();
+    const linux = JSON.stringify(stack.resolve(api.userData(BootScriptPlatform.LINUX).render()));
+    expect(linux).toContain('execute-api');
+    // Linux: written to a file through a quoted heredoc whose end marker the script never contains, then run.
+    expect(linux).toContain("cat > /usr/local/sbin/register-node.sh <<'HYBRID_FLEET_REGISTER_NODE_EOF'");
+    expect(linux.split('HYBRID_FLEET_REGISTER_NODE_EOF')).toHaveLength(3);
+    expect(linux).toMatch(/chmod 0700 \/usr\/local\/sbin\/register-node.sh\\n\/usr\/local\/sbin\/register-node.sh"/);
+    const windows = JSON.stringify(stack.resolve(api.userData(BootScriptPlatform.WINDOWS).render()));
+    expect(windows).toMatch(/^"<powershell>|^\{"Fn::Join":\["",\["<powershell>/);
+  });
+});
+
+describe('HybridActivationApi validation', () => {
+  test.each([
+    [{ activationLifetime: Duration.seconds(30) }, /`activationLifetime` must be a whole number of seconds from 1 minute to 30 days, got: 30 seconds/],
+    [{ activationLifetime: Duration.days(31) }, /`activationLifetime` .* got: 31 days/],
+    [{ activationLifetime: Duration.millis(90500) }, /`activationLifetime` must be a whole number of seconds/],
+    [{ throttlingRateLimit: 0 }, /`throttlingRateLimit` must be greater than 0 .* got: 0/],
+    [{ throttlingRateLimit: 20000 }, /`throttlingRateLimit` .* got: 20000/],
+    [{ throttlingBurstLimit: 0 }, /`throttlingBurstLimit` must be an integer from 1 to 5000, got: 0/],
+    [{ throttlingBurstLimit: 1.5 }, /`throttlingBurstLimit` must be an integer from 1 to 5000, got: 1.5/],
+    [{ reservedConcurrentExecutions: 0 }, /`reservedConcurrentExecutions` must be an integer from 1 to 1000, got: 0/],
+    [{ stageName: 'my-stage' }, /`stageName` may contain only letters, numbers and underscores .* got: 'my-stage'/],
+    [{ allowedSourceCidrs: ['203.0.113.0'] }, /`allowedSourceCidrs` entries must be IPv4 or IPv6 CIDR blocks .* got: '203.0.113.0'/],
+    [{ allowedSourceCidrs: ['300.0.113.0/24'] }, /`allowedSourceCidrs` .* got: '300.0.113.0\/24'/],
+    [{ allowedSourceCidrs: ['10.0.0.0/33'] }, /`allowedSourceCidrs` .* got: '10.0.0.0\/33'/],
+    [{ allowedSourceCidrs: [] }, /`allowedSourceCidrs` must list at least one CIDR block .* got: \[\]/],
+    [{ vpcEndpoints: [] }, /`vpcEndpoints` must list at least one interface VPC endpoint .* got: \[\]/],
+    [{ defaultTags: { 'Patch+Group': 'a' } }, /`defaultTags` tag keys must not contain '\+' .* got: 'Patch\+Group'/],
+    [{ defaultTags: { 'aws:owner': 'a' } }, /`defaultTags` tag keys must not start with the reserved prefix 'aws:', got: 'aws:owner'/],
+    [{ defaultTags: { 'Bad#Key': 'a' } }, /`defaultTags` tag keys may contain only letters, numbers, spaces .* got: 'Bad#Key'/],
+    [{ defaultTags: { ['k'.repeat(129)]: 'a' } }, /`defaultTags` tag keys must be 1 to 128 characters long/],
+    [{ defaultTags: { '': 'a' } }, /`defaultTags` tag keys must be 1 to 128 characters long, got: ''/],
+    [{ defaultTags: { Team: 'v'.repeat(257) } }, /`defaultTags` tag values must be at most 256 characters long, got 257 for key 'Team'/],
+    [{ defaultTags: { Team: 'a&b' } }, /`defaultTags` tag values may contain only .* got: 'a&b' for key 'Team'/],
+    [{ defaultTags: { Name: 'x' } }, /`defaultTags` must not set 'Name': the API sets it itself/],
+    [{ defaultTags: { 'hybrid-fleet:activation-api': 'x' } }, /`defaultTags` must not set 'hybrid-fleet:activation-api'/],
+    [{ allowedTags: [{ key: 'Name' }] }, /`allowedTags` must not allow 'Name'/],
+    [{ allowedTags: [{ key: 'Team+X' }] }, /`allowedTags` tag keys must not contain '\+'/],
+    [{ allowedTags: [{ key: 'Team' }, { key: 'Team' }] }, /`allowedTags` lists the key 'Team' twice/],
+    [{ allowedTags: [{ key: 'Team', values: [] }] }, /`allowedTags` entry 'Team' must list at least one value/],
+    [{ allowedTags: [{ key: 'Team', values: ['a|b'] }] }, /`allowedTags` tag values may contain only .* got: 'a\|b' for key 'Team'/],
+    [
+      { defaultTags: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v'])) },
+      /`defaultTags` may hold at most 48 tags .* got: 49/,
+    ],
+  ] as [HybridActivationApiProps, RegExp][])('rejects %j', (props, message) => {
+    expect(() => new HybridActivationApi(stack, 'Activations', props)).toThrow(message);
+  });
+
+  test('errors name the construct path', () => {
+    expect(() => new HybridActivationApi(stack, 'Activations', { stageName: 'a-b' })).toThrow(/\(at TestStack\/Activations\)$/);
+  });
+
+  test('a bring-your-own role name over 64 characters is rejected', () => {
+    const role = iam.Role.fromRoleName(stack, 'Long', 'r'.repeat(65));
+    expect(() => new HybridActivationApi(stack, 'Activations', { instanceRole: role })).toThrow(
+      /`instanceRole` name must be at most 64 characters/,
+    );
+  });
+
+  test('48 default tags are accepted', () => {
+    expect(
+      () =>
+        new HybridActivationApi(stack, 'Activations', {
+          defaultTags: Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`k${i}`, 'v'])),
+        }),
+    ).not.toThrow();
+  });
+
+  test('tokens are not validated at synth time', () => {
+    const token = Lazy.number({ produce: () => 0 });
+    const stringToken = Lazy.string({ produce: () => 'not/a/cidr' });
+    expect(
+      () =>
+        new HybridActivationApi(stack, 'Activations', {
+          throttlingBurstLimit: token,
+          throttlingRateLimit: token,
+          allowedSourceCidrs: [stringToken],
+          defaultTags: { Team: stringToken },
+          instanceRole: iam.Role.fromRoleName(stack, 'R', stringToken),
+        }),
+    ).not.toThrow();
+  });
+
+  test('a lifetime over one day is accepted with a warning', () => {
+    new HybridActivationApi(stack, 'Activations', { activationLifetime: Duration.days(7) });
+    Annotations.fromStack(stack).hasWarning(
+      '/TestStack/Activations',
+      Match.stringLikeRegexp('`activationLifetime` of 7 days keeps unused activation codes valid for long'),
+    );
+  });
+
+  test('30 days is the longest lifetime accepted', () => {
+    expect(() => new HybridActivationApi(stack, 'Activations', { activationLifetime: Duration.days(30) })).not.toThrow();
+  });
+});

@@ -1,0 +1,89 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, AppProps, IPolicyValidationPluginBeta1, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+
+/*
+ * The quality gates every construct test App and the example app go through:
+ * - CloudFormation schema validation as errors (`@aws-cdk/core:validateAgainstDefaultRules`): synth throws;
+ * - the cfn-guard Control Tower proactive controls, as a validation plugin;
+ * - cdk-nag v3 packs AwsSolutions, NIST 800-53 R5 and HIPAA Security.
+ * Intended findings are acknowledged in lib/private/acknowledgements.ts (the one place, each with a reason).
+ */
+
+/** Context every test App and the example app use: CloudFormation schema violations fail synthesis. */
+export const STRICT_CONTEXT = { '@aws-cdk/core:validateAgainstDefaultRules': true } as const;
+
+/** An App for construct tests with the schema validation and the cfn-guard plugin on. */
+export function testApp(props: AppProps = {}): App {
+  const app = new App({ ...props, context: { ...STRICT_CONTEXT, ...props.context } });
+  Validations.of(app).addPlugins(controlTowerGuard());
+  return app;
+}
+
+/** The cfn-guard Control Tower proactive controls shipped by @cdklabs/cdk-validator-cfnguard. */
+export function controlTowerGuard(): IPolicyValidationPluginBeta1 {
+  return new CfnGuardValidator({ controlTowerRulesEnabled: true });
+}
+
+/** The cdk-nag packs this library is held to. */
+export function nagPacks(): NagPack[] {
+  return [new AwsSolutionsChecks(), new NIST80053R5Checks(), new HIPAASecurityChecks()];
+}
+
+/** A finding that nobody acknowledged. */
+export interface Finding {
+  readonly checker: string;
+  readonly rule: string;
+  readonly severity: string;
+  readonly paths: string[];
+}
+
+/** Runs every nag pack over a scope and returns its unacknowledged findings (errors and warnings). */
+export function nagFindings(scope: IConstruct): Finding[] {
+  return nagPacks().flatMap((pack) =>
+    pack.validateScope(scope).violations.map((v) => ({
+      checker: pack.readPackName,
+      rule: v.ruleName,
+      severity: v.severity ?? 'error',
+      paths: v.violatingResources.map((r) => r.constructPath ?? r.resourceLogicalId ?? '?'),
+    })),
+  );
+}
+
+interface ReportViolation {
+  readonly ruleName: string;
+  readonly severity?: string;
+  readonly violatingConstructs?: { readonly constructPath?: string }[];
+}
+
+/**
+ * Synthesizes an App (which throws on a CloudFormation schema error) and returns the unacknowledged findings of its
+ * validation plugins, read from the cloud assembly's `validation-report.json`.
+ *
+ * The report is read rather than relying on synth to throw: aws-cdk-lib marks a plugin report successful once any
+ * finding is acknowledged if the remaining ones carry no severity, which the cfn-guard plugin does not always set.
+ */
+export function synthFindings(app: App): Finding[] {
+  const assembly = app.synth();
+  const reportFile = path.join(assembly.directory, 'validation-report.json');
+  if (!fs.existsSync(reportFile)) return [];
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as {
+    pluginReports: { pluginName: string; violations: ReportViolation[] }[];
+  };
+  return report.pluginReports.flatMap((r) =>
+    r.violations.map((v) => ({
+      checker: r.pluginName,
+      rule: v.ruleName,
+      severity: v.severity ?? 'error',
+      paths: (v.violatingConstructs ?? []).map((c) => c.constructPath ?? '?'),
+    })),
+  );
+}
+
+/** Every gate over an App: nag findings plus synth-time plugin findings. */
+export function allFindings(app: App): Finding[] {
+  return [...nagFindings(app), ...synthFindings(app)];
+}
