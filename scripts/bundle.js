@@ -21,6 +21,9 @@ const result = esbuild.buildSync({
   platform: 'node',
   target: 'node24',
   format: 'cjs',
+  // Prefer the SDK's ES module builds: esbuild can tree-shake them (the bundle shrinks from ~630 KiB to ~375 KiB and
+  // its cold init drops below that of `require('@aws-sdk/client-ssm')` itself).
+  mainFields: ['module', 'main'],
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',

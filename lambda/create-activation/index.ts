@@ -1,0 +1,168 @@
+/**
+ * Adapter for the create-activation handler (docs/handler-contract.md): reads the environment once, owns the SSM
+ * client and the logger, routes API Gateway events to the pure core and maps its results to HTTP.
+ */
+import { CreateActivationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { boolEnv, enumEnv, intEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env';
+import { badRequest, created, forbidden, internalError, notFound, ok, unavailable } from '../shared/http';
+import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
+import {
+  activationBody,
+  AUTHORIZATIONS,
+  checkConfig,
+  errorNameOf,
+  handleActivationRequest,
+  identifyCaller,
+  parseAllowedTags,
+  parseDefaultTags,
+  routeOf,
+  type ActivationConfig,
+  type ActivationPort,
+  type ActivationResult,
+  type Caller,
+  type Route,
+} from './create-activation';
+
+// ---- module scope: runs once per cold start; a bad variable fails here, naming it ----
+
+const logger = createLogger(enumEnv('LOG_LEVEL', LOG_LEVELS, 'INFO'));
+
+function readConfig(): ActivationConfig {
+  const markerTag = { key: requireEnv('MARKER_TAG_KEY'), value: requireEnv('MARKER_TAG_VALUE') };
+  const config: ActivationConfig = {
+    roleName: requireEnv('INSTANCE_ROLE_NAME'),
+    lifetimeSeconds: intEnv('ACTIVATION_LIFETIME_SECONDS', { min: 60, max: 2_592_000 }),
+    markerTag,
+    defaultTags: jsonEnv('DEFAULT_TAGS', parseDefaultTags),
+    allowedTags: jsonEnv('ALLOWED_TAGS', parseAllowedTags),
+    authorization: enumEnv('AUTHORIZATION', AUTHORIZATIONS),
+    callerBinding: boolEnv('CALLER_BINDING'),
+    roleRetryBaseMs: intEnv('ROLE_RETRY_BASE_MS', { min: 0, max: 10_000, defaultValue: 500 }),
+  };
+  try {
+    return checkConfig(config);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new Error(`Invalid tag configuration (MARKER_TAG_KEY, MARKER_TAG_VALUE, DEFAULT_TAGS, ALLOWED_TAGS, INSTANCE_ROLE_NAME): ${detail}`);
+  }
+}
+
+const config = readConfig();
+
+const ssm = new SSMClient({
+  retryMode: 'adaptive',
+  maxAttempts: intEnv('SSM_MAX_ATTEMPTS', { min: 1, max: 10, defaultValue: 4 }),
+  requestHandler: {
+    requestTimeout: intEnv('SSM_REQUEST_TIMEOUT_MS', { min: 100, max: 60_000, defaultValue: 3000 }),
+    connectionTimeout: 1000,
+  },
+});
+
+const port: ActivationPort = {
+  async create(input) {
+    const out = await ssm.send(new CreateActivationCommand(input));
+    if (!out.ActivationId || !out.ActivationCode) {
+      throw new Error('CreateActivation returned no activation id or code');
+    }
+    return { activationId: out.ActivationId, activationCode: out.ActivationCode };
+  },
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+let region: string | undefined;
+
+/** The client's region (resolved once), falling back to `AWS_REGION`. */
+async function currentRegion(): Promise<string> {
+  if (region === undefined) {
+    try {
+      region = await ssm.config.region();
+    } catch {
+      region = optionalEnv('AWS_REGION') ?? '';
+    }
+  }
+  return region;
+}
+
+// ---- per request ----
+
+async function respond(result: ActivationResult, route: Route, requestId: string): Promise<APIGatewayProxyResult> {
+  switch (result.outcome) {
+    case 'created': {
+      const body = activationBody(result.activation, await currentRegion());
+      return route === 'create' ? created(body) : ok(body);
+    }
+    case 'rejected':
+      return badRequest(result.reason, requestId);
+    case 'forbidden':
+      return forbidden(result.reason, requestId);
+    case 'throttled':
+      return unavailable('too many requests, retry later', requestId);
+    case 'unavailable':
+      return unavailable('service temporarily unavailable, retry later', requestId);
+    case 'error':
+      return internalError(requestId);
+  }
+}
+
+/** Caller log fields (no binding detail). */
+function callerFields({ caller, callerAccount, sourceIp }: Caller): LogFields {
+  return { caller, callerAccount, sourceIp };
+}
+
+/** Caller log fields straight from the event, for requests that never reach the core. */
+const eventCallerFields = (event: APIGatewayProxyEvent): LogFields =>
+  callerFields(identifyCaller(event.requestContext?.identity, config));
+
+/** Request-log fields for a core result. Never the activation code. */
+function resultFields(result: ActivationResult): LogFields {
+  return {
+    ...callerFields(result.caller),
+    name: result.name,
+    activationId: result.outcome === 'created' ? result.activation.activationId : undefined,
+    outcome: result.outcome,
+    reason: result.outcome === 'rejected' || result.outcome === 'forbidden' ? result.reason : undefined,
+    errorName: result.outcome === 'throttled' || result.outcome === 'unavailable' || result.outcome === 'error'
+      ? result.errorName
+      : undefined,
+  };
+}
+
+function logRequest(event: APIGatewayProxyEvent, requestId: string, startedAt: number, status: number, fields: LogFields): void {
+  const line: LogFields = {
+    requestId,
+    method: event.httpMethod,
+    path: event.path,
+    ...fields,
+    status,
+    durationMs: Date.now() - startedAt,
+  };
+  if (status >= 500) logger.error('activation request', line);
+  else if (status >= 400) logger.warn('activation request', line);
+  else logger.info('activation request', line);
+}
+
+/** Lambda entry point for `POST /activations` and `GET /activate` (API Gateway REST, proxy integration). */
+export async function handler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
+  const startedAt = Date.now();
+  const requestId = context.awsRequestId;
+  try {
+    const route = routeOf(event.httpMethod, event.resource) ?? routeOf(event.httpMethod, event.path);
+    if (route === undefined) {
+      const response = notFound(requestId);
+      const fields = { ...eventCallerFields(event), outcome: 'rejected', reason: 'no such route' };
+      logRequest(event, requestId, startedAt, response.statusCode, fields);
+      return response;
+    }
+    const result = await handleActivationRequest(port, config, { route, event }, new Date(), sleep);
+    const response = await respond(result, route, requestId);
+    logRequest(event, requestId, startedAt, response.statusCode, resultFields(result));
+    return response;
+  } catch (err) {
+    const response = internalError(requestId);
+    const fields = { ...eventCallerFields(event), outcome: 'error', errorName: errorNameOf(err) };
+    logRequest(event, requestId, startedAt, response.statusCode, fields);
+    return response;
+  }
+}

@@ -1,0 +1,387 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+
+type SsmModule = typeof import('@aws-sdk/client-ssm');
+type Handler = (typeof import('../../lambda/create-activation/index'))['handler'];
+
+const ENV: Readonly<Record<string, string>> = {
+  INSTANCE_ROLE_NAME: 'HybridNodeRole',
+  ACTIVATION_LIFETIME_SECONDS: '3600',
+  MARKER_TAG_KEY: 'hybrid-fleet:issuer',
+  MARKER_TAG_VALUE: 'Stack/Api',
+  DEFAULT_TAGS: '{"Env":"prod"}',
+  ALLOWED_TAGS: '[{"key":"PatchMode","values":["report","enforce"]},{"key":"Team"}]',
+  AUTHORIZATION: 'IAM',
+  CALLER_BINDING: 'true',
+  SSM_MAX_ATTEMPTS: '1',
+  SSM_REQUEST_TIMEOUT_MS: '1000',
+  ROLE_RETRY_BASE_MS: '1',
+  LOG_LEVEL: 'SILENT',
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'example-secret',
+};
+
+const ACTIVATION_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const ACTIVATION_CODE = 'Xyz123SecretActivationCode+/=';
+const INSTANCE_ID = 'i-0123456789abcdef0';
+const EC2_ARN = `arn:aws:sts::123456789012:assumed-role/NodeRole/${INSTANCE_ID}`;
+const PERSON_ARN = 'arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com';
+const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=SECRET-HEADER-VALUE';
+
+const savedEnv = { ...process.env };
+
+interface Loaded {
+  readonly handler: Handler;
+  readonly ssm: SsmModule;
+  readonly mock: AwsClientStub<InstanceType<SsmModule['SSMClient']>>;
+}
+
+/**
+ * Sets the environment, then loads a fresh copy of the SDK and the handler (module scope reads env once) and
+ * mocks that copy's SSMClient.
+ */
+function load(overrides: Readonly<Record<string, string | undefined>> = {}): Loaded {
+  for (const [key, value] of Object.entries({ ...ENV, ...overrides })) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  let loaded: Loaded | undefined;
+  jest.isolateModules(() => {
+    const ssm = require('@aws-sdk/client-ssm') as SsmModule;
+    const mock = mockClient(ssm.SSMClient);
+    const { handler } = require('../../lambda/create-activation/index') as { handler: Handler };
+    loaded = { handler, ssm, mock };
+  });
+  if (loaded === undefined) throw new Error('handler did not load');
+  return loaded;
+}
+
+function event(options: {
+  method: string;
+  path: string;
+  resource?: string;
+  body?: string | null;
+  query?: Record<string, string> | null;
+  userArn?: string | null;
+}): APIGatewayProxyEvent {
+  const query = options.query ?? null;
+  return {
+    resource: options.resource ?? options.path,
+    path: options.path,
+    httpMethod: options.method,
+    headers: { Authorization: SECRET_HEADER, 'Content-Type': 'application/json' },
+    multiValueHeaders: { Authorization: [SECRET_HEADER] },
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
+    pathParameters: null,
+    stageVariables: null,
+    body: options.body ?? null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '999999999999',
+      apiId: 'abc123',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: options.method,
+      path: `/prod${options.path}`,
+      stage: 'prod',
+      requestId: 'apigw-request-id',
+      requestTimeEpoch: 1_900_000_000_000,
+      resourceId: 'res123',
+      resourcePath: options.resource ?? options.path,
+      identity: {
+        accessKey: 'ASIAEXAMPLE',
+        accountId: '123456789012',
+        apiKey: null,
+        apiKeyId: null,
+        caller: 'AROAEXAMPLE:session',
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '198.51.100.7',
+        user: 'AROAEXAMPLE:session',
+        userAgent: 'curl/8.0',
+        userArn: options.userArn === undefined ? PERSON_ARN : options.userArn,
+      },
+    },
+  };
+}
+
+const postActivation = (body: unknown, userArn?: string | null): APIGatewayProxyEvent =>
+  event({ method: 'POST', path: '/activations', body: typeof body === 'string' ? body : JSON.stringify(body), userArn });
+
+let invocation = 0;
+function context(): Context {
+  invocation += 1;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'create-activation',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:999999999999:function:create-activation',
+    memoryLimitInMB: '256',
+    awsRequestId: `lambda-request-${invocation}`,
+    logGroupName: '/aws/lambda/create-activation',
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const bodyOf = (response: APIGatewayProxyResult): Record<string, unknown> => JSON.parse(response.body) as Record<string, unknown>;
+
+const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+
+afterAll(() => {
+  process.env = savedEnv;
+});
+
+describe('create-activation adapter', () => {
+  let loaded: Loaded;
+
+  beforeAll(() => {
+    loaded = load();
+  });
+
+  beforeEach(() => {
+    loaded.mock.reset();
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+  });
+
+  test('POST /activations → 201 with the activation, region and expiry', async () => {
+    const before = Date.now();
+    const ctx = context();
+    const response = await loaded.handler(postActivation({ name: 'web-01', tags: { PatchMode: 'enforce' } }), ctx);
+    const after = Date.now();
+
+    expect(response.statusCode).toBe(201);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    const body = bodyOf(response);
+    expect(Object.keys(body)).toEqual(['activationId', 'activationCode', 'region', 'instanceName', 'expiresAt']);
+    expect(body).toMatchObject({ activationId: ACTIVATION_ID, activationCode: ACTIVATION_CODE, region: 'eu-west-1', instanceName: 'web-01' });
+    const expiresAt = Date.parse(String(body.expiresAt));
+    expect(String(body.expiresAt)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(expiresAt).toBeLessThanOrEqual(after + 3_600_000);
+
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 1);
+    expect(loaded.mock).toHaveReceivedCommandWith(loaded.ssm.CreateActivationCommand, {
+      IamRole: 'HybridNodeRole',
+      RegistrationLimit: 1,
+      DefaultInstanceName: 'web-01',
+      Description: 'Activation for web-01 issued by Stack/Api',
+      ExpirationDate: new Date(expiresAt),
+      Tags: [
+        { Key: 'Name', Value: 'web-01' },
+        { Key: 'hybrid-fleet:issuer', Value: 'Stack/Api' },
+        { Key: 'Env', Value: 'prod' },
+        { Key: 'PatchMode', Value: 'enforce' },
+      ],
+    });
+  });
+
+  test('GET /activate → 200', async () => {
+    const response = await loaded.handler(event({ method: 'GET', path: '/activate', query: { name: 'web-02' } }), context());
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    expect(bodyOf(response)).toMatchObject({ activationId: ACTIVATION_ID, activationCode: ACTIVATION_CODE, instanceName: 'web-02' });
+  });
+
+  test('routes by resource when the path carries a custom-domain base path', async () => {
+    const response = await loaded.handler(
+      event({ method: 'POST', path: '/v1/activations', resource: '/activations', body: '{"name":"web-03"}' }),
+      context(),
+    );
+    expect(response.statusCode).toBe(201);
+  });
+
+  test.each<[string, APIGatewayProxyEvent]>([
+    ['an unknown path', event({ method: 'GET', path: '/nope' })],
+    ['a wrong method', event({ method: 'DELETE', path: '/activations' })],
+    ['GET /activations', event({ method: 'GET', path: '/activations' })],
+  ])('404 JSON for %s', async (_label, request) => {
+    const ctx = context();
+    const response = await loaded.handler(request, ctx);
+    expect(response.statusCode).toBe(404);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    expect(bodyOf(response)).toEqual({ message: 'not found', requestId: ctx.awsRequestId });
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 0);
+  });
+
+  test.each<[string, APIGatewayProxyEvent, RegExp]>([
+    ['bad JSON', postActivation('{"name":'), /valid JSON/],
+    ['an unknown field', postActivation({ name: 'web-01', limit: 3 }), /unknown field/],
+    ['a tag not allowed', postActivation({ name: 'web-01', tags: { Owner: 'x' } }), /not allowed/],
+    ['a repeated name parameter', {
+      ...event({ method: 'GET', path: '/activate', query: { name: 'b' } }),
+      multiValueQueryStringParameters: { name: ['a', 'b'] },
+    }, /at most once/],
+  ])('400 for %s', async (_label, request, message) => {
+    const ctx = context();
+    const response = await loaded.handler(request, ctx);
+    expect(response.statusCode).toBe(400);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    const body = bodyOf(response);
+    expect(Object.keys(body).sort()).toEqual(['message', 'requestId']);
+    expect(body.message).toMatch(message);
+    expect(body.requestId).toBe(ctx.awsRequestId);
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 0);
+  });
+
+  test('403 when an EC2 instance asks for another name; its own id defaults the name', async () => {
+    const forbidden = await loaded.handler(postActivation({ name: 'other' }, EC2_ARN), context());
+    expect(forbidden.statusCode).toBe(403);
+    expect(bodyOf(forbidden).message).toContain(INSTANCE_ID);
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 0);
+
+    const own = await loaded.handler(postActivation({}, EC2_ARN), context());
+    expect(own.statusCode).toBe(201);
+    expect(bodyOf(own).instanceName).toBe(INSTANCE_ID);
+  });
+
+  test('503 with Retry-After when SSM still throttles', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded for account 123456789012'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(throttled);
+    const ctx = context();
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toEqual({ ...JSON_HEADERS, 'Retry-After': '5' });
+    expect(bodyOf(response).requestId).toBe(ctx.awsRequestId);
+    expect(response.body).not.toContain('Rate exceeded');
+  });
+
+  test('503 after the role retries when SSM cannot see the role', async () => {
+    const notVisible = Object.assign(new Error('Not existing role: arn:aws:iam::123456789012:role/HybridNodeRole'), {
+      name: 'ValidationException',
+    });
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(notVisible);
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 4);
+  });
+
+  test('500 with a generic body on an unknown error, leaking no SDK message', async () => {
+    const denied = Object.assign(new Error('User: arn:aws:sts::1:assumed-role/fn is not authorized to perform: iam:PassRole'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(denied);
+    const ctx = context();
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
+    expect(response.statusCode).toBe(500);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    expect(bodyOf(response)).toEqual({ message: 'internal error', requestId: ctx.awsRequestId });
+    expect(response.body).not.toMatch(/PassRole|AccessDenied|not authorized/);
+  });
+
+  test('500 when SSM answers without an activation code', async () => {
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID });
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(500);
+  });
+});
+
+describe('create-activation adapter logging', () => {
+  let loaded: Loaded;
+  let lines: string[];
+
+  beforeAll(() => {
+    loaded = load({ LOG_LEVEL: 'INFO' });
+  });
+
+  beforeEach(() => {
+    loaded.mock.reset();
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+    lines = [];
+    const capture = (chunk: string | Uint8Array): boolean => {
+      lines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
+      return true;
+    };
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  const parsedLines = (): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  test('logs one line per created activation with the id but never the code, headers or body', async () => {
+    const ctx = context();
+    await loaded.handler(postActivation({ name: 'web-01', tags: { Team: 'payments-team-secret-tag' } }), ctx);
+
+    expect(lines).toHaveLength(1);
+    const text = lines.join('\n');
+    expect(text).toContain(ACTIVATION_ID);
+    expect(text).not.toContain(ACTIVATION_CODE);
+    expect(text).not.toContain('SECRET-HEADER-VALUE');
+    expect(text).not.toContain('payments-team-secret-tag');
+    expect(text).not.toContain('curl/8.0');
+
+    const [line] = parsedLines();
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'activation request',
+      requestId: ctx.awsRequestId,
+      method: 'POST',
+      path: '/activations',
+      caller: PERSON_ARN,
+      callerAccount: '123456789012',
+      sourceIp: '198.51.100.7',
+      name: 'web-01',
+      activationId: ACTIVATION_ID,
+      outcome: 'created',
+      status: 201,
+    });
+    expect(typeof line?.timestamp).toBe('string');
+    expect(typeof line?.durationMs).toBe('number');
+  });
+
+  test('logs the reason of a 400 and the error name (not message) of a 500', async () => {
+    await loaded.handler(postActivation({ name: 'web#01' }), context());
+    const denied = Object.assign(new Error('detail that must not be logged'), { name: 'AccessDeniedException' });
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(denied);
+    await loaded.handler(postActivation({ name: 'web-01' }), context());
+
+    const [rejected, failed] = parsedLines();
+    expect(lines).toHaveLength(2);
+    expect(rejected).toMatchObject({ level: 'WARN', outcome: 'rejected', status: 400 });
+    expect(String(rejected?.reason)).toMatch(/name may contain only/);
+    expect(failed).toMatchObject({ level: 'ERROR', outcome: 'error', status: 500, errorName: 'AccessDeniedException', name: 'web-01' });
+    expect(lines.join('\n')).not.toContain('detail that must not be logged');
+  });
+
+  test('logs throttling as outcome throttled with status 503', async () => {
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(parsedLines()).toEqual([expect.objectContaining({ outcome: 'throttled', status: 503, errorName: 'ThrottlingException' })]);
+  });
+});
+
+describe('create-activation cold start', () => {
+  test.each<[string, Record<string, string | undefined>, RegExp]>([
+    ['a missing INSTANCE_ROLE_NAME', { INSTANCE_ROLE_NAME: undefined }, /INSTANCE_ROLE_NAME is required/],
+    ['a lifetime below 60 seconds', { ACTIVATION_LIFETIME_SECONDS: '59' }, /ACTIVATION_LIFETIME_SECONDS must be an integer from 60 to 2592000/],
+    ['a non-numeric lifetime', { ACTIVATION_LIFETIME_SECONDS: '1h' }, /ACTIVATION_LIFETIME_SECONDS must be an integer/],
+    ['DEFAULT_TAGS that is not JSON', { DEFAULT_TAGS: '{Env:prod}' }, /DEFAULT_TAGS is not valid JSON/],
+    ['ALLOWED_TAGS of the wrong shape', { ALLOWED_TAGS: '{"key":"Team"}' }, /ALLOWED_TAGS is invalid: must be a JSON array/],
+    ['an unknown AUTHORIZATION', { AUTHORIZATION: 'COGNITO' }, /AUTHORIZATION must be one of IAM, API_KEY/],
+    ['a CALLER_BINDING that is not a boolean', { CALLER_BINDING: 'yes' }, /CALLER_BINDING must be "true" or "false"/],
+    ['an unknown LOG_LEVEL', { LOG_LEVEL: 'TRACE' }, /LOG_LEVEL must be one of/],
+    ['SSM_MAX_ATTEMPTS out of range', { SSM_MAX_ATTEMPTS: '0' }, /SSM_MAX_ATTEMPTS must be an integer/],
+    ['a reserved default tag', { DEFAULT_TAGS: '{"Name":"x"}' }, /default tag key "Name" is reserved/],
+  ])('fails on %s, naming the variable', (_label, overrides, message) => {
+    expect(() => load(overrides)).toThrow(message);
+  });
+});
