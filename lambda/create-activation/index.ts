@@ -56,6 +56,8 @@ const ssm = new SSMClient({
   requestHandler: {
     requestTimeout: intEnv('SSM_REQUEST_TIMEOUT_MS', { min: 100, max: 60_000, defaultValue: 3000 }),
     connectionTimeout: 1000,
+    // Without this the SDK only warns when an attempt exceeds requestTimeout; we want the attempt to fail and retry.
+    throwOnRequestTimeout: true,
   },
 });
 
