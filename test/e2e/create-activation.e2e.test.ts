@@ -1,0 +1,785 @@
+/**
+ * End-to-end tests of the BUNDLED create-activation handler (`assets/create-activation/index.js`, built by
+ * `npm run bundle`) against a loopback server speaking the SSM JSON protocol (test/support/ssm-stub.ts).
+ * The SDK inside the bundle is pointed at the stub with `AWS_ENDPOINT_URL_SSM`. Contract: docs/handler-contract.md.
+ *
+ * The bundle runs in a child node process (like a Lambda execution environment), not inside jest's module
+ * sandbox: in the sandbox, errors created by Node itself (`socket hang up`, ECONNRESET) come from another realm,
+ * fail the SDK's `instanceof Error` check and reach the handler as a generic "AWS SDK error wrapper" `Error`,
+ * which no real Lambda would ever see. A child process also gives each test its own module-scope SSM client
+ * (the adaptive retry rate limiter of one test can't slow down the next), its own environment, and its real
+ * stdout/stderr for the log assertions. The stub stays in the jest process; the child talks to it over loopback.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { Faults, SsmStub } from '../support/ssm-stub';
+
+const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'create-activation', 'index.js');
+if (!existsSync(BUNDLE)) {
+  throw new Error(`${BUNDLE} not found: run npm run bundle (npm test bundles first)`);
+}
+
+const ACCOUNT = '111122223333';
+const ROLE_NAME = 'service-role/HybridFleetInstanceRole';
+const MARKER_KEY = 'hybrid-fleet:issuer';
+const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
+const LIFETIME_SECONDS = 3600;
+const EXTRA_KEYS = Array.from({ length: 48 }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
+const ALLOWED_TAGS = [
+  { key: 'PatchMode', values: ['report', 'enforce'] },
+  { key: 'Team' },
+  { key: 'Env' },
+  ...EXTRA_KEYS.map((key) => ({ key })),
+];
+const PROVISIONER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/Provisioner/ci-session`;
+const INSTANCE_ID = 'i-0123456789abcdef0';
+const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
+const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
+
+const BASE_ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  LOG_LEVEL: 'SILENT',
+  INSTANCE_ROLE_NAME: ROLE_NAME,
+  ACTIVATION_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
+  MARKER_TAG_KEY: MARKER_KEY,
+  MARKER_TAG_VALUE: MARKER_VALUE,
+  DEFAULT_TAGS: JSON.stringify({ Env: 'test' }),
+  ALLOWED_TAGS: JSON.stringify(ALLOWED_TAGS),
+  AUTHORIZATION: 'IAM',
+  CALLER_BINDING: 'false',
+  SSM_MAX_ATTEMPTS: '3',
+  SSM_REQUEST_TIMEOUT_MS: '400',
+  ROLE_RETRY_BASE_MS: '10',
+};
+
+const stub = new SsmStub();
+
+/**
+ * Child process source: loads the bundle (a bad environment makes the require throw: reported as `loadError`),
+ * then answers `invoke` messages by calling `handler(event, context)`. Exits when the parent disconnects.
+ */
+const CHILD_SOURCE = `(() => {
+  let handler;
+  try {
+    handler = require(process.env.E2E_BUNDLE).handler;
+    if (typeof handler !== 'function') throw new Error('the bundle does not export handler()');
+  } catch (err) {
+    process.send({ type: 'loadError', message: String((err && err.message) || err) }, () => process.disconnect());
+    return;
+  }
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (msg) => {
+    const context = Object.assign({}, msg.context, {
+      getRemainingTimeInMillis: () => 10000, done() {}, fail() {}, succeed() {},
+    });
+    try {
+      const result = await handler(msg.event, context);
+      process.send({ type: 'result', id: msg.id, result });
+    } catch (err) {
+      process.send({ type: 'threw', id: msg.id, message: String((err && err.stack) || err) });
+    }
+  });
+  process.send({ type: 'ready' });
+})();`;
+
+/** The bundled handler running in its own node process. */
+interface HandlerProcess {
+  invoke(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
+  /** Everything the process wrote to stdout and stderr so far (complete after `close()`). */
+  output(): string;
+  /** Disconnects and waits for the process to exit and its output to be read. */
+  close(): Promise<void>;
+}
+
+const perTest = new Set<HandlerProcess>();
+
+/**
+ * Starts the bundle in a child process with the base environment plus `overrides` (`undefined` removes a variable).
+ * Rejects with the load error when the bundle throws at cold start. Closed after the test unless `shared`.
+ */
+async function startHandler(overrides: Record<string, string | undefined> = {}, shared = false): Promise<HandlerProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('AWS_') || key === 'NODE_OPTIONS') delete env[key];
+  Object.assign(env, BASE_ENV, { AWS_ENDPOINT_URL_SSM: stub.url, E2E_BUNDLE: BUNDLE });
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD_SOURCE], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const chunks: string[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
+  // Not the 'close' event: it never fires once the parent has disconnected the IPC channel.
+  const ended = (stream: NodeJS.ReadableStream) => new Promise<void>((resolve) => stream.once('end', () => resolve()));
+  const exited = Promise.all([
+    new Promise<void>((resolve) => child.once('exit', () => resolve())),
+    ended(child.stdout!),
+    ended(child.stderr!),
+  ]);
+  const pending = new Map<string, { resolve: (r: APIGatewayProxyResult) => void; reject: (e: Error) => void }>();
+  const died = (why: string) => {
+    for (const p of pending.values()) p.reject(new Error(`handler process ${why}; output:\n${chunks.join('')}`));
+    pending.clear();
+  };
+  child.on('exit', (code, signal) => died(`exited (${code ?? signal})`));
+
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (msg: any) => {
+      if (msg?.type === 'ready') resolve();
+      else reject(new Error(msg?.message ?? `unexpected message ${JSON.stringify(msg)}`));
+    });
+    child.once('exit', (code) => reject(new Error(`handler process exited (${code}) before it was ready:\n${chunks.join('')}`)));
+  });
+  child.on('message', (msg: any) => {
+    const p = pending.get(msg?.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg.result);
+    else p.reject(new Error(`handler threw: ${msg.message}`));
+  });
+
+  const proc: HandlerProcess = {
+    invoke: (event, context) =>
+      new Promise((resolve, reject) => {
+        const id = randomUUID();
+        pending.set(id, { resolve, reject });
+        const { awsRequestId, functionName, functionVersion, invokedFunctionArn, memoryLimitInMB, logGroupName, logStreamName } = context;
+        child.send({
+          id,
+          event,
+          context: { awsRequestId, functionName, functionVersion, invokedFunctionArn, memoryLimitInMB, logGroupName, logStreamName },
+        });
+      }),
+    output: () => chunks.join(''),
+    close: async () => {
+      perTest.delete(proc);
+      if (child.connected) child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  if (!shared) perTest.add(proc);
+  return proc;
+}
+
+interface EventOptions {
+  readonly method?: 'GET' | 'POST';
+  /** `POST`: object (JSON-encoded) or raw string. */
+  readonly body?: unknown;
+  /** `GET /activate`: query parameters; an array makes a repeated parameter. */
+  readonly query?: Record<string, string | string[]>;
+  /** IAM caller (`requestContext.identity.userArn`); default: a provisioning role session. */
+  readonly userArn?: string | null;
+  readonly apiKeyId?: string | null;
+}
+
+/** An API Gateway REST API (v1) Lambda proxy event for `POST /activations` or `GET /activate`. */
+function apiEvent(options: EventOptions = {}): APIGatewayProxyEvent {
+  const method = options.method ?? 'POST';
+  const resource = method === 'POST' ? '/activations' : '/activate';
+  const body =
+    options.body === undefined ? null : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  let queryStringParameters: Record<string, string> | null = null;
+  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
+  if (options.query) {
+    queryStringParameters = {};
+    multiValueQueryStringParameters = {};
+    for (const [k, v] of Object.entries(options.query)) {
+      const values = Array.isArray(v) ? v : [v];
+      queryStringParameters[k] = values[values.length - 1];
+      multiValueQueryStringParameters[k] = values;
+    }
+  }
+  const userArn = options.userArn === undefined ? PROVISIONER_ARN : options.userArn;
+  const apiKeyId = options.apiKeyId ?? null;
+  const headers: Record<string, string> = {
+    'Host': 'abc123.execute-api.eu-west-1.amazonaws.com',
+    'User-Agent': 'curl/7.88.1',
+    'Authorization': SECRET_HEADER,
+    'X-Amz-Security-Token': 'SESSIONTOKENSECRETMARKER',
+    ...(body !== null ? { 'Content-Type': 'application/json' } : {}),
+    ...(apiKeyId ? { 'x-api-key': 'APIKEYSECRETMARKER' } : {}),
+  };
+  return {
+    resource,
+    path: resource,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters,
+    multiValueQueryStringParameters,
+    pathParameters: null,
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: ACCOUNT,
+      apiId: 'abc123',
+      authorizer: null,
+      httpMethod: method,
+      protocol: 'HTTP/1.1',
+      path: `/prod${resource}`,
+      stage: 'prod',
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'res123',
+      resourcePath: resource,
+      identity: {
+        accessKey: userArn ? 'ASIAEXAMPLE' : null,
+        accountId: userArn ? ACCOUNT : null,
+        apiKey: apiKeyId ? 'APIKEYSECRETMARKER' : null,
+        apiKeyId,
+        caller: userArn ? 'AROAEXAMPLE:session' : null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '198.51.100.7',
+        user: userArn ? 'AROAEXAMPLE:session' : null,
+        userAgent: 'curl/7.88.1',
+        userArn,
+      },
+    },
+  };
+}
+
+function lambdaContext(): Context {
+  const awsRequestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'HybridFleetExample-CreateActivation',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:HybridFleetExample-CreateActivation`,
+    memoryLimitInMB: '256',
+    awsRequestId,
+    logGroupName: '/aws/lambda/HybridFleetExample-CreateActivation',
+    logStreamName: '2026/01/01/[$LATEST]abcdef',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+interface Invocation {
+  readonly res: APIGatewayProxyResult;
+  readonly body: any;
+  readonly ctx: Context;
+  readonly ms: number;
+}
+
+let handler: HandlerProcess;
+
+async function invoke(options: EventOptions = {}, proc: HandlerProcess = handler): Promise<Invocation> {
+  const ctx = lambdaContext();
+  const started = Date.now();
+  const res = await proc.invoke(apiEvent(options), ctx);
+  const ms = Date.now() - started;
+  let body: any;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    body = res.body;
+  }
+  return { res, body, ctx, ms };
+}
+
+function header(res: APIGatewayProxyResult, name: string): string | undefined {
+  const entry = Object.entries(res.headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
+  return entry === undefined ? undefined : String(entry[1]);
+}
+
+function expectError(inv: Invocation, status: number): void {
+  expect({ status: inv.res.statusCode, body: inv.body }).toEqual({
+    status,
+    body: { message: expect.any(String), requestId: inv.ctx.awsRequestId },
+  });
+  expect(header(inv.res, 'content-type')).toMatch(/^application\/json/);
+}
+
+function expect503(inv: Invocation): void {
+  expectError(inv, 503);
+  expect(header(inv.res, 'retry-after')).toBe('5');
+}
+
+function jsonLines(output: string): any[] {
+  return output
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((l) => l !== undefined);
+}
+
+/** `json` padded with trailing spaces to `chars` characters. */
+const padTo = (json: string, chars: number): string => json + ' '.repeat(chars - json.length);
+
+const createRequests = () => stub.requestsFor('CreateActivation');
+
+beforeAll(async () => {
+  await stub.start();
+});
+
+afterAll(async () => {
+  await stub.stop();
+});
+
+beforeEach(() => {
+  stub.reset();
+});
+
+afterEach(async () => {
+  await Promise.all([...perTest].map((p) => p.close()));
+});
+
+describe('success', () => {
+  beforeEach(async () => {
+    handler = await startHandler();
+  });
+
+  test('POST /activations: 201 with activation id, code, region, name and expiry', async () => {
+    const before = Date.now();
+    const inv = await invoke({ body: { name: 'web-01', tags: { PatchMode: 'report', Team: 'platform' } } });
+    const after = Date.now();
+
+    expect(inv.res.statusCode).toBe(201);
+    expect(header(inv.res, 'content-type')).toMatch(/^application\/json/);
+    expect(header(inv.res, 'cache-control')).toBe('no-store');
+    expect(Object.keys(inv.body).sort()).toEqual(['activationCode', 'activationId', 'expiresAt', 'instanceName', 'region']);
+    const stored = [...stub.state.activations.values()];
+    expect(stored).toHaveLength(1);
+    expect(inv.body).toEqual({
+      activationId: stored[0].ActivationId,
+      activationCode: stored[0].ActivationCode,
+      region: 'eu-west-1',
+      instanceName: 'web-01',
+      expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+    });
+    const expiresAt = Date.parse(inv.body.expiresAt);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + LIFETIME_SECONDS * 1000 - 1000);
+    expect(expiresAt).toBeLessThanOrEqual(after + LIFETIME_SECONDS * 1000 + 1000);
+  });
+
+  test('POST /activations: SSM receives role, limit 1, default name, description, expiry and tags in order', async () => {
+    const before = Date.now() / 1000;
+    const inv = await invoke({ body: { name: 'web-01', tags: { PatchMode: 'report', Team: 'platform' } } });
+    const after = Date.now() / 1000;
+    expect(inv.res.statusCode).toBe(201);
+
+    const reqs = createRequests();
+    expect(reqs).toHaveLength(1);
+    expect(reqs[0].headers['content-type']).toBe('application/x-amz-json-1.1');
+    const input = reqs[0].body;
+    expect(input).toEqual({
+      IamRole: ROLE_NAME,
+      RegistrationLimit: 1,
+      DefaultInstanceName: 'web-01',
+      Description: `Activation for web-01 issued by ${MARKER_VALUE}`,
+      ExpirationDate: expect.any(Number),
+      Tags: [
+        { Key: 'Name', Value: 'web-01' },
+        { Key: MARKER_KEY, Value: MARKER_VALUE },
+        { Key: 'Env', Value: 'test' },
+        { Key: 'PatchMode', Value: 'report' },
+        { Key: 'Team', Value: 'platform' },
+      ],
+    });
+    // awsJson1_1 sends timestamps as epoch seconds.
+    expect(input.ExpirationDate).toBeGreaterThanOrEqual(before + LIFETIME_SECONDS - 1);
+    expect(input.ExpirationDate).toBeLessThanOrEqual(after + LIFETIME_SECONDS + 1);
+    expect(Math.abs(Date.parse(inv.body.expiresAt) / 1000 - input.ExpirationDate)).toBeLessThan(1);
+  });
+
+  test('POST /activations: a request tag overrides a default tag of the same key', async () => {
+    const inv = await invoke({ body: { name: 'web-02', tags: { Env: 'prod' } } });
+    expect(inv.res.statusCode).toBe(201);
+    const tags: Array<{ Key: string; Value: string }> = createRequests()[0].body.Tags;
+    expect(tags.slice(0, 2)).toEqual([
+      { Key: 'Name', Value: 'web-02' },
+      { Key: MARKER_KEY, Value: MARKER_VALUE },
+    ]);
+    expect(tags.filter((t) => t.Key === 'Env')).toEqual([{ Key: 'Env', Value: 'prod' }]);
+    expect(tags).toHaveLength(3);
+  });
+
+  test('POST /activations without tags: Name, marker and default tags only', async () => {
+    const inv = await invoke({ body: { name: 'db-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()[0].body.Tags).toEqual([
+      { Key: 'Name', Value: 'db-01' },
+      { Key: MARKER_KEY, Value: MARKER_VALUE },
+      { Key: 'Env', Value: 'test' },
+    ]);
+  });
+
+  test('POST /activations: names with letters, spaces, digits and _ . : / = + - @ are accepted; description is cut to 256', async () => {
+    const prefix = 'Ünïcode host_1.a:b/c=d+e-f@g ';
+    const name = prefix + 'x'.repeat(256 - prefix.length);
+    expect(name.length).toBe(256);
+    const inv = await invoke({ body: { name } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(inv.body.instanceName).toBe(name);
+    const input = createRequests()[0].body;
+    expect(input.DefaultInstanceName).toBe(name);
+    expect(input.Description).toBe(`Activation for ${name} issued by ${MARKER_VALUE}`.slice(0, 256));
+  });
+
+  test('POST /activations: exactly 50 tags (Name + marker + 1 default + 47 requested) is accepted', async () => {
+    const tags = Object.fromEntries(EXTRA_KEYS.slice(0, 47).map((k) => [k, 'v']));
+    const inv = await invoke({ body: { name: 'many-tags', tags } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()[0].body.Tags).toHaveLength(50);
+  });
+
+  test('POST /activations: a body of exactly 8192 bytes is accepted', async () => {
+    const inv = await invoke({ body: padTo(JSON.stringify({ name: 'web-03' }), 8192) });
+    expect(inv.res.statusCode).toBe(201);
+  });
+
+  test('GET /activate?name=: 200 with the same body shape', async () => {
+    const inv = await invoke({ method: 'GET', query: { name: 'kiosk-7' } });
+    expect(inv.res.statusCode).toBe(200);
+    expect(header(inv.res, 'cache-control')).toBe('no-store');
+    expect(inv.body).toEqual({
+      activationId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      activationCode: [...stub.state.activations.values()][0].ActivationCode,
+      region: 'eu-west-1',
+      instanceName: 'kiosk-7',
+      expiresAt: expect.any(String),
+    });
+    expect(createRequests()[0].body).toMatchObject({ DefaultInstanceName: 'kiosk-7', RegistrationLimit: 1, IamRole: ROLE_NAME });
+  });
+
+  test('API_KEY authorization: 201 for a caller identified by its API key', async () => {
+    const apiKeyHandler = await startHandler({ AUTHORIZATION: 'API_KEY', CALLER_BINDING: 'true' });
+    const inv = await invoke({ body: { name: 'web-04' }, userArn: null, apiKeyId: 'k3y1d' }, apiKeyHandler);
+    expect(inv.res.statusCode).toBe(201);
+  });
+});
+
+describe('caller binding (IAM)', () => {
+  let bound: HandlerProcess;
+  beforeEach(async () => {
+    bound = await startHandler({ CALLER_BINDING: 'true' });
+  });
+
+  test('an instance role session asking for its own instance id: 201', async () => {
+    const inv = await invoke({ body: { name: INSTANCE_ID }, userArn: INSTANCE_ARN }, bound);
+    expect(inv.res.statusCode).toBe(201);
+  });
+
+  test('name omitted: defaults to the caller instance id', async () => {
+    const inv = await invoke({ body: {}, userArn: INSTANCE_ARN }, bound);
+    expect(inv.res.statusCode).toBe(201);
+    expect(inv.body.instanceName).toBe(INSTANCE_ID);
+    expect(createRequests()[0].body.DefaultInstanceName).toBe(INSTANCE_ID);
+  });
+
+  test('name omitted on GET /activate: defaults to the caller instance id', async () => {
+    const inv = await invoke({ method: 'GET', userArn: `arn:aws-cn:sts::${ACCOUNT}:assumed-role/Node/i-0abc1234` }, bound);
+    expect(inv.res.statusCode).toBe(200);
+    expect(inv.body.instanceName).toBe('i-0abc1234');
+  });
+
+  test('an instance role session asking for a different name: 403, SSM not called', async () => {
+    const inv = await invoke({ body: { name: 'someone-else' }, userArn: INSTANCE_ARN }, bound);
+    expectError(inv, 403);
+    expect(stub.requests).toHaveLength(0);
+  });
+
+  test('a non-instance caller may choose any name', async () => {
+    const inv = await invoke({ body: { name: 'web-05' }, userArn: PROVISIONER_ARN }, bound);
+    expect(inv.res.statusCode).toBe(201);
+  });
+
+  test('without binding, an instance session may ask for another name', async () => {
+    const unbound = await startHandler({ CALLER_BINDING: 'false' });
+    const inv = await invoke({ body: { name: 'someone-else' }, userArn: INSTANCE_ARN }, unbound);
+    expect(inv.res.statusCode).toBe(201);
+  });
+});
+
+describe('400: invalid requests never reach SSM', () => {
+  // These never reach SSM: one handler process serves them all.
+  let shared: HandlerProcess;
+  beforeAll(async () => {
+    shared = await startHandler({}, true);
+  });
+  afterAll(async () => {
+    await shared.close();
+  });
+
+  const tooManyTags = Object.fromEntries(EXTRA_KEYS.map((k) => [k, 'v'])); // 48 + Name + marker + default = 51
+  const cases: Array<[string, EventOptions]> = [
+    ['bad JSON', { body: '{"name": "web-01",' }],
+    ['body is an array', { body: '[]' }],
+    ['body is a string', { body: '"web-01"' }],
+    ['body is null', { body: 'null' }],
+    ['empty body', { body: '' }],
+    ['unknown field', { body: { name: 'web-01', role: 'Admin' } }],
+    ['missing name (non-instance caller)', { body: {} }],
+    ['missing name, no body', {}],
+    ['name is not a string', { body: { name: 42 } }],
+    ['empty name', { body: { name: '' } }],
+    ['name longer than 256', { body: { name: 'a'.repeat(257) } }],
+    ['name with a disallowed character (#)', { body: { name: 'web#01' } }],
+    ['name with a disallowed character (!)', { body: { name: 'web-01!' } }],
+    ['name with a newline', { body: { name: 'web\n01' } }],
+    ['tags is an array', { body: { name: 'web-01', tags: ['Team'] } }],
+    ['tags is a string', { body: { name: 'web-01', tags: 'Team=x' } }],
+    ['tag value is not a string', { body: { name: 'web-01', tags: { Team: 5 } } }],
+    ['tag key not allowed', { body: { name: 'web-01', tags: { Owner: 'me' } } }],
+    ['tag key Name not allowed', { body: { name: 'web-01', tags: { Name: 'other' } } }],
+    ['marker tag key not allowed', { body: { name: 'web-01', tags: { [MARKER_KEY]: 'forged' } } }],
+    ['tag value not allowed', { body: { name: 'web-01', tags: { PatchMode: 'yolo' } } }],
+    ['tag value with a disallowed character', { body: { name: 'web-01', tags: { Team: 'a#b' } } }],
+    ['tag value longer than 256', { body: { name: 'web-01', tags: { Team: 'x'.repeat(257) } } }],
+    ['too many tags (51 in total)', { body: { name: 'web-01', tags: tooManyTags } }],
+    ['body larger than 8192 bytes', { body: padTo(JSON.stringify({ name: 'web-01' }), 8193) }],
+    // 8100 characters but 8300 bytes: the limit is in bytes.
+    ['body larger than 8192 bytes in UTF-8 (fewer characters)', { body: padTo(JSON.stringify({ name: 'é'.repeat(200) }), 8100) }],
+    ['GET without name', { method: 'GET' }],
+    ['GET with an invalid name', { method: 'GET', query: { name: 'a<b' } }],
+    ['GET with a repeated name parameter', { method: 'GET', query: { name: ['web-01', 'web-02'] } }],
+  ];
+
+  test.each(cases)('%s', async (_label, options) => {
+    const inv = await invoke(options, shared);
+    expectError(inv, 400);
+    expect(inv.body.message.length).toBeGreaterThan(0);
+    expect(stub.requests).toHaveLength(0);
+  });
+});
+
+describe('SSM faults', () => {
+  beforeEach(async () => {
+    handler = await startHandler();
+  });
+
+  test('throttled twice, then success: 201 after 3 attempts', async () => {
+    stub.failNext('CreateActivation', 2, Faults.throttling());
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(3);
+    expect(inv.body.activationCode).toBe([...stub.state.activations.values()][0].ActivationCode);
+  });
+
+  test('throttled on every attempt: 503 with Retry-After: 5 after SSM_MAX_ATTEMPTS attempts', async () => {
+    stub.failAlways('CreateActivation', Faults.throttling());
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect503(inv);
+    expect(createRequests()).toHaveLength(3);
+  });
+
+  test('SSM 500 InternalServerError on every attempt: 503 with Retry-After', async () => {
+    stub.failAlways('CreateActivation', Faults.internal());
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect503(inv);
+    expect(inv.body.message).not.toMatch(/internal error occurred/i);
+    expect(createRequests()).toHaveLength(3);
+  });
+
+  test('SSM 500 once, then success: 201', async () => {
+    stub.failNext('CreateActivation', 1, Faults.internal());
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(2);
+  });
+
+  test('connection reset once, then success: 201', async () => {
+    stub.destroyNext('CreateActivation', 1);
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(2);
+  });
+
+  test('connection reset on every attempt: 503 with Retry-After', async () => {
+    stub.failAlways('CreateActivation', Faults.destroy());
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect503(inv);
+    expect(createRequests()).toHaveLength(3);
+  });
+
+  test('role not visible to SSM yet (twice), then success: 201 after role retries', async () => {
+    stub.failNext('CreateActivation', 2, Faults.roleNotVisible(`arn:aws:iam::${ACCOUNT}:role/${ROLE_NAME}`));
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(3);
+  });
+
+  test('role never visible: 503 with Retry-After after 3 role retries (4 calls), base/2x/4x backoff', async () => {
+    stub.failAlways('CreateActivation', Faults.roleNotVisible(`arn:aws:iam::${ACCOUNT}:role/${ROLE_NAME}`));
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect503(inv);
+    expect(inv.body.message).not.toContain('Not existing role');
+    const reqs = createRequests();
+    expect(reqs).toHaveLength(4);
+    // ROLE_RETRY_BASE_MS=10 → waits of about 10, 20 and 40 ms between the calls.
+    expect(reqs[3].receivedAt - reqs[0].receivedAt).toBeGreaterThanOrEqual(60);
+  });
+
+  test('slow SSM answer below the per-attempt timeout: 201 on the first attempt', async () => {
+    stub.delayNext('CreateActivation', 1, 150);
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(1);
+    expect(inv.ms).toBeGreaterThanOrEqual(140);
+  });
+
+  test('slow SSM answer once beyond the per-attempt timeout, then fast: 201 on the second attempt', async () => {
+    stub.delayNext('CreateActivation', 1, 1500);
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(201);
+    expect(createRequests()).toHaveLength(2);
+    expect(inv.ms).toBeLessThan(1500);
+  });
+
+  test('SSM slower than the per-attempt timeout on every attempt: 503 with Retry-After', async () => {
+    stub.failAlways('CreateActivation', Faults.delay(1500));
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect503(inv);
+    expect(createRequests()).toHaveLength(3);
+    // 3 attempts cut at 400 ms each (+ backoff), well before 3 × 1500 ms.
+    expect(inv.ms).toBeLessThan(4000);
+  });
+
+  test('unknown SSM error: 500 "internal error", no SDK message echoed', async () => {
+    const fault = Faults.accessDenied(
+      `User: arn:aws:sts::${ACCOUNT}:assumed-role/Fn/x is not authorized to perform: ssm:CreateActivation SDKSECRET`,
+    );
+    stub.failNext('CreateActivation', 1, fault);
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(500);
+    expect(inv.body).toEqual({ message: 'internal error', requestId: inv.ctx.awsRequestId });
+    expect(inv.res.body).not.toMatch(/SDKSECRET|not authorized|AccessDenied|stack|at /);
+    expect(createRequests()).toHaveLength(1);
+  });
+
+  test('SSM InvalidParameters (a modeled 400): 500 "internal error"', async () => {
+    stub.failNext('CreateActivation', 1, { status: 400, type: 'InvalidParameters', message: 'bad ExpirationDate SDKSECRET' });
+    const inv = await invoke({ body: { name: 'web-01' } });
+    expect(inv.res.statusCode).toBe(500);
+    expect(inv.body).toEqual({ message: 'internal error', requestId: inv.ctx.awsRequestId });
+  });
+});
+
+describe('environment checked at cold start', () => {
+  test.each([
+    ['INSTANCE_ROLE_NAME', undefined],
+    ['ACTIVATION_LIFETIME_SECONDS', '59'],
+    ['ACTIVATION_LIFETIME_SECONDS', '2592001'],
+    ['MARKER_TAG_KEY', undefined],
+    ['MARKER_TAG_VALUE', undefined],
+    ['DEFAULT_TAGS', 'not json'],
+    ['ALLOWED_TAGS', '{"key":"Team"}'],
+    ['AUTHORIZATION', 'COGNITO'],
+    ['CALLER_BINDING', 'yes'],
+  ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
+    await expect(startHandler({ [name]: value })).rejects.toThrow(new RegExp(name));
+  });
+});
+
+describe('logging', () => {
+  test('LOG_LEVEL=INFO: one JSON line per request with the contract fields, never the activation code or headers', async () => {
+    const logged = await startHandler({ LOG_LEVEL: 'INFO' });
+    const inv = await invoke({ body: { name: 'web-01', tags: { Team: 'platform' } } }, logged);
+    await logged.close();
+    const output = logged.output();
+    expect(inv.res.statusCode).toBe(201);
+    const code: string = inv.body.activationCode;
+    expect(code.length).toBeGreaterThanOrEqual(20);
+    expect(output).not.toContain(code);
+    expect(output).not.toContain('SECRETMARKER');
+
+    const lines = jsonLines(output).filter((l) => l.message === 'activation request');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      requestId: inv.ctx.awsRequestId,
+      method: 'POST',
+      path: '/activations',
+      caller: PROVISIONER_ARN,
+      callerAccount: ACCOUNT,
+      sourceIp: '198.51.100.7',
+      name: 'web-01',
+      activationId: inv.body.activationId,
+      outcome: 'created',
+      status: 201,
+      durationMs: expect.any(Number),
+    });
+  });
+
+  test('LOG_LEVEL=DEBUG: the activation code is still never logged', async () => {
+    const logged = await startHandler({ LOG_LEVEL: 'DEBUG' });
+    stub.failNext('CreateActivation', 1, Faults.throttling());
+    const inv = await invoke({ body: { name: 'web-01' } }, logged);
+    await logged.close();
+    const output = logged.output();
+    expect(inv.res.statusCode).toBe(201);
+    expect(output).not.toContain(inv.body.activationCode);
+    expect(output).not.toContain('SECRETMARKER');
+  });
+
+  test('rejections, forbidden, throttled and errors are logged with outcome, status and reason/errorName', async () => {
+    const logged = await startHandler({ LOG_LEVEL: 'INFO', CALLER_BINDING: 'true', AUTHORIZATION: 'IAM' });
+    await invoke({ body: { name: 'web#01' } }, logged);
+    await invoke({ body: { name: 'other' }, userArn: INSTANCE_ARN }, logged);
+    stub.failAlways('CreateActivation', Faults.internal());
+    await invoke({ body: { name: 'web-01' } }, logged);
+    stub.clearFaults().failNext('CreateActivation', 1, Faults.accessDenied('SDKSECRET'));
+    await invoke({ body: { name: 'web-01' } }, logged);
+    // Last, on a fresh process: throttling slows the adaptive rate limiter down for later requests.
+    const throttledProc = await startHandler({ LOG_LEVEL: 'INFO' });
+    stub.failAlways('CreateActivation', Faults.throttling());
+    await invoke({ body: { name: 'web-01' } }, throttledProc);
+    await logged.close();
+    await throttledProc.close();
+    const output = logged.output() + throttledProc.output();
+    const lines = jsonLines(output).filter((l) => l.message === 'activation request');
+    expect(lines.map((l) => [l.outcome, l.status])).toEqual([
+      ['rejected', 400],
+      ['forbidden', 403],
+      ['unavailable', 503],
+      ['error', 500],
+      ['throttled', 503],
+    ]);
+    expect(lines[0].reason).toEqual(expect.any(String));
+    expect(lines[1].reason).toEqual(expect.any(String));
+    expect(lines[2].errorName).toBe('InternalServerError');
+    expect(lines[3].errorName).toBe('AccessDeniedException');
+    expect(lines[4].errorName).toBe('ThrottlingException');
+    expect(output).not.toContain('SDKSECRET');
+  });
+
+  test('API key callers are logged as apiKey:<apiKeyId>', async () => {
+    const logged = await startHandler({ LOG_LEVEL: 'INFO', AUTHORIZATION: 'API_KEY' });
+    await invoke({ body: { name: 'web-01' }, userArn: null, apiKeyId: 'k3y1d' }, logged);
+    await logged.close();
+    const output = logged.output();
+    const lines = jsonLines(output).filter((l) => l.message === 'activation request');
+    expect(lines).toHaveLength(1);
+    expect(lines[0].caller).toBe('apiKey:k3y1d');
+    expect(output).not.toContain('APIKEYSECRETMARKER');
+  });
+
+  test('LOG_LEVEL=SILENT writes nothing', async () => {
+    const silent = await startHandler({ LOG_LEVEL: 'SILENT' });
+    await invoke({ body: { name: 'web-01' } }, silent);
+    await silent.close();
+    const output = silent.output();
+    expect(output).toBe('');
+  });
+});

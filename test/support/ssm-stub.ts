@@ -1,0 +1,350 @@
+/**
+ * A loopback HTTP server that speaks the Systems Manager JSON protocol (awsJson1_1) well enough for
+ * `@aws-sdk/client-ssm` pointed at it with `AWS_ENDPOINT_URL_SSM` (or `new SSMClient({ endpoint })`).
+ *
+ * Protocol: `POST /`, header `X-Amz-Target: AmazonSSM.<Operation>`, `Content-Type: application/x-amz-json-1.1`,
+ * JSON body in and out. Errors are an HTTP 4xx/5xx with `{"__type": "<ErrorName>", "message": "..."}` (the SDK reads
+ * the error name from `__type`, see awsJson1_1). Signatures are not checked.
+ *
+ * Operations live in a handler map keyed by operation name (`stub.handle(op, fn)` adds or replaces one);
+ * `CreateActivation` is built in. Faults are scripted per operation: each request first takes the next step queued
+ * for its operation (`failNext`, `delayNext`, `destroyNext`, `script`); when the queue is empty, a persistent fault
+ * (`failAlways`) applies, else the handler answers.
+ *
+ * No test-framework imports: used from jest (test/e2e) and from the plain node bench (scripts/bench.ts).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** One request as the stub received it. */
+export interface RecordedRequest {
+  /** Operation from `X-Amz-Target` (`AmazonSSM.CreateActivation` → `CreateActivation`), `''` if absent. */
+  readonly operation: string;
+  /** Parsed JSON body (`undefined` if it did not parse). */
+  readonly body: any;
+  /** Raw body text. */
+  readonly rawBody: string;
+  /** Request headers (lower-case names). */
+  readonly headers: http.IncomingHttpHeaders;
+  /** `Date.now()` when the body was fully read. */
+  readonly receivedAt: number;
+  /** What the stub did with it. */
+  outcome?: 'ok' | 'error' | 'destroyed' | 'aborted';
+  /** HTTP status sent (absent when the socket was destroyed or the client went away). */
+  status?: number;
+}
+
+/** A scripted answer for one request (or, with `failAlways`, for every request) of an operation. */
+export interface FaultSpec {
+  /** HTTP status. Default: 400 for `ThrottlingException`/`ValidationException`/other client errors, 500 if `type` is `InternalServerError` or absent. */
+  readonly status?: number;
+  /** Error name sent as `__type` (default `InternalServerError`). */
+  readonly type?: string;
+  /** Error message (default: a generic one naming the type). */
+  readonly message?: string;
+  /** Wait this long before answering (or before destroying the socket, or before passing through). */
+  readonly delayMs?: number;
+  /** Destroy the connection instead of answering (the SDK sees a reset socket). */
+  readonly destroy?: boolean;
+  /** Answer normally (the operation handler runs) after `delayMs`: use for pure latency. */
+  readonly passthrough?: boolean;
+  /** Extra response headers (e.g. `x-amzn-errortype`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Handler result: a JSON body for 200, or an error to send. */
+export type OperationResult = { readonly body: unknown } | { readonly error: FaultSpec };
+
+/** An operation handler: gets the parsed request body and the stub (for its state), returns a result. */
+export type OperationHandler = (input: any, stub: SsmStub) => OperationResult | Promise<OperationResult>;
+
+/** Activation as stored by the built-in `CreateActivation` (for assertions and later operations). */
+export interface StoredActivation {
+  readonly ActivationId: string;
+  readonly ActivationCode: string;
+  readonly request: any;
+  readonly createdAt: number;
+}
+
+/** Mutable state shared by the operation handlers; cleared by `reset()`. */
+export interface SsmStubState {
+  readonly activations: Map<string, StoredActivation>;
+}
+
+/** Ready-made faults. */
+export const Faults = {
+  throttling: (message = 'Rate exceeded'): FaultSpec => ({ status: 400, type: 'ThrottlingException', message }),
+  internal: (message = 'An internal error occurred.'): FaultSpec => ({ status: 500, type: 'InternalServerError', message }),
+  serviceUnavailable: (message = 'Service unavailable'): FaultSpec => ({ status: 503, type: 'ServiceUnavailable', message }),
+  roleNotVisible: (roleArn = 'arn:aws:iam::123456789012:role/HybridFleetInstanceRole'): FaultSpec => ({
+    status: 400,
+    type: 'ValidationException',
+    message: `Not existing role: ${roleArn}`,
+  }),
+  accessDenied: (message = 'User: arn:aws:sts::123456789012:assumed-role/Fn/x is not authorized to perform: ssm:CreateActivation'): FaultSpec => ({
+    status: 400,
+    type: 'AccessDeniedException',
+    message,
+  }),
+  delay: (delayMs: number): FaultSpec => ({ delayMs, passthrough: true }),
+  destroy: (delayMs = 0): FaultSpec => ({ destroy: true, delayMs }),
+};
+
+const ACTIVATION_CODE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** A random activation code: 20 characters of the base64 alphabet (real codes are 20–250 characters). */
+export function randomActivationCode(length = 20): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += ACTIVATION_CODE_ALPHABET[bytes[i] % ACTIVATION_CODE_ALPHABET.length];
+  return out;
+}
+
+/** Built-in operation handlers. Later operations (DescribeActivations, DeleteActivation, ...) go here. */
+export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
+  CreateActivation: (input, stub) => {
+    if (!input || typeof input.IamRole !== 'string' || input.IamRole.length === 0) {
+      return { error: { status: 400, type: 'ValidationException', message: "1 validation error detected: Value null at 'iamRole' failed to satisfy constraint: Member must not be null" } };
+    }
+    const activation: StoredActivation = {
+      ActivationId: randomUUID(),
+      ActivationCode: randomActivationCode(),
+      request: input,
+      createdAt: Date.now(),
+    };
+    stub.state.activations.set(activation.ActivationId, activation);
+    return { body: { ActivationId: activation.ActivationId, ActivationCode: activation.ActivationCode } };
+  },
+};
+
+export interface SsmStubOptions {
+  /** Log every request to stderr (debugging). */
+  readonly verbose?: boolean;
+}
+
+export class SsmStub {
+  /** Every request received, in order (including faulted ones). */
+  public readonly requests: RecordedRequest[] = [];
+  public readonly state: SsmStubState = { activations: new Map() };
+
+  private server?: http.Server;
+  private endpoint?: string;
+  private readonly handlers = new Map<string, OperationHandler>(Object.entries(DEFAULT_HANDLERS));
+  private readonly queues = new Map<string, FaultSpec[]>();
+  private readonly persistent = new Map<string, FaultSpec>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly options: SsmStubOptions = {}) {}
+
+  /** Starts listening on 127.0.0.1 (random port); resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
+  public async start(): Promise<string> {
+    if (this.endpoint) return this.endpoint;
+    const server = http.createServer((req, res) => this.onRequest(req, res));
+    server.keepAliveTimeout = 5000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  /** The endpoint URL; throws if not started. */
+  public get url(): string {
+    if (!this.endpoint) throw new Error('SsmStub is not started; call start() first');
+    return this.endpoint;
+  }
+
+  /** Stops the server, dropping open (keep-alive) connections and pending delayed answers. */
+  public async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const server = this.server;
+    this.server = undefined;
+    this.endpoint = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  /** Clears the request log, fault scripts, stored state and handler overrides. The server keeps running. */
+  public reset(): void {
+    this.requests.length = 0;
+    this.queues.clear();
+    this.persistent.clear();
+    this.state.activations.clear();
+    this.handlers.clear();
+    for (const [op, h] of Object.entries(DEFAULT_HANDLERS)) this.handlers.set(op, h);
+  }
+
+  /** Adds or replaces the handler of an operation. */
+  public handle(operation: string, handler: OperationHandler): this {
+    this.handlers.set(operation, handler);
+    return this;
+  }
+
+  /** The next `count` requests of `operation` get `fault` (appended after already scripted steps). */
+  public failNext(operation: string, count: number, fault: FaultSpec): this {
+    return this.script(operation, Array.from({ length: count }, () => fault));
+  }
+
+  /** The next `count` requests of `operation` are answered normally after `delayMs`. */
+  public delayNext(operation: string, count: number, delayMs: number): this {
+    return this.failNext(operation, count, Faults.delay(delayMs));
+  }
+
+  /** The next `count` requests of `operation` have their connection destroyed (after `delayMs`). */
+  public destroyNext(operation: string, count: number, delayMs = 0): this {
+    return this.failNext(operation, count, Faults.destroy(delayMs));
+  }
+
+  /** Appends steps, one per request, to the script of `operation`. */
+  public script(operation: string, steps: readonly FaultSpec[]): this {
+    const queue = this.queues.get(operation) ?? [];
+    queue.push(...steps);
+    this.queues.set(operation, queue);
+    return this;
+  }
+
+  /** Every request of `operation` gets `fault` once its script is used up, until `clearFaults`/`reset`. */
+  public failAlways(operation: string, fault: FaultSpec): this {
+    this.persistent.set(operation, fault);
+    return this;
+  }
+
+  /** Drops scripted and persistent faults (of one operation, or all). */
+  public clearFaults(operation?: string): this {
+    if (operation === undefined) {
+      this.queues.clear();
+      this.persistent.clear();
+    } else {
+      this.queues.delete(operation);
+      this.persistent.delete(operation);
+    }
+    return this;
+  }
+
+  /** Steps still queued for `operation`. */
+  public pending(operation: string): number {
+    return this.queues.get(operation)?.length ?? 0;
+  }
+
+  /** Requests of one operation. */
+  public requestsFor(operation: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.operation === operation);
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const operation = target.startsWith('AmazonSSM.') ? target.slice('AmazonSSM.'.length) : '';
+      let body: any;
+      try {
+        body = rawBody.length ? JSON.parse(rawBody) : {};
+      } catch {
+        body = undefined;
+      }
+      const record: RecordedRequest = { operation, body, rawBody, headers: req.headers, receivedAt: Date.now() };
+      this.requests.push(record);
+      if (this.options.verbose) process.stderr.write(`[ssm-stub] ${req.method} ${req.url} ${target} ${rawBody}\n`);
+      void this.answer(req, res, record).catch((err) => {
+        if (!res.headersSent && !res.destroyed) {
+          this.send(res, record, 500, { __type: 'InternalServerError', message: `stub failure: ${String(err)}` });
+        }
+      });
+    });
+  }
+
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse, record: RecordedRequest): Promise<void> {
+    if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') {
+      return this.send(res, record, 404, { __type: 'UnknownOperationException', message: `no route ${req.method} ${req.url}` });
+    }
+    const op = record.operation;
+    const step = this.queues.get(op)?.shift() ?? this.persistent.get(op);
+
+    if (step?.delayMs) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          resolve();
+        }, step.delayMs);
+        this.timers.add(t);
+      });
+      if (!this.server || res.destroyed || req.socket.destroyed) {
+        record.outcome = 'aborted';
+        return;
+      }
+    }
+    if (step?.destroy) {
+      record.outcome = 'destroyed';
+      req.socket.destroy();
+      return;
+    }
+    if (step && !step.passthrough) {
+      return this.sendError(res, record, step);
+    }
+
+    const handler = this.handlers.get(op);
+    if (!handler) {
+      return this.send(res, record, 400, { __type: 'UnknownOperationException', message: `stub has no handler for '${op}'` });
+    }
+    if (record.body === undefined) {
+      return this.send(res, record, 400, { __type: 'SerializationException', message: 'body is not JSON' });
+    }
+    const result = await handler(record.body, this);
+    if ('error' in result) return this.sendError(res, record, result.error);
+    return this.send(res, record, 200, result.body, step?.headers);
+  }
+
+  private sendError(res: http.ServerResponse, record: RecordedRequest, fault: FaultSpec): void {
+    const type = fault.type ?? 'InternalServerError';
+    const status = fault.status ?? (type === 'InternalServerError' ? 500 : 400);
+    this.send(res, record, status, { __type: type, message: fault.message ?? `${type} injected by ssm-stub` }, fault.headers);
+  }
+
+  private send(
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    status: number,
+    body: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
+    if (res.destroyed) {
+      record.outcome = 'aborted';
+      return;
+    }
+    const text = JSON.stringify(body ?? {});
+    record.outcome = status === 200 ? 'ok' : 'error';
+    record.status = status;
+    res.writeHead(status, {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'Content-Length': Buffer.byteLength(text),
+      'x-amzn-RequestId': randomUUID(),
+      ...headers,
+    });
+    res.end(text);
+  }
+}
+
+/** Creates and starts a stub; resolves to the running stub (its URL is `stub.url`). */
+export async function startSsmStub(options?: SsmStubOptions): Promise<SsmStub> {
+  const stub = new SsmStub(options);
+  await stub.start();
+  return stub;
+}
