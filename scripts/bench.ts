@@ -1,0 +1,426 @@
+/**
+ * Benchmark: `npm run bench` (= `npm run bundle && node -r ts-node/register/transpile-only scripts/bench.ts`).
+ *
+ * Every ratio is measured side by side in ONE run, A and B interleaved (A B B A ...), so machine noise hits both.
+ *   (a) synth of bin/example.ts ÷ synth of an empty App + Stack (whole `node -r ts-node/register/transpile-only`
+ *       processes, same context)                                                                  target ≤ 1.5
+ *   (b) size of assets/create-activation/index.js (bytes, KiB, gzip)
+ *   (c) cold module init of the bundle ÷ `require('@aws-sdk/client-ssm')` (fresh node processes)  target ≤ 1.15
+ *   (d) one activation through the bundled handler (in-process, warm) ÷ one bare SDK CreateActivation call
+ *       against the same loopback SSM stub                                                         target ≤ 1.2
+ * Prints a table and exits 0 whatever the results (it is a benchmark, not a test).
+ * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { CreateActivationCommand, type CreateActivationCommandInput, SSMClient } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { SsmStub } from '../test/support/ssm-stub';
+
+const ROOT = path.resolve(__dirname, '..');
+const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
+const EXAMPLE = path.join(ROOT, 'bin', 'example.ts');
+const SCRATCH = path.join(ROOT, '.bench');
+
+const SYNTH_RUNS = intFromEnv('BENCH_SYNTH_RUNS', 7);
+const INIT_RUNS = intFromEnv('BENCH_INIT_RUNS', 15);
+const REQUESTS = intFromEnv('BENCH_REQUESTS', 200);
+const BATCH = 10;
+
+const TARGETS = { synth: 1.5, init: 1.15, request: 1.2 };
+
+/** Environment the handler needs at module scope (docs/handler-contract.md), plus quiet SDK/logging. */
+const HANDLER_ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  LOG_LEVEL: 'SILENT',
+  INSTANCE_ROLE_NAME: 'HybridFleetInstanceRole',
+  ACTIVATION_LIFETIME_SECONDS: '3600',
+  MARKER_TAG_KEY: 'hybrid-fleet:issuer',
+  MARKER_TAG_VALUE: 'HybridFleetExample/Activations',
+  DEFAULT_TAGS: JSON.stringify({ PatchGroup: 'linux-web' }),
+  ALLOWED_TAGS: JSON.stringify([{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }]),
+  AUTHORIZATION: 'IAM',
+  CALLER_BINDING: 'false',
+};
+
+function intFromEnv(name: string, fallback: number): number {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+// ---------- statistics and printing ----------
+
+interface Stats {
+  readonly n: number;
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+function stats(samples: readonly number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { n: s.length, median, min: s[0], max: s[s.length - 1] };
+}
+
+const out = (line = ''): void => {
+  process.stdout.write(line + '\n');
+};
+
+function fmtMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(3)} ms`;
+}
+
+function statRow(label: string, s: Stats): string {
+  return `    ${label.padEnd(56)} ${String(s.n).padStart(4)}  ${fmtMs(s.median).padStart(11)}  ${fmtMs(s.min).padStart(11)}  ${fmtMs(s.max).padStart(11)}`;
+}
+
+function ratioRow(label: string, a: Stats, b: Stats, target: number, paired?: number): string {
+  const r = a.median / b.median;
+  const verdict = r <= target ? 'PASS' : `OVER (+${((r / target - 1) * 100).toFixed(0)}% above target)`;
+  const pairedText = paired === undefined ? '' : `  (median of paired ratios ${paired.toFixed(2)})`;
+  return `    ${label.padEnd(56)} ${r.toFixed(3)}  target ≤ ${target}  ${verdict}${pairedText}`;
+}
+
+function header(title: string): void {
+  out();
+  out(title);
+  out(`    ${''.padEnd(56)} ${'runs'.padStart(4)}  ${'median'.padStart(11)}  ${'min'.padStart(11)}  ${'max'.padStart(11)}`);
+}
+
+/** Interleaves A and B as A B B A A B B A ... so drift and warm-up hit both. */
+function interleaved(runs: number, a: () => number, b: () => number): { a: number[]; b: number[] } {
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      ra.push(a());
+      rb.push(b());
+    } else {
+      rb.push(b());
+      ra.push(a());
+    }
+  }
+  return { a: ra, b: rb };
+}
+
+const pairedMedian = (a: number[], b: number[]): number => stats(a.map((x, i) => x / b[i])).median;
+
+// ---------- process timing ----------
+
+class ProcessFailed extends Error {}
+
+/** Wall-clock time of a whole child process, in ms; throws ProcessFailed on a non-zero exit. */
+function timeProcess(args: string[], env: NodeJS.ProcessEnv): number {
+  const started = performance.now();
+  const res = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = performance.now() - started;
+  if (res.status !== 0) {
+    const detail = (res.stderr || res.stdout || String(res.error ?? '')).trim().split('\n').slice(-8).join('\n      ');
+    throw new ProcessFailed(`node ${args.join(' ')} exited with ${res.status ?? res.signal}:\n      ${detail}`);
+  }
+  return ms;
+}
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+// ---------- (a) synth ----------
+
+function benchSynth(): void {
+  header('(a) synth, whole process: node -r ts-node/register/transpile-only <app>');
+  if (!existsSync(EXAMPLE)) {
+    out('    (a) skipped: bin/example.ts not found');
+    return;
+  }
+  mkdirSync(SCRATCH, { recursive: true });
+  const emptyApp = path.join(SCRATCH, 'empty-app.ts');
+  writeFileSync(
+    emptyApp,
+    [
+      "import { App, Stack, Validations } from 'aws-cdk-lib';",
+      "const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });",
+      "const stack = new Stack(app, 'Empty');",
+      '// Template validation rejects a stack without resources (F0001); acknowledge it so the baseline stays empty.',
+      "Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'empty baseline stack' });",
+      'app.synth();',
+      '',
+    ].join('\n'),
+  );
+  // Same context for both, the way the CDK CLI passes cdk.json's context to the app.
+  let context: Record<string, unknown> = { '@aws-cdk/core:validateAgainstDefaultRules': true };
+  try {
+    context = { ...JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context, ...context };
+  } catch {
+    // no cdk.json: validation context only
+  }
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+  let k = 0;
+  const synth = (app: string) => (): number => {
+    const outdir = path.join(tmp, `out${k++}`);
+    const ms = timeProcess(['-r', 'ts-node/register/transpile-only', app], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
+    rmSync(outdir, { recursive: true, force: true });
+    return ms;
+  };
+  try {
+    // Warm the file cache once each; check the example really synthesizes HybridFleetExample.
+    synth(emptyApp)();
+    const outdir = path.join(tmp, 'check');
+    timeProcess(['-r', 'ts-node/register/transpile-only', EXAMPLE], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
+    if (!existsSync(path.join(outdir, 'HybridFleetExample.template.json'))) {
+      out('    note: bin/example.ts did not write HybridFleetExample.template.json to CDK_OUTDIR');
+    }
+    const { a, b } = interleaved(SYNTH_RUNS, synth(EXAMPLE), synth(emptyApp));
+    const sa = stats(a);
+    const sb = stats(b);
+    out(statRow('A  bin/example.ts (HybridFleetExample)', sa));
+    out(statRow('B  empty App + Stack', sb));
+    out(ratioRow('A ÷ B (median ÷ median)', sa, sb, TARGETS.synth, pairedMedian(a, b)));
+    results.push(['(a) synth example ÷ empty app', sa.median / sb.median, TARGETS.synth]);
+  } catch (err) {
+    if (!(err instanceof ProcessFailed)) throw err;
+    out(`    (a) failed: ${err.message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------- (b) bundle size ----------
+
+function benchSize(): void {
+  out();
+  out('(b) activation handler bundle size');
+  const bytes = statSync(BUNDLE).size;
+  const gz = gzipSync(readFileSync(BUNDLE), { level: 9 }).length;
+  out(`    ${path.relative(ROOT, BUNDLE)}: ${bytes.toLocaleString('en-US')} B (${(bytes / 1024).toFixed(1)} KiB), gzip -9 ${gz.toLocaleString('en-US')} B (${(gz / 1024).toFixed(1)} KiB)`);
+}
+
+// ---------- (c) cold module init ----------
+
+function benchInit(): void {
+  header(`(c) cold module init, fresh node processes (${INIT_RUNS} runs each, interleaved)`);
+  const env = childEnv(HANDLER_ENV);
+  const bundleArgs = ['-e', `require(${JSON.stringify(BUNDLE)})`];
+  const sdkArgs = ['-e', "require('@aws-sdk/client-ssm')"];
+  const nodeArgs = ['-e', '0'];
+  try {
+    for (let i = 0; i < 2; i++) {
+      timeProcess(bundleArgs, env);
+      timeProcess(sdkArgs, env);
+    }
+    const { a, b } = interleaved(INIT_RUNS, () => timeProcess(bundleArgs, env), () => timeProcess(sdkArgs, env));
+    const base = stats(Array.from({ length: Math.max(5, Math.floor(INIT_RUNS / 3)) }, () => timeProcess(nodeArgs, env)));
+    const sa = stats(a);
+    const sb = stats(b);
+    out(statRow("A  node -e \"require('<bundle>')\" (handler env)", sa));
+    out(statRow("B  node -e \"require('@aws-sdk/client-ssm')\"", sb));
+    out(statRow('   (reference: node -e 0)', base));
+    out(ratioRow('A ÷ B (median ÷ median)', sa, sb, TARGETS.init, pairedMedian(a, b)));
+    const initA = sa.median - base.median;
+    const initB = sb.median - base.median;
+    out(`    ${'   above node -e 0: A ' + fmtMs(initA) + ', B ' + fmtMs(initB) + ` (ratio ${(initA / initB).toFixed(2)}, info only)`}`);
+    results.push(['(c) cold init bundle ÷ client-ssm', sa.median / sb.median, TARGETS.init]);
+  } catch (err) {
+    if (!(err instanceof ProcessFailed)) throw err;
+    out(`    (c) failed: ${err.message}`);
+  }
+}
+
+// ---------- (d) warm request ----------
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+function apiEvent(name: string): APIGatewayProxyEvent {
+  const body = JSON.stringify({ name, tags: { PatchMode: 'report' } });
+  return {
+    resource: '/activations',
+    path: '/activations',
+    httpMethod: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    multiValueHeaders: { 'Content-Type': ['application/json'] },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'abc123',
+      authorizer: null,
+      httpMethod: 'POST',
+      protocol: 'HTTP/1.1',
+      path: '/prod/activations',
+      stage: 'prod',
+      requestId: 'bench',
+      requestTimeEpoch: Date.now(),
+      resourceId: 'res123',
+      resourcePath: '/activations',
+      identity: {
+        accessKey: null,
+        accountId: '111122223333',
+        apiKey: null,
+        apiKeyId: null,
+        caller: 'AROAEXAMPLE:bench',
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '198.51.100.7',
+        user: 'AROAEXAMPLE:bench',
+        userAgent: 'bench',
+        userArn: 'arn:aws:sts::111122223333:assumed-role/Provisioner/bench',
+      },
+    },
+  };
+}
+
+function lambdaContext(i: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'bench',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:bench',
+    memoryLimitInMB: '256',
+    awsRequestId: `bench-${i}`,
+    logGroupName: '/aws/lambda/bench',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** The CreateActivation input the handler sends for `apiEvent(name)` (same size and shape). */
+function bareInput(name: string): CreateActivationCommandInput {
+  return {
+    IamRole: HANDLER_ENV.INSTANCE_ROLE_NAME,
+    RegistrationLimit: 1,
+    DefaultInstanceName: name,
+    Description: `Activation for ${name} issued by ${HANDLER_ENV.MARKER_TAG_VALUE}`,
+    ExpirationDate: new Date(Date.now() + 3600_000),
+    Tags: [
+      { Key: 'Name', Value: name },
+      { Key: HANDLER_ENV.MARKER_TAG_KEY, Value: HANDLER_ENV.MARKER_TAG_VALUE },
+      { Key: 'PatchGroup', Value: 'linux-web' },
+      { Key: 'PatchMode', Value: 'report' },
+    ],
+  };
+}
+
+async function benchRequest(): Promise<void> {
+  header(`(d) one activation, warm, in-process, loopback SSM stub (${REQUESTS} requests each, batches of ${BATCH} interleaved)`);
+  const stub = new SsmStub();
+  const url = await stub.start();
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, HANDLER_ENV, { AWS_ENDPOINT_URL_SSM: url });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const handler: Handler = require(BUNDLE).handler;
+    const client = new SSMClient({
+      region: 'eu-west-1',
+      endpoint: url,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    let i = 0;
+    const viaHandler = async (): Promise<number> => {
+      const event = apiEvent(`node-${i}`);
+      const ctx = lambdaContext(i++);
+      const t = performance.now();
+      const res = await handler(event, ctx);
+      const ms = performance.now() - t;
+      if (res.statusCode !== 201) throw new Error(`handler answered ${res.statusCode}: ${res.body}`);
+      return ms;
+    };
+    const bare = async (): Promise<number> => {
+      const input = bareInput(`node-${i++}`);
+      const t = performance.now();
+      const res = await client.send(new CreateActivationCommand(input));
+      const ms = performance.now() - t;
+      if (!res.ActivationCode) throw new Error('bare SDK call returned no code');
+      return ms;
+    };
+    const batch = async (fn: () => Promise<number>, into: number[] | undefined, n = BATCH): Promise<void> => {
+      for (let j = 0; j < n; j++) {
+        const ms = await fn();
+        into?.push(ms);
+      }
+    };
+    // Warm-up: connections, JIT, credential and endpoint resolution.
+    for (let w = 0; w < 3; w++) {
+      await batch(viaHandler, undefined);
+      await batch(bare, undefined);
+    }
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let k = 0; k < Math.ceil(REQUESTS / BATCH); k++) {
+      if (k % 2 === 0) {
+        await batch(viaHandler, a);
+        await batch(bare, b);
+      } else {
+        await batch(bare, b);
+        await batch(viaHandler, a);
+      }
+    }
+    const sa = stats(a);
+    const sb = stats(b);
+    out(statRow('A  await handler(event, ctx) (bundle)', sa));
+    out(statRow('B  ssm.send(CreateActivationCommand) (plain SSMClient)', sb));
+    out(ratioRow('A ÷ B (median ÷ median)', sa, sb, TARGETS.request));
+    out(`    ${'   stub saw ' + stub.requestsFor('CreateActivation').length + ' CreateActivation calls'}`);
+    results.push(['(d) warm request handler ÷ bare SDK', sa.median / sb.median, TARGETS.request]);
+    client.destroy();
+  } catch (err) {
+    out(`    (d) failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    await stub.stop();
+  }
+}
+
+// ---------- main ----------
+
+const results: Array<[string, number, number]> = [];
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  out(`create-activation benchmark — node ${process.version}, ${os.cpus().length} CPUs, ${new Date().toISOString()}`);
+  if (!existsSync(BUNDLE)) {
+    out(`${path.relative(ROOT, BUNDLE)} not found: run npm run bundle`);
+    return;
+  }
+  benchSynth();
+  benchSize();
+  benchInit();
+  await benchRequest();
+
+  out();
+  out('Summary (ratios measured side by side in this run)');
+  for (const [label, ratio, target] of results) {
+    out(`    ${label.padEnd(40)} ${ratio.toFixed(3).padStart(6)}  ≤ ${String(target).padEnd(5)} ${ratio <= target ? 'PASS' : 'OVER'}`);
+  }
+  out(`    total bench time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main()
+  .catch((err) => {
+    process.stdout.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  })
+  .finally(() => {
+    process.exitCode = 0;
+  });
