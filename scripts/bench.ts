@@ -2,8 +2,9 @@
  * Benchmark: `npm run bench` (= `npm run bundle && node -r ts-node/register/transpile-only scripts/bench.ts`).
  *
  * Every ratio is measured side by side in ONE run, A and B interleaved (A B B A ...), so machine noise hits both.
- *   (a) synth of bin/example.ts ÷ synth of an empty App + Stack (whole `node -r ts-node/register/transpile-only`
- *       processes, same context)                                                                  target ≤ 1.5
+ *   (a) synth of bin/example.ts ÷ synth of an empty App + Stack (whole `node -r ./scripts/ts-register.js <app>`
+ *       processes, the way cdk.json's app runs, so lib/*.ts is transpiled rather than the .js jsii compiles next
+ *       to it; same context)                                                                      target ≤ 1.5
  *   (b) size of assets/create-activation/index.js (bytes, KiB, gzip)
  *   (c) cold module init of the bundle ÷ `require('@aws-sdk/client-ssm')` (fresh node processes)  target ≤ 1.15
  *   (d) one activation through the bundled handler (in-process, warm) ÷ one bare SDK CreateActivation call
@@ -19,11 +20,14 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { CreateActivationCommand, type CreateActivationCommandInput, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { SsmStub } from '../test/support/ssm-stub';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
 const EXAMPLE = path.join(ROOT, 'bin', 'example.ts');
+/** The register cdk.json's app uses: transpile-only, `.ts` preferred over the `.js` jsii compiles next to lib/. */
+const TS_REGISTER = path.join(ROOT, 'scripts', 'ts-register.js');
 const SCRATCH = path.join(ROOT, '.bench');
 
 const SYNTH_RUNS = intFromEnv('BENCH_SYNTH_RUNS', 7);
@@ -139,7 +143,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 // ---------- (a) synth ----------
 
 function benchSynth(): void {
-  header('(a) synth, whole process: node -r ts-node/register/transpile-only <app>');
+  header('(a) synth, whole process: node -r ./scripts/ts-register.js <app> (as cdk.json runs the app)');
   if (!existsSync(EXAMPLE)) {
     out('    (a) skipped: bin/example.ts not found');
     return;
@@ -169,7 +173,7 @@ function benchSynth(): void {
   let k = 0;
   const synth = (app: string) => (): number => {
     const outdir = path.join(tmp, `out${k++}`);
-    const ms = timeProcess(['-r', 'ts-node/register/transpile-only', app], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
+    const ms = timeProcess(['-r', TS_REGISTER, app], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
     rmSync(outdir, { recursive: true, force: true });
     return ms;
   };
@@ -177,7 +181,7 @@ function benchSynth(): void {
     // Warm the file cache once each; check the example really synthesizes HybridFleetExample.
     synth(emptyApp)();
     const outdir = path.join(tmp, 'check');
-    timeProcess(['-r', 'ts-node/register/transpile-only', EXAMPLE], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
+    timeProcess(['-r', TS_REGISTER, EXAMPLE], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
     if (!existsSync(path.join(outdir, 'HybridFleetExample.template.json'))) {
       out('    note: bin/example.ts did not write HybridFleetExample.template.json to CDK_OUTDIR');
     }
@@ -241,68 +245,17 @@ function benchInit(): void {
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-function apiEvent(name: string): APIGatewayProxyEvent {
-  const body = JSON.stringify({ name, tags: { PatchMode: 'report' } });
-  return {
-    resource: '/activations',
-    path: '/activations',
-    httpMethod: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    multiValueHeaders: { 'Content-Type': ['application/json'] },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'abc123',
-      authorizer: null,
-      httpMethod: 'POST',
-      protocol: 'HTTP/1.1',
-      path: '/prod/activations',
-      stage: 'prod',
-      requestId: 'bench',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res123',
-      resourcePath: '/activations',
-      identity: {
-        accessKey: null,
-        accountId: '111122223333',
-        apiKey: null,
-        apiKeyId: null,
-        caller: 'AROAEXAMPLE:bench',
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '198.51.100.7',
-        user: 'AROAEXAMPLE:bench',
-        userAgent: 'bench',
-        userArn: 'arn:aws:sts::111122223333:assumed-role/Provisioner/bench',
-      },
-    },
-  };
-}
+const BENCH_CALLER = 'arn:aws:sts::111122223333:assumed-role/Provisioner/bench';
 
-function lambdaContext(i: number): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'bench',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:bench',
-    memoryLimitInMB: '256',
-    awsRequestId: `bench-${i}`,
-    logGroupName: '/aws/lambda/bench',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+function apiEvent(name: string): APIGatewayProxyEvent {
+  return restApiEvent({
+    method: 'POST',
+    resource: '/activations',
+    body: JSON.stringify({ name, tags: { PatchMode: 'report' } }),
+    userArn: BENCH_CALLER,
+    userAgent: 'bench',
+    requestId: 'bench',
+  });
 }
 
 /** The CreateActivation input the handler sends for `apiEvent(name)` (same size and shape). */
@@ -339,7 +292,7 @@ async function benchRequest(): Promise<void> {
     let i = 0;
     const viaHandler = async (): Promise<number> => {
       const event = apiEvent(`node-${i}`);
-      const ctx = lambdaContext(i++);
+      const ctx = lambdaContext(`bench-${i++}`, { functionName: 'bench' });
       const t = performance.now();
       const res = await handler(event, ctx);
       const ms = performance.now() - t;

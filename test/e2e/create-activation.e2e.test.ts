@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { Faults, SsmStub } from '../support/ssm-stub';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'create-activation', 'index.js');
@@ -183,91 +184,26 @@ interface EventOptions {
 /** An API Gateway REST API (v1) Lambda proxy event for `POST /activations` or `GET /activate`. */
 function apiEvent(options: EventOptions = {}): APIGatewayProxyEvent {
   const method = options.method ?? 'POST';
-  const resource = method === 'POST' ? '/activations' : '/activate';
   const body =
     options.body === undefined ? null : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-  let queryStringParameters: Record<string, string> | null = null;
-  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
-  if (options.query) {
-    queryStringParameters = {};
-    multiValueQueryStringParameters = {};
-    for (const [k, v] of Object.entries(options.query)) {
-      const values = Array.isArray(v) ? v : [v];
-      queryStringParameters[k] = values[values.length - 1];
-      multiValueQueryStringParameters[k] = values;
-    }
-  }
-  const userArn = options.userArn === undefined ? PROVISIONER_ARN : options.userArn;
   const apiKeyId = options.apiKeyId ?? null;
-  const headers: Record<string, string> = {
-    'Host': 'abc123.execute-api.eu-west-1.amazonaws.com',
-    'User-Agent': 'curl/7.88.1',
-    'Authorization': SECRET_HEADER,
-    'X-Amz-Security-Token': 'SESSIONTOKENSECRETMARKER',
-    ...(body !== null ? { 'Content-Type': 'application/json' } : {}),
-    ...(apiKeyId ? { 'x-api-key': 'APIKEYSECRETMARKER' } : {}),
-  };
-  return {
-    resource,
-    path: resource,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters,
-    multiValueQueryStringParameters,
-    pathParameters: null,
-    stageVariables: null,
+  return restApiEvent({
+    method,
+    resource: method === 'POST' ? '/activations' : '/activate',
     body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: ACCOUNT,
-      apiId: 'abc123',
-      authorizer: null,
-      httpMethod: method,
-      protocol: 'HTTP/1.1',
-      path: `/prod${resource}`,
-      stage: 'prod',
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res123',
-      resourcePath: resource,
-      identity: {
-        accessKey: userArn ? 'ASIAEXAMPLE' : null,
-        accountId: userArn ? ACCOUNT : null,
-        apiKey: apiKeyId ? 'APIKEYSECRETMARKER' : null,
-        apiKeyId,
-        caller: userArn ? 'AROAEXAMPLE:session' : null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '198.51.100.7',
-        user: userArn ? 'AROAEXAMPLE:session' : null,
-        userAgent: 'curl/7.88.1',
-        userArn,
-      },
+    query: options.query,
+    headers: {
+      'Host': 'abc123.execute-api.eu-west-1.amazonaws.com',
+      'User-Agent': 'curl/7.88.1',
+      'Authorization': SECRET_HEADER,
+      'X-Amz-Security-Token': 'SESSIONTOKENSECRETMARKER',
+      ...(body !== null ? { 'Content-Type': 'application/json' } : {}),
+      ...(apiKeyId ? { 'x-api-key': 'APIKEYSECRETMARKER' } : {}),
     },
-  };
-}
-
-function lambdaContext(): Context {
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'HybridFleetExample-CreateActivation',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:HybridFleetExample-CreateActivation`,
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: '/aws/lambda/HybridFleetExample-CreateActivation',
-    logStreamName: '2026/01/01/[$LATEST]abcdef',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+    userArn: options.userArn === undefined ? PROVISIONER_ARN : options.userArn,
+    apiKeyId,
+    accountId: ACCOUNT,
+  });
 }
 
 interface Invocation {
@@ -280,7 +216,7 @@ interface Invocation {
 let handler: HandlerProcess;
 
 async function invoke(options: EventOptions = {}, proc: HandlerProcess = handler): Promise<Invocation> {
-  const ctx = lambdaContext();
+  const ctx = lambdaContext(randomUUID(), { accountId: ACCOUNT });
   const started = Date.now();
   const res = await proc.invoke(apiEvent(options), ctx);
   const ms = Date.now() - started;

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 
 type SsmModule = typeof import('@aws-sdk/client-ssm');
 type Handler = (typeof import('../../lambda/create-activation/index'))['handler'];
@@ -29,6 +30,8 @@ const INSTANCE_ID = 'i-0123456789abcdef0';
 const EC2_ARN = `arn:aws:sts::123456789012:assumed-role/NodeRole/${INSTANCE_ID}`;
 const PERSON_ARN = 'arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com';
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=SECRET-HEADER-VALUE';
+/** Account that owns the API and the function (callers are in 123456789012). */
+const API_ACCOUNT = '999999999999';
 
 const savedEnv = { ...process.env };
 
@@ -66,50 +69,19 @@ function event(options: {
   query?: Record<string, string> | null;
   userArn?: string | null;
 }): APIGatewayProxyEvent {
-  const query = options.query ?? null;
-  return {
+  return restApiEvent({
+    method: options.method,
     resource: options.resource ?? options.path,
     path: options.path,
-    httpMethod: options.method,
-    headers: { Authorization: SECRET_HEADER, 'Content-Type': 'application/json' },
-    multiValueHeaders: { Authorization: [SECRET_HEADER] },
-    queryStringParameters: query,
-    multiValueQueryStringParameters: query && Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])),
-    pathParameters: null,
-    stageVariables: null,
     body: options.body ?? null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '999999999999',
-      apiId: 'abc123',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: options.method,
-      path: `/prod${options.path}`,
-      stage: 'prod',
-      requestId: 'apigw-request-id',
-      requestTimeEpoch: 1_900_000_000_000,
-      resourceId: 'res123',
-      resourcePath: options.resource ?? options.path,
-      identity: {
-        accessKey: 'ASIAEXAMPLE',
-        accountId: '123456789012',
-        apiKey: null,
-        apiKeyId: null,
-        caller: 'AROAEXAMPLE:session',
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '198.51.100.7',
-        user: 'AROAEXAMPLE:session',
-        userAgent: 'curl/8.0',
-        userArn: options.userArn === undefined ? PERSON_ARN : options.userArn,
-      },
-    },
-  };
+    query: options.query ?? null,
+    headers: { Authorization: SECRET_HEADER, 'Content-Type': 'application/json' },
+    userAgent: 'curl/8.0',
+    userArn: options.userArn === undefined ? PERSON_ARN : options.userArn,
+    accountId: API_ACCOUNT,
+    requestId: 'apigw-request-id',
+    requestTimeEpoch: 1_900_000_000_000,
+  });
 }
 
 const postActivation = (body: unknown, userArn?: string | null): APIGatewayProxyEvent =>
@@ -118,20 +90,7 @@ const postActivation = (body: unknown, userArn?: string | null): APIGatewayProxy
 let invocation = 0;
 function context(): Context {
   invocation += 1;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'create-activation',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:999999999999:function:create-activation',
-    memoryLimitInMB: '256',
-    awsRequestId: `lambda-request-${invocation}`,
-    logGroupName: '/aws/lambda/create-activation',
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return lambdaContext(`lambda-request-${invocation}`, { functionName: 'create-activation', accountId: API_ACCOUNT });
 }
 
 const bodyOf = (response: APIGatewayProxyResult): Record<string, unknown> => JSON.parse(response.body) as Record<string, unknown>;
