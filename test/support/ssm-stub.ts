@@ -65,11 +65,93 @@ export interface StoredActivation {
   readonly ActivationCode: string;
   readonly request: any;
   readonly createdAt: number;
+  /** How many nodes registered with it (`SsmStub.register` increments it). */
+  registrationsCount: number;
+}
+
+/** A hybrid node id: `mi-` and 17 hex digits. */
+export function randomManagedInstanceId(): string {
+  return `mi-${randomBytes(9).toString('hex').slice(0, 17)}`;
+}
+
+const tagList = (tags: ReadonlyMap<string, string> | Readonly<Record<string, string>>) =>
+  (tags instanceof Map ? [...tags.entries()] : Object.entries(tags)).map(([Key, Value]) => ({ Key, Value }));
+
+const validationError = (message: string): OperationResult => ({ error: { status: 400, type: 'ValidationException', message } });
+
+/** Pages `items` the way SSM does: `NextToken` is the index of the next item; `MaxResults` bounded to [min, max]. */
+function page<T>(items: T[], input: any, bounds: { min: number; max: number; default: number }): { items: T[]; NextToken?: string } | OperationResult {
+  const max = input?.MaxResults ?? bounds.default;
+  if (!Number.isInteger(max) || max < bounds.min || max > bounds.max) {
+    return validationError(`MaxResults must be between ${bounds.min} and ${bounds.max}`);
+  }
+  const start = input?.NextToken === undefined ? 0 : Number(input.NextToken);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) return { error: { status: 400, type: 'InvalidNextToken', message: 'bad token' } };
+  const end = start + max;
+  return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
+}
+
+function activationTags(a: StoredActivation): Record<string, string> {
+  return Object.fromEntries(((a.request?.Tags ?? []) as { Key: string; Value: string }[]).map((t) => [t.Key, t.Value]));
+}
+
+function nodeMatches(node: StoredNode, filters: { Key: string; Values: string[] }[]): boolean {
+  return filters.every((f) => {
+    if (f.Key.startsWith('tag:')) {
+      const value = node.tags.get(f.Key.slice(4));
+      return value !== undefined && f.Values.includes(value);
+    }
+    switch (f.Key) {
+      case 'tag-key': return f.Values.some((k) => node.tags.has(k));
+      case 'InstanceIds': return f.Values.includes(node.InstanceId);
+      case 'PingStatus': return f.Values.includes(node.PingStatus);
+      case 'ResourceType': return f.Values.includes(node.ResourceType);
+      case 'ActivationIds': return node.ActivationId !== undefined && f.Values.includes(node.ActivationId);
+      default: return false;
+    }
+  });
+}
+
+/** A managed node as the stub knows it (hybrid `mi-…` or EC2 `i-…`). */
+export interface StoredNode {
+  readonly InstanceId: string;
+  Name?: string;
+  PingStatus: 'Online' | 'ConnectionLost' | 'Inactive';
+  LastPingDateTime: Date;
+  readonly ResourceType: 'ManagedInstance' | 'EC2Instance';
+  readonly ActivationId?: string;
+  readonly RegistrationDate: Date;
+  readonly tags: Map<string, string>;
 }
 
 /** Mutable state shared by the operation handlers; cleared by `reset()`. */
 export interface SsmStubState {
   readonly activations: Map<string, StoredActivation>;
+  readonly nodes: Map<string, StoredNode>;
+}
+
+/** Options for `SsmStub.addNode`. */
+export interface NodeSeed {
+  readonly instanceId?: string;
+  readonly name?: string;
+  readonly pingStatus?: StoredNode['PingStatus'];
+  /** Default: now. */
+  readonly lastPing?: Date;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly activationId?: string;
+  readonly resourceType?: StoredNode['ResourceType'];
+}
+
+/** Options for `SsmStub.addActivation` (an activation created outside the handler, e.g. older ones). */
+export interface ActivationSeed {
+  readonly activationId?: string;
+  readonly name?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly registrationLimit?: number;
+  readonly registrationsCount?: number;
+  /** Default: one hour from now. */
+  readonly expirationDate?: Date;
+  readonly createdDate?: Date;
 }
 
 /** Ready-made faults. */
@@ -112,9 +194,109 @@ export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
       ActivationCode: randomActivationCode(),
       request: input,
       createdAt: Date.now(),
+      registrationsCount: 0,
     };
     stub.state.activations.set(activation.ActivationId, activation);
     return { body: { ActivationId: activation.ActivationId, ActivationCode: activation.ActivationCode } };
+  },
+
+  DescribeActivations: (input, stub) => {
+    const filters: { FilterKey: string; FilterValues: string[] }[] = input?.Filters ?? [];
+    const all = [...stub.state.activations.values()].filter((a) =>
+      filters.every((f) => {
+        const value = f.FilterKey === 'ActivationIds' ? a.ActivationId
+          : f.FilterKey === 'DefaultInstanceName' ? a.request?.DefaultInstanceName
+          : f.FilterKey === 'IamRole' ? a.request?.IamRole : undefined;
+        return value !== undefined && f.FilterValues.includes(value);
+      }));
+    const paged = page(all, input, { min: 1, max: 50, default: 50 });
+    if ('error' in paged || 'body' in paged) return paged;
+    return {
+      body: {
+        ActivationList: paged.items.map((a) => {
+          const expiration = new Date(a.request?.ExpirationDate ?? a.createdAt + 24 * 3_600_000);
+          return {
+            ActivationId: a.ActivationId,
+            Description: a.request?.Description,
+            DefaultInstanceName: a.request?.DefaultInstanceName,
+            IamRole: a.request?.IamRole,
+            RegistrationLimit: a.request?.RegistrationLimit ?? 1,
+            RegistrationsCount: a.registrationsCount,
+            ExpirationDate: expiration.getTime() / 1000,
+            Expired: expiration.getTime() <= Date.now(),
+            CreatedDate: a.createdAt / 1000,
+            Tags: a.request?.Tags ?? [],
+          };
+        }),
+        NextToken: paged.NextToken,
+      },
+    };
+  },
+
+  DeleteActivation: (input, stub) => {
+    if (!stub.state.activations.delete(input?.ActivationId)) {
+      return { error: { status: 400, type: 'InvalidActivation', message: 'The activation ID you specified is not valid.' } };
+    }
+    return { body: {} };
+  },
+
+  DescribeInstanceInformation: (input, stub) => {
+    const filters: { Key: string; Values: string[] }[] = input?.Filters ?? [];
+    const tagFilters = filters.filter((f) => f.Key.startsWith('tag:') || f.Key === 'tag-key');
+    if (tagFilters.length > 0 && tagFilters.length < filters.length) {
+      return validationError('Tag filters cannot be combined with other filter types');
+    }
+    if (filters.some((f) => !Array.isArray(f.Values) || f.Values.length < 1 || f.Values.length > 100)) {
+      return validationError('Each filter takes 1 to 100 values');
+    }
+    const all = [...stub.state.nodes.values()].filter((n) => nodeMatches(n, filters));
+    const paged = page(all, input, { min: 5, max: 50, default: 10 });
+    if ('error' in paged || 'body' in paged) return paged;
+    return {
+      body: {
+        InstanceInformationList: paged.items.map((n) => ({
+          InstanceId: n.InstanceId,
+          Name: n.Name,
+          PingStatus: n.PingStatus,
+          LastPingDateTime: n.LastPingDateTime.getTime() / 1000,
+          ResourceType: n.ResourceType,
+          ActivationId: n.ActivationId,
+          RegistrationDate: n.RegistrationDate.getTime() / 1000,
+          PlatformType: 'Linux',
+        })),
+        NextToken: paged.NextToken,
+      },
+    };
+  },
+
+  DeregisterManagedInstance: (input, stub) => {
+    const id = input?.InstanceId;
+    if (typeof id !== 'string' || !/^mi-[0-9a-f]{17}$/.test(id) || !stub.state.nodes.delete(id)) {
+      return { error: { status: 400, type: 'InvalidInstanceId', message: 'The following supplied instance ids are not valid' } };
+    }
+    return { body: {} };
+  },
+
+  AddTagsToResource: (input, stub) => {
+    if (input?.ResourceType !== 'ManagedInstance') return { error: { status: 400, type: 'InvalidResourceType', message: 'stub supports ManagedInstance only' } };
+    const node = stub.state.nodes.get(input?.ResourceId);
+    if (!node || !/^mi-[0-9a-f]{17}$/.test(node.InstanceId)) {
+      return { error: { status: 400, type: 'InvalidResourceId', message: 'The resource ID is not valid. Verify that you entered the correct ID and try again.' } };
+    }
+    const tags: { Key: string; Value: string }[] = input?.Tags ?? [];
+    const merged = new Map(node.tags);
+    for (const t of tags) merged.set(t.Key, t.Value);
+    if (merged.size > 50) return { error: { status: 400, type: 'TooManyTagsError', message: 'too many tags' } };
+    for (const t of tags) node.tags.set(t.Key, t.Value);
+    if (merged.has('Name')) node.Name = merged.get('Name');
+    return { body: {} };
+  },
+
+  ListTagsForResource: (input, stub) => {
+    if (input?.ResourceType !== 'ManagedInstance') return { error: { status: 400, type: 'InvalidResourceType', message: 'stub supports ManagedInstance only' } };
+    const node = stub.state.nodes.get(input?.ResourceId);
+    if (!node) return { error: { status: 400, type: 'InvalidResourceId', message: 'The resource ID is not valid.' } };
+    return { body: { TagList: tagList(node.tags) } };
   },
 };
 
@@ -126,7 +308,7 @@ export interface SsmStubOptions {
 export class SsmStub {
   /** Every request received, in order (including faulted ones). */
   public readonly requests: RecordedRequest[] = [];
-  public readonly state: SsmStubState = { activations: new Map() };
+  public readonly state: SsmStubState = { activations: new Map(), nodes: new Map() };
 
   private server?: http.Server;
   private endpoint?: string;
@@ -185,8 +367,58 @@ export class SsmStub {
     this.queues.clear();
     this.persistent.clear();
     this.state.activations.clear();
+    this.state.nodes.clear();
     this.handlers.clear();
     for (const [op, h] of Object.entries(DEFAULT_HANDLERS)) this.handlers.set(op, h);
+  }
+
+  /** Seeds a managed node (default: an online hybrid node without tags); returns it. */
+  public addNode(seed: NodeSeed = {}): StoredNode {
+    const resourceType = seed.resourceType ?? 'ManagedInstance';
+    const node: StoredNode = {
+      InstanceId: seed.instanceId ?? (resourceType === 'ManagedInstance' ? randomManagedInstanceId() : `i-${randomBytes(9).toString('hex').slice(0, 17)}`),
+      Name: seed.name ?? seed.tags?.Name,
+      PingStatus: seed.pingStatus ?? 'Online',
+      LastPingDateTime: seed.lastPing ?? new Date(),
+      ResourceType: resourceType,
+      ActivationId: seed.activationId,
+      RegistrationDate: new Date(),
+      tags: new Map(Object.entries(seed.tags ?? {})),
+    };
+    if (seed.name !== undefined && !node.tags.has('Name')) node.tags.set('Name', seed.name);
+    this.state.nodes.set(node.InstanceId, node);
+    return node;
+  }
+
+  /** Seeds an activation as if created earlier (for janitor tests); returns it. */
+  public addActivation(seed: ActivationSeed = {}): StoredActivation {
+    const createdAt = (seed.createdDate ?? new Date()).getTime();
+    const activation: StoredActivation = {
+      ActivationId: seed.activationId ?? randomUUID(),
+      ActivationCode: randomActivationCode(),
+      request: {
+        DefaultInstanceName: seed.name,
+        IamRole: 'HybridFleetInstanceRole',
+        RegistrationLimit: seed.registrationLimit ?? 1,
+        ExpirationDate: (seed.expirationDate ?? new Date(Date.now() + 3_600_000)).toISOString(),
+        Tags: tagList(seed.tags ?? {}),
+      },
+      createdAt,
+      registrationsCount: seed.registrationsCount ?? 0,
+    };
+    this.state.activations.set(activation.ActivationId, activation);
+    return activation;
+  }
+
+  /**
+   * Simulates a machine registering with an activation: counts the registration and creates an online hybrid node
+   * named after the activation's default instance name, carrying the activation's tags (as SSM copies them).
+   */
+  public register(activationId: string, seed: Omit<NodeSeed, 'activationId' | 'tags' | 'name'> = {}): StoredNode {
+    const activation = this.state.activations.get(activationId);
+    if (!activation) throw new Error(`ssm-stub: no activation ${activationId}`);
+    activation.registrationsCount += 1;
+    return this.addNode({ ...seed, activationId, name: activation.request?.DefaultInstanceName, tags: activationTags(activation) });
   }
 
   /** Adds or replaces the handler of an operation. */
