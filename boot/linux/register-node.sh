@@ -3,6 +3,8 @@
 #
 # It asks a HybridActivationApi (cdk-ssm-hybrid-fleet) for a one-time activation, then registers
 # amazon-ssm-agent with it and (re)starts the agent. Needs bash, POSIX tools, curl and an installed agent.
+# Optionally (--tag-after-registration) it then re-applies the --tag tags to the new managed node through the
+# API (PUT <api-url>/instances/<mi-id>/tags), because activation tags do not always reach the node.
 #
 # The construct bakes the API URL and the authentication mode into this file; the unrendered file shipped in
 # the package works on-premises with ACTIVATION_API_URL (or --api-url) and an API key. Run with --help.
@@ -30,12 +32,17 @@ CONNECT_TIMEOUT=10
 MAX_DELAY=60 # cap of one exponential backoff step, in seconds
 TAGS_JSON=""
 declare -A SEEN_TAG_KEYS=()
+TAG_AFTER_REGISTRATION="${ACTIVATION_TAG_AFTER_REGISTRATION:-false}"
+STRICT_TAGGING=0
+REGISTRATION_FILE="${SSM_REGISTRATION_FILE:-/var/lib/amazon/ssm/registration}"
+TAGGING_FAILED_EXIT=3 # exit status with --strict-tagging when the node registered but the tagging step failed
 
 # Secrets, filled in later; mask() replaces them in anything that is logged.
 AKID="" SECRET="" SESSION_TOKEN="" CODE=""
 TMP=""
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 usage() {
@@ -55,6 +62,15 @@ Options:
   --api-key-file PATH   file holding the API key (api-key auth; or env ACTIVATION_API_KEY)
   --region REGION       region of the API for SigV4 (env ACTIVATION_API_REGION; default: from the URL host,
                         else the EC2 instance's region)
+  --tag-after-registration
+                        after the agent registered, read the new managed-node id (mi-...) from the agent's
+                        registration file and re-apply the --tag tags to it with
+                        PUT <api-url>/instances/<mi-id>/tags (same auth and retries as the activation request;
+                        env ACTIVATION_TAG_AFTER_REGISTRATION=true). Does nothing without --tag. Activation tags
+                        do not always show on the node; this applies them explicitly. If this step fails the
+                        registration stands: a warning is printed and the exit status stays 0
+  --strict-tagging      with --tag-after-registration: exit with status 3 (node registered, tagging failed)
+                        instead of only warning
   -h, --help            print this help and exit
 
 Environment:
@@ -65,6 +81,8 @@ Environment:
   ACTIVATION_REQUEST_TIMEOUT_SECONDS timeout of one request (default 35)
   IMDS_ENDPOINT                      instance metadata service (default http://169.254.169.254)
   SSM_AGENT_BIN                      amazon-ssm-agent binary (default: on PATH, /usr/bin, or the snap)
+  SSM_REGISTRATION_FILE              the agent's registration file, read by --tag-after-registration
+                                     (default /var/lib/amazon/ssm/registration)
 
 Retries on HTTP 429, 5xx and network errors; fails at once on any other HTTP 4xx. Logs go to stderr.
 EOF
@@ -160,6 +178,8 @@ while [ "$#" -gt 0 ]; do
     --api-key-file=*) API_KEY_FILE=${1#*=}; shift ;;
     --region) need_value "$@"; REGION=$2; shift 2 ;;
     --region=*) REGION=${1#*=}; shift ;;
+    --tag-after-registration) TAG_AFTER_REGISTRATION=true; shift ;;
+    --strict-tagging) STRICT_TAGGING=1; shift ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -205,6 +225,15 @@ if ! is_uint "$REQUEST_TIMEOUT" || [ "$REQUEST_TIMEOUT" -lt 1 ]; then
   die "ACTIVATION_REQUEST_TIMEOUT_SECONDS must be an integer >= 1 (got '$REQUEST_TIMEOUT')"
 fi
 IMDS=${IMDS%/}
+
+case $TAG_AFTER_REGISTRATION in
+  true | TRUE | True | 1 | yes) TAG_AFTER_REGISTRATION=1 ;;
+  false | FALSE | False | 0 | no | '') TAG_AFTER_REGISTRATION=0 ;;
+  *) die "ACTIVATION_TAG_AFTER_REGISTRATION must be true or false (got '$TAG_AFTER_REGISTRATION')" ;;
+esac
+if [ "$STRICT_TAGGING" = 1 ] && [ "$TAG_AFTER_REGISTRATION" = 0 ]; then
+  die "--strict-tagging only makes sense with --tag-after-registration (or ACTIVATION_TAG_AFTER_REGISTRATION=true)"
+fi
 
 # ---------------------------------------------------------------------------------------------- prerequisites
 # Checked before asking for an activation: an activation is single-use and would be wasted.
@@ -306,7 +335,6 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------- request
-ENDPOINT="$API_URL/activations"
 HTTP_STATUS=000
 CURL_RC=0
 
@@ -321,17 +349,19 @@ curl_config() {
   fi
 }
 
+# send_request METHOD URL BODY_FILE: one attempt; sets HTTP_STATUS and CURL_RC, the answer lands in $TMP/body
+# and $TMP/headers.
 send_request() {
   : >"$TMP/body"
   : >"$TMP/headers"
   : >"$TMP/curl.err"
   CURL_RC=0
-  HTTP_STATUS=$(curl_config | curl -sS -K - -X POST \
+  HTTP_STATUS=$(curl_config | curl -sS -K - -X "$1" \
     --connect-timeout "$CONNECT_TIMEOUT" --max-time "$REQUEST_TIMEOUT" \
     -H 'Content-Type: application/json' -H 'Accept: application/json' \
-    --data-binary "@$TMP/request.json" \
+    --data-binary "@$3" \
     -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
-    "$ENDPOINT" 2>"$TMP/curl.err") || CURL_RC=$?
+    "$2" 2>"$TMP/curl.err") || CURL_RC=$?
 }
 
 # curl exit codes worth another try: resolve/connect failures, timeouts, TLS handshake, broken transfers.
@@ -358,41 +388,58 @@ server_message() {
   printf '%s' "${msg:-no message}"
 }
 
-START=$(date +%s)
-attempt=1
-log "requesting an activation for '$NAME' from $ENDPOINT ($AUTH auth)"
-while :; do
-  send_request
-  retry_after=""
-  if [ "$CURL_RC" -eq 0 ]; then
-    case $HTTP_STATUS in
-      200 | 201) break ;;
-      429 | 5??)
-        reason="HTTP $HTTP_STATUS: $(server_message)"
-        retry_after=$(grep -i '^retry-after:' "$TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '[:space:]') || true
-        is_uint "$retry_after" || retry_after="" ;;
-      4??) die "activation API refused the request (HTTP $HTTP_STATUS): $(server_message)" ;;
-      *) die "unexpected answer from the activation API (HTTP $HTTP_STATUS): $(server_message)" ;;
-    esac
-  elif curl_retryable "$CURL_RC"; then
-    reason="network error (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
-  else
-    die "request to $ENDPOINT failed (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
-  fi
+# api_request METHOD URL BODY_FILE WHAT: sends the request with the retry rules (429, 5xx and network errors
+# are retried with backoff or Retry-After, within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS;
+# any other 4xx fails at once). WHAT names the request in messages ("request", "tag request").
+# On success (HTTP 200/201) REQUEST_ERROR is empty and the answer is in $TMP/body; otherwise REQUEST_ERROR holds
+# the (masked) reason. Always returns 0, so that callers decide whether a failure is fatal and `set -e` stays in
+# force inside (a function called as `f || ...` would run with errexit off).
+REQUEST_ERROR=""
+api_request() {
+  local method=$1 url=$2 body_file=$3 what=$4 start attempt=1 reason retry_after delay elapsed delay_ceil
+  REQUEST_ERROR=""
+  start=$(date +%s)
+  while :; do
+    send_request "$method" "$url" "$body_file"
+    retry_after=""
+    if [ "$CURL_RC" -eq 0 ]; then
+      case $HTTP_STATUS in
+        200 | 201) return 0 ;;
+        429 | 5??)
+          reason="HTTP $HTTP_STATUS: $(server_message)"
+          retry_after=$(grep -i '^retry-after:' "$TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '[:space:]') || true
+          is_uint "$retry_after" || retry_after="" ;;
+        4??) REQUEST_ERROR="activation API refused the $what (HTTP $HTTP_STATUS): $(server_message)"; return 0 ;;
+        *) REQUEST_ERROR="unexpected answer from the activation API (HTTP $HTTP_STATUS): $(server_message)"; return 0 ;;
+      esac
+    elif curl_retryable "$CURL_RC"; then
+      reason="network error (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
+    else
+      REQUEST_ERROR="request to $url failed (curl exit $CURL_RC): $(mask "$(head -c 300 "$TMP/curl.err" | tr -d '\r\n')")"
+      return 0
+    fi
 
-  if [ "$attempt" -ge "$MAX_ATTEMPTS" ]; then
-    die "giving up after $attempt attempts; last: $reason"
-  fi
-  if [ -n "$retry_after" ]; then delay=$retry_after; else delay=$(backoff_delay "$attempt"); fi
-  elapsed=$(($(date +%s) - START))
-  delay_ceil=$(awk -v d="$delay" 'BEGIN { c = int(d); if (c < d) c++; print c }')
-  if [ $((elapsed + delay_ceil)) -gt "$RETRY_MAX_SECONDS" ]; then
-    die "giving up after $attempt attempts and ${elapsed}s (retry budget ${RETRY_MAX_SECONDS}s); last: $reason"
-  fi
-  log "attempt $attempt/$MAX_ATTEMPTS failed ($reason); retrying in ${delay}s"
-  sleep "$delay"
-  attempt=$((attempt + 1))
-done
+    if [ "$attempt" -ge "$MAX_ATTEMPTS" ]; then
+      REQUEST_ERROR="giving up after $attempt attempts; last: $reason"
+      return 0
+    fi
+    if [ -n "$retry_after" ]; then delay=$retry_after; else delay=$(backoff_delay "$attempt"); fi
+    elapsed=$(($(date +%s) - start))
+    delay_ceil=$(awk -v d="$delay" 'BEGIN { c = int(d); if (c < d) c++; print c }')
+    if [ $((elapsed + delay_ceil)) -gt "$RETRY_MAX_SECONDS" ]; then
+      REQUEST_ERROR="giving up after $attempt attempts and ${elapsed}s (retry budget ${RETRY_MAX_SECONDS}s); last: $reason"
+      return 0
+    fi
+    log "attempt $attempt/$MAX_ATTEMPTS failed ($reason); retrying in ${delay}s"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+  done
+}
+
+ENDPOINT="$API_URL/activations"
+log "requesting an activation for '$NAME' from $ENDPOINT ($AUTH auth)"
+api_request POST "$ENDPOINT" "$TMP/request.json" request
+[ -z "$REQUEST_ERROR" ] || die "$REQUEST_ERROR"
 
 ACT_ID=$(json_string activationId <"$TMP/body")
 CODE=$(json_string activationCode <"$TMP/body")
@@ -444,4 +491,47 @@ CODE=""
 [ "$REG_RC" -eq 0 ] || die "amazon-ssm-agent -register failed (exit $REG_RC)"
 log "starting amazon-ssm-agent"
 start_agent || die "registered, but amazon-ssm-agent could not be started"
+
+# ---------------------------------------------------------------------------------------------- tag the node
+# Optional: activation tags do not always show on the node (known agent/SDK issues), so re-apply them to the
+# managed node the agent just registered. The registration stands whatever happens here.
+
+# tagging_failed MESSAGE: warns and carries on, or with --strict-tagging fails with TAGGING_FAILED_EXIT.
+tagging_failed() {
+  if [ "$STRICT_TAGGING" = 1 ]; then
+    printf '%s: error: %s\n' "$PROG" "$*" >&2
+    exit "$TAGGING_FAILED_EXIT"
+  fi
+  warn "$* (the node is registered; continuing)"
+}
+
+tag_node() {
+  local mi url
+  if [ ! -f "$REGISTRATION_FILE" ] || [ ! -r "$REGISTRATION_FILE" ]; then
+    tagging_failed "cannot read the agent's registration file '$REGISTRATION_FILE' to learn the managed-node id; the tags were not re-applied"
+    return 0
+  fi
+  mi=$(json_string ManagedInstanceID <"$REGISTRATION_FILE" | head -n 1)
+  if ! printf '%s' "$mi" | grep -Eq '^mi-[0-9a-f]{17}$'; then
+    tagging_failed "the agent's registration file '$REGISTRATION_FILE' holds no managed-node id (ManagedInstanceID mi-...); the tags were not re-applied"
+    return 0
+  fi
+  url="$API_URL/instances/$mi/tags"
+  printf '{"tags":{%s}}' "$TAGS_JSON" >"$TMP/tags.json"
+  log "re-applying ${#SEEN_TAG_KEYS[@]} tag(s) to $mi: PUT $url"
+  api_request PUT "$url" "$TMP/tags.json" "tag request"
+  if [ -n "$REQUEST_ERROR" ]; then
+    tagging_failed "could not tag $mi: $REQUEST_ERROR"
+    return 0
+  fi
+  log "tagged $mi"
+}
+
+if [ "$TAG_AFTER_REGISTRATION" = 1 ]; then
+  if [ -n "$TAGS_JSON" ]; then
+    tag_node
+  else
+    log "--tag-after-registration: no --tag given, nothing to re-apply"
+  fi
+fi
 log "done: registered as '${INSTANCE_NAME:-$NAME}' (activation $ACT_ID, region $ACT_REGION)"

@@ -2,6 +2,8 @@
 #
 # It asks a HybridActivationApi (cdk-ssm-hybrid-fleet) for a one-time activation, then registers the SSM Agent
 # with it and (re)starts the AmazonSSMAgent service. Windows PowerShell 5.1 or later; no modules needed.
+# Optionally (--tag-after-registration) it then re-applies the --tag tags to the new managed node through the
+# API (PUT <api-url>/instances/<mi-id>/tags), because activation tags do not always reach the node.
 #
 # The construct bakes the API URL and the authentication mode into this file; the unrendered file shipped in
 # the package works on-premises with ACTIVATION_API_URL (or --api-url) and an API key. Run with --help.
@@ -24,6 +26,10 @@ $ApiKeyFile = $null
 $Imds = if ($env:IMDS_ENDPOINT) { $env:IMDS_ENDPOINT.TrimEnd('/') } else { 'http://169.254.169.254' }
 $Tags = [ordered]@{}
 $MaxDelaySeconds = 60.0
+$TagAfterRegistration = if ($env:ACTIVATION_TAG_AFTER_REGISTRATION) { $env:ACTIVATION_TAG_AFTER_REGISTRATION } else { 'false' }
+$StrictTagging = $false
+$RegistrationFile = if ($env:SSM_REGISTRATION_FILE) { $env:SSM_REGISTRATION_FILE } else { Join-Path $env:ProgramData 'Amazon\SSM\InstanceData\registration' }
+$TaggingFailedExitCode = 3 # with --strict-tagging, when the node registered but the tagging step failed
 
 # Secrets, filled in later; Protect-Text replaces them in anything that is logged.
 $script:AccessKeyId = $null
@@ -34,6 +40,10 @@ $script:ImdsToken = $null
 
 function Write-Log([string]$Message) {
     [Console]::Error.WriteLine("register-node: $Message")
+}
+
+function Write-Warn([string]$Message) {
+    [Console]::Error.WriteLine("register-node: warning: $Message")
 }
 
 function Stop-WithError([string]$Message) {
@@ -66,6 +76,15 @@ Options:
   --api-key-file PATH   file holding the API key (api-key auth; or env ACTIVATION_API_KEY)
   --region REGION       region of the API for SigV4 (env ACTIVATION_API_REGION; default: from the URL host,
                         else the EC2 instance's region)
+  --tag-after-registration
+                        after the agent registered, read the new managed-node id (mi-...) from the agent's
+                        registration file and re-apply the --tag tags to it with
+                        PUT <api-url>/instances/<mi-id>/tags (same auth and retries as the activation request;
+                        env ACTIVATION_TAG_AFTER_REGISTRATION=true). Does nothing without --tag. Activation tags
+                        do not always show on the node; this applies them explicitly. If this step fails the
+                        registration stands: a warning is printed and the exit code stays 0
+  --strict-tagging      with --tag-after-registration: exit with code 3 (node registered, tagging failed)
+                        instead of only warning
   --help                print this help and exit
 
 Environment:
@@ -76,6 +95,8 @@ Environment:
   ACTIVATION_REQUEST_TIMEOUT_SECONDS timeout of one request (default 35)
   IMDS_ENDPOINT                      instance metadata service (default http://169.254.169.254)
   SSM_AGENT_BIN                      agent executable (default: $env:ProgramFiles\Amazon\SSM\amazon-ssm-agent.exe)
+  SSM_REGISTRATION_FILE              the agent's registration file, read by --tag-after-registration
+                                     (default: $env:ProgramData\Amazon\SSM\InstanceData\registration)
 
 Retries on HTTP 429, 5xx and network errors; fails at once on any other HTTP 4xx.
 '@
@@ -117,6 +138,8 @@ while ($i -lt $argList.Count) {
     $hasValue = ($i + 1) -lt $argList.Count
     $value = if ($hasValue) { [string]$argList[$i + 1] } else { $null }
     if ($arg -in @('--help', '-help', '-h', '/?')) { Show-Usage; exit 0 }
+    if ($arg -in @('--tag-after-registration', '-tagafterregistration')) { $TagAfterRegistration = 'true'; $i += 1; continue }
+    if ($arg -in @('--strict-tagging', '-stricttagging')) { $StrictTagging = $true; $i += 1; continue }
     if ($arg -in @('--name', '-name', '--tag', '-tag', '--api-url', '-apiurl', '--auth', '-auth', '--api-key-file', '-apikeyfile', '--region', '-region')) {
         if (-not $hasValue) { Stop-WithError "option $arg needs a value (see --help)" }
         switch ($arg.TrimStart('-').Replace('-', '').ToLowerInvariant()) {
@@ -166,6 +189,15 @@ $MaxAttempts = Get-EnvInt 'ACTIVATION_MAX_ATTEMPTS' 8 1
 $RetryBase = Get-EnvDouble 'ACTIVATION_RETRY_BASE_SECONDS' 2.0
 $RetryMaxSeconds = Get-EnvInt 'ACTIVATION_RETRY_MAX_SECONDS' 300 0
 $RequestTimeoutMs = (Get-EnvInt 'ACTIVATION_REQUEST_TIMEOUT_SECONDS' 35 1) * 1000
+
+switch -Regex ($TagAfterRegistration.Trim()) {
+    '^(true|1|yes)$' { $TagAfterRegistration = $true; break }
+    '^(false|0|no|)$' { $TagAfterRegistration = $false; break }
+    default { Stop-WithError "ACTIVATION_TAG_AFTER_REGISTRATION must be true or false (got '$TagAfterRegistration')" }
+}
+if ($StrictTagging -and -not $TagAfterRegistration) {
+    Stop-WithError '--strict-tagging only makes sense with --tag-after-registration (or ACTIVATION_TAG_AFTER_REGISTRATION=true)'
+}
 
 # ------------------------------------------------------------------------------------------------ prerequisites
 # Checked before asking for an activation: an activation is single-use and would be wasted.
@@ -255,8 +287,8 @@ function Get-HmacSha256([byte[]]$Key, [string]$Data) {
     } finally { $hmac.Dispose() }
 }
 
-# Returns the headers (name -> value) that sign a POST of $Body to $Uri for execute-api with the session credentials.
-function Get-SigV4Headers([Uri]$Uri, [byte[]]$Body, [string]$ContentType) {
+# Returns the headers (name -> value) that sign a $Method of $Body to $Uri for execute-api with the session credentials.
+function Get-SigV4Headers([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$ContentType) {
     $now = [DateTime]::UtcNow
     $amzDate = $now.ToString("yyyyMMdd'T'HHmmss'Z'", [Globalization.CultureInfo]::InvariantCulture)
     $dateStamp = $now.ToString('yyyyMMdd', [Globalization.CultureInfo]::InvariantCulture)
@@ -264,7 +296,7 @@ function Get-SigV4Headers([Uri]$Uri, [byte[]]$Body, [string]$ContentType) {
     $hostHeader = $Uri.Authority
     $canonicalHeaders = "content-type:$ContentType`nhost:$hostHeader`nx-amz-date:$amzDate`nx-amz-security-token:$($script:SessionToken)`n"
     $signedHeaders = 'content-type;host;x-amz-date;x-amz-security-token'
-    $canonicalRequest = @('POST', $Uri.AbsolutePath, $Uri.Query.TrimStart('?'), $canonicalHeaders, $signedHeaders, (Get-Sha256Hex $Body)) -join "`n"
+    $canonicalRequest = @($Method, $Uri.AbsolutePath, $Uri.Query.TrimStart('?'), $canonicalHeaders, $signedHeaders, (Get-Sha256Hex $Body)) -join "`n"
     $scope = "$dateStamp/$Region/$service/aws4_request"
     $stringToSign = @('AWS4-HMAC-SHA256', $amzDate, $scope, (Get-Sha256Hex ([Text.Encoding]::UTF8.GetBytes($canonicalRequest)))) -join "`n"
     $kDate = Get-HmacSha256 ([Text.Encoding]::UTF8.GetBytes("AWS4$($script:SecretAccessKey)")) $dateStamp
@@ -281,13 +313,13 @@ function Get-SigV4Headers([Uri]$Uri, [byte[]]$Body, [string]$ContentType) {
 
 # ------------------------------------------------------------------------------------------------ request
 # One attempt. Returns @{ Status = <int, 0 on network error>; Body; RetryAfter; Error; Retryable }.
-function Send-ActivationRequest {
+function Send-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body) {
     $contentType = 'application/json'
     $result = @{ Status = 0; Body = ''; RetryAfter = $null; Error = ''; Retryable = $false }
     $response = $null
     try {
-        $request = [Net.HttpWebRequest]::Create($Endpoint)
-        $request.Method = 'POST'
+        $request = [Net.HttpWebRequest]::Create($Uri)
+        $request.Method = $Method
         $request.ContentType = $contentType
         $request.Accept = 'application/json'
         $request.UserAgent = $UserAgent
@@ -295,14 +327,14 @@ function Send-ActivationRequest {
         $request.ReadWriteTimeout = $RequestTimeoutMs
         $request.AllowAutoRedirect = $false
         if ($AuthMode -eq 'iam') {
-            $signed = Get-SigV4Headers $Endpoint $RequestBytes $contentType
+            $signed = Get-SigV4Headers $Method $Uri $Body $contentType
             foreach ($name in $signed.Keys) { $request.Headers.Add($name, $signed[$name]) }
         } else {
             $request.Headers.Add('x-api-key', $ApiKey)
         }
-        $request.ContentLength = $RequestBytes.Length
+        $request.ContentLength = $Body.Length
         $stream = $request.GetRequestStream()
-        try { $stream.Write($RequestBytes, 0, $RequestBytes.Length) } finally { $stream.Close() }
+        try { $stream.Write($Body, 0, $Body.Length) } finally { $stream.Close() }
         $response = $request.GetResponse()
     } catch {
         $ex = $_.Exception
@@ -342,44 +374,54 @@ function Get-ServerMessage([string]$Body) {
     return $message
 }
 
-$clock = [Diagnostics.Stopwatch]::StartNew()
-$attempt = 1
-$response = $null
-Write-Log "requesting an activation for '$NodeName' from $Endpoint ($AuthMode auth)"
-while ($true) {
-    $r = Send-ActivationRequest
-    $retryAfter = $null
-    if ($r.Status -eq 200 -or $r.Status -eq 201) { $response = $r; break }
-    if ($r.Status -eq 0) {
-        if (-not $r.Retryable) { Stop-WithError "request to $Endpoint failed: $($r.Error)" }
-        $reason = "network error: $($r.Error)"
-    } elseif ($r.Status -eq 429 -or $r.Status -ge 500) {
-        $reason = "HTTP $($r.Status): $(Get-ServerMessage $r.Body)"
-        $seconds = 0
-        if ($r.RetryAfter -and [int]::TryParse(([string]$r.RetryAfter).Trim(), [ref]$seconds) -and $seconds -ge 0) { $retryAfter = $seconds }
-    } elseif ($r.Status -ge 400 -and $r.Status -lt 500) {
-        Stop-WithError "activation API refused the request (HTTP $($r.Status)): $(Get-ServerMessage $r.Body)"
-    } else {
-        Stop-WithError "unexpected answer from the activation API (HTTP $($r.Status)): $(Get-ServerMessage $r.Body)"
-    }
+# Sends the request with the retry rules: 429, 5xx and network errors are retried with backoff (or Retry-After)
+# within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS; any other 4xx fails at once. $What names the
+# request in messages ('request', 'tag request'). Returns @{ Response = <the 200/201 attempt, or $null>;
+# Error = <the masked reason when Response is $null> }; the caller decides whether a failure is fatal.
+function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$What) {
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $attempt = 1
+    while ($true) {
+        $r = Send-ApiRequest $Method $Uri $Body
+        $retryAfter = $null
+        if ($r.Status -eq 200 -or $r.Status -eq 201) { return @{ Response = $r; Error = '' } }
+        if ($r.Status -eq 0) {
+            if (-not $r.Retryable) { return @{ Response = $null; Error = "request to $Uri failed: $($r.Error)" } }
+            $reason = "network error: $($r.Error)"
+        } elseif ($r.Status -eq 429 -or $r.Status -ge 500) {
+            $reason = "HTTP $($r.Status): $(Get-ServerMessage $r.Body)"
+            $seconds = 0
+            if ($r.RetryAfter -and [int]::TryParse(([string]$r.RetryAfter).Trim(), [ref]$seconds) -and $seconds -ge 0) { $retryAfter = $seconds }
+        } elseif ($r.Status -ge 400 -and $r.Status -lt 500) {
+            return @{ Response = $null; Error = "activation API refused the $What (HTTP $($r.Status)): $(Get-ServerMessage $r.Body)" }
+        } else {
+            return @{ Response = $null; Error = "unexpected answer from the activation API (HTTP $($r.Status)): $(Get-ServerMessage $r.Body)" }
+        }
 
-    if ($attempt -ge $MaxAttempts) { Stop-WithError "giving up after $attempt attempts; last: $reason" }
-    if ($null -ne $retryAfter) {
-        $delay = [double]$retryAfter
-    } else {
-        # Exponential backoff with jitter: between half and all of min(base * 2^(attempt-1), 60 s).
-        $step = [Math]::Min($RetryBase * [Math]::Pow(2, $attempt - 1), $MaxDelaySeconds)
-        $delay = $step / 2 + ($step / 2) * (Get-Random -Minimum 0.0 -Maximum 1.0)
+        if ($attempt -ge $MaxAttempts) { return @{ Response = $null; Error = "giving up after $attempt attempts; last: $reason" } }
+        if ($null -ne $retryAfter) {
+            $delay = [double]$retryAfter
+        } else {
+            # Exponential backoff with jitter: between half and all of min(base * 2^(attempt-1), 60 s).
+            $step = [Math]::Min($RetryBase * [Math]::Pow(2, $attempt - 1), $MaxDelaySeconds)
+            $delay = $step / 2 + ($step / 2) * (Get-Random -Minimum 0.0 -Maximum 1.0)
+        }
+        $elapsed = [int][Math]::Floor($clock.Elapsed.TotalSeconds)
+        if ($elapsed + [Math]::Ceiling($delay) -gt $RetryMaxSeconds) {
+            return @{ Response = $null; Error = "giving up after $attempt attempts and ${elapsed}s (retry budget ${RetryMaxSeconds}s); last: $reason" }
+        }
+        $delayText = $delay.ToString('0.###', [Globalization.CultureInfo]::InvariantCulture)
+        Write-Log "attempt $attempt/$MaxAttempts failed ($reason); retrying in ${delayText}s"
+        Start-Sleep -Milliseconds ([int][Math]::Round($delay * 1000))
+        $attempt++
     }
-    $elapsed = [int][Math]::Floor($clock.Elapsed.TotalSeconds)
-    if ($elapsed + [Math]::Ceiling($delay) -gt $RetryMaxSeconds) {
-        Stop-WithError "giving up after $attempt attempts and ${elapsed}s (retry budget ${RetryMaxSeconds}s); last: $reason"
-    }
-    $delayText = $delay.ToString('0.###', [Globalization.CultureInfo]::InvariantCulture)
-    Write-Log "attempt $attempt/$MaxAttempts failed ($reason); retrying in ${delayText}s"
-    Start-Sleep -Milliseconds ([int][Math]::Round($delay * 1000))
-    $attempt++
 }
+
+Write-Log "requesting an activation for '$NodeName' from $Endpoint ($AuthMode auth)"
+$outcome = Invoke-ApiRequest 'POST' $Endpoint $RequestBytes 'request'
+if ($null -eq $outcome.Response) { Stop-WithError $outcome.Error }
+$response = $outcome.Response
+$outcome = $null
 
 try { $answer = $response.Body | ConvertFrom-Json } catch { Stop-WithError "activation API answered HTTP $($response.Status) with a body that is not JSON" }
 $ActivationId = [string]$answer.activationId
@@ -420,5 +462,48 @@ if ($agentExit -ne 0) { Stop-WithError "amazon-ssm-agent.exe -register failed (e
 Write-Log 'starting AmazonSSMAgent'
 try { Start-Service -Name AmazonSSMAgent -ErrorAction Stop }
 catch { Stop-WithError "registered, but the AmazonSSMAgent service could not be started: $($_.Exception.Message)" }
+
+# ------------------------------------------------------------------------------------------------ tag the node
+# Optional: activation tags do not always show on the node (known agent/SDK issues), so re-apply them to the
+# managed node the agent just registered. The registration stands whatever happens here.
+
+# Warns and carries on, or with --strict-tagging fails with $TaggingFailedExitCode.
+function Resolve-TaggingFailure([string]$Message) {
+    if ($StrictTagging) {
+        [Console]::Error.WriteLine("register-node: error: $Message")
+        exit $TaggingFailedExitCode
+    }
+    Write-Warn "$Message (the node is registered; continuing)"
+}
+
+function Set-NodeTags {
+    $managedId = ''
+    try {
+        if (-not (Test-Path -LiteralPath $RegistrationFile -PathType Leaf)) { throw 'no such file' }
+        $registration = [string](Get-Content -LiteralPath $RegistrationFile -Raw) | ConvertFrom-Json
+        $managedId = [string]$registration.ManagedInstanceID
+    } catch {
+        Resolve-TaggingFailure "cannot read the agent's registration file '$RegistrationFile' to learn the managed-node id ($($_.Exception.Message)); the tags were not re-applied"
+        return
+    }
+    if ($managedId -cnotmatch '^mi-[0-9a-f]{17}$') {
+        Resolve-TaggingFailure "the agent's registration file '$RegistrationFile' holds no managed-node id (ManagedInstanceID mi-...); the tags were not re-applied"
+        return
+    }
+    $tagsUri = [Uri]"$ApiUrl/instances/$managedId/tags"
+    $tagBytes = [Text.Encoding]::UTF8.GetBytes(([ordered]@{ tags = $Tags } | ConvertTo-Json -Compress -Depth 4))
+    Write-Log "re-applying $($Tags.Count) tag(s) to ${managedId}: PUT $tagsUri"
+    $tagOutcome = Invoke-ApiRequest 'PUT' $tagsUri $tagBytes 'tag request'
+    if ($null -eq $tagOutcome.Response) {
+        Resolve-TaggingFailure "could not tag ${managedId}: $($tagOutcome.Error)"
+        return
+    }
+    Write-Log "tagged $managedId"
+}
+
+if ($TagAfterRegistration) {
+    if ($Tags.Count -gt 0) { Set-NodeTags }
+    else { Write-Log '--tag-after-registration: no --tag given, nothing to re-apply' }
+}
 Write-Log "done: registered as '$InstanceName' (activation $ActivationId, region $ActivationRegion)"
 exit 0

@@ -1,7 +1,8 @@
 /**
  * Runs the real Linux boot script (boot/linux/register-node.sh) with bash against a loopback fake activation API
- * (which also plays IMDSv2), with a fake amazon-ssm-agent and systemctl on PATH. Also a static check of the
- * Windows script, which cannot run here.
+ * (which also plays IMDSv2 and the tag-node endpoint), with a fake amazon-ssm-agent (which writes the agent's
+ * registration file like the real one) and systemctl on PATH. Also a static check of the Windows script, which
+ * cannot run here.
  */
 import { spawn } from 'child_process';
 import * as crypto from 'crypto';
@@ -26,6 +27,7 @@ const ROLE_NAME = 'hybrid-node-role';
 const AKID = 'ASIAEXAMPLEAKID12345';
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+session/token==';
+const MANAGED_ID = 'mi-0123456789abcdef0';
 
 const FAST_RETRIES = { ACTIVATION_MAX_ATTEMPTS: '4', ACTIVATION_RETRY_BASE_SECONDS: '0.05' };
 
@@ -48,8 +50,10 @@ interface FakeServer {
   apiUrl: string;
   /** Origin, used as IMDS_ENDPOINT. */
   origin: string;
-  /** Requests to the activation API. */
+  /** Requests to the activation API (POST /activations). */
   apiRequests: RecordedRequest[];
+  /** Requests to the tag-node endpoint (PUT /instances/{id}/tags). */
+  tagRequests: RecordedRequest[];
   /** Requests to the fake IMDS. */
   imdsRequests: RecordedRequest[];
   close(): Promise<void>;
@@ -70,12 +74,20 @@ function success(overrides: Record<string, string> = {}): ScriptedResponse {
   };
 }
 
+interface ServerOptions {
+  /** Region IMDS reports (404 when unset). */
+  region?: string;
+  /** Answers of `PUT /prod/instances/{id}/tags`, in order (the last one repeats); default: 200 echoing the tags. */
+  tagResponses?: ScriptedResponse[];
+}
+
 /**
  * Starts a loopback server: `POST /prod/activations` answers the scripted responses in order (the last one
- * repeats), `/latest/...` plays IMDSv2.
+ * repeats), `PUT /prod/instances/{id}/tags` likewise the tag responses, `/latest/...` plays IMDSv2.
  */
-async function startServer(responses: ScriptedResponse[], imds: { region?: string } = {}): Promise<FakeServer> {
+async function startServer(responses: ScriptedResponse[], imds: ServerOptions = {}): Promise<FakeServer> {
   const apiRequests: RecordedRequest[] = [];
+  const tagRequests: RecordedRequest[] = [];
   const imdsRequests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -126,6 +138,19 @@ async function startServer(responses: ScriptedResponse[], imds: { region?: strin
         const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
         return send(r.status, body, { 'Content-Type': 'application/json', ...r.headers });
       }
+      const tagPath = /^\/prod\/instances\/([^/?]+)\/tags$/.exec(rec.url);
+      if (rec.method === 'PUT' && tagPath) {
+        tagRequests.push(rec);
+        const scripted = imds.tagResponses ?? [];
+        if (scripted.length === 0) {
+          let tags: unknown = {};
+          try { tags = JSON.parse(rec.body).tags; } catch { return send(400, JSON.stringify({ message: 'body is not JSON' })); }
+          return send(200, JSON.stringify({ instanceId: decodeURIComponent(tagPath[1]), tags }), { 'Content-Type': 'application/json' });
+        }
+        const r = scripted[Math.min(tagRequests.length - 1, scripted.length - 1)];
+        const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+        return send(r.status, body, { 'Content-Type': 'application/json', ...r.headers });
+      }
       return send(404, JSON.stringify({ message: 'not found' }));
     });
   });
@@ -136,6 +161,7 @@ async function startServer(responses: ScriptedResponse[], imds: { region?: strin
     apiUrl: `${origin}/prod/`,
     origin,
     apiRequests,
+    tagRequests,
     imdsRequests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -157,6 +183,8 @@ interface Sandbox {
   calls(): string[];
   /** argv of the fake agent, one element per arg, or undefined when it never ran. */
   agentArgs(): string[] | undefined;
+  /** The agent's registration file (SSM_REGISTRATION_FILE of every run unless a test overrides it). */
+  registrationFile: string;
   /** Writes a script rendered like the construct does (or the unrendered one) and returns its path. */
   script(apiUrl?: string, auth?: BootScriptAuth): string;
 }
@@ -172,11 +200,17 @@ function makeSandbox(): Sandbox {
   const callsFile = path.join(dir, 'calls.log');
   const argsFile = path.join(dir, 'agent.args');
   // The fake agent echoes its whole command line (activation code included) to prove the script masks it.
+  // Like the real one, a successful -register writes the registration file (unless FAKE_AGENT_NO_REGISTRATION_FILE).
   fs.writeFileSync(path.join(bin, 'amazon-ssm-agent'), [
     '#!/bin/sh',
     `printf '%s\\n' "$@" > '${argsFile}'`,
     `echo "amazon-ssm-agent $*" >> '${callsFile}'`,
     'echo "fake agent: registering with $*"',
+    'if [ "${FAKE_AGENT_EXIT:-0}" = 0 ] && [ -z "${FAKE_AGENT_NO_REGISTRATION_FILE:-}" ] && [ -n "${SSM_REGISTRATION_FILE:-}" ]; then',
+    '  region=""; prev=""',
+    '  for a in "$@"; do if [ "$prev" = -region ]; then region=$a; fi; prev=$a; done',
+    `  printf '{"ManagedInstanceID":"%s","Region":"%s"}' "\${FAKE_MANAGED_INSTANCE_ID:-${MANAGED_ID}}" "$region" > "$SSM_REGISTRATION_FILE"`,
+    'fi',
     'exit "${FAKE_AGENT_EXIT:-0}"',
     '',
   ].join('\n'), { mode: 0o755 });
@@ -191,6 +225,7 @@ function makeSandbox(): Sandbox {
     bin,
     calls: () => (fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').trim().split('\n') : []),
     agentArgs: () => (fs.existsSync(argsFile) ? fs.readFileSync(argsFile, 'utf8').replace(/\n$/, '').split('\n') : undefined),
+    registrationFile: path.join(dir, 'registration'),
     script: (apiUrl?: string, auth?: BootScriptAuth) => {
       const target = path.join(dir, 'register-node.sh');
       const text = apiUrl === undefined
@@ -202,7 +237,7 @@ function makeSandbox(): Sandbox {
   };
 }
 
-async function server(responses: ScriptedResponse[], imds: { region?: string } = {}): Promise<FakeServer> {
+async function server(responses: ScriptedResponse[], imds: ServerOptions = {}): Promise<FakeServer> {
   const s = await startServer(responses, imds);
   servers.push(s);
   return s;
@@ -218,9 +253,17 @@ interface RunResult {
 function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    // A clean environment: nothing ACTIVATION_* or proxy-related leaks in from the developer's shell.
+    // A clean environment: nothing ACTIVATION_* or proxy-related leaks in from the developer's shell, and the
+    // agent's registration file is the sandbox's, never the machine's.
     const child = spawn('bash', [script, ...args], {
-      env: { PATH: `${sb.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: sb.dir, TMPDIR: sb.dir, LANG: 'C', ...env },
+      env: {
+        PATH: `${sb.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        HOME: sb.dir,
+        TMPDIR: sb.dir,
+        LANG: 'C',
+        SSM_REGISTRATION_FILE: sb.registrationFile,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -296,6 +339,11 @@ describe('linux boot script (register-node.sh)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: register-node\.sh/);
     expect(r.stdout).toContain('--tag KEY=VALUE');
+    expect(r.stdout).toContain('--tag-after-registration');
+    expect(r.stdout).toContain('ACTIVATION_TAG_AFTER_REGISTRATION=true');
+    expect(r.stdout).toContain('PUT <api-url>/instances/<mi-id>/tags');
+    expect(r.stdout).toContain('--strict-tagging');
+    expect(r.stdout).toContain('SSM_REGISTRATION_FILE');
   });
 
   test('api-key mode: sends the key, name and tags, registers the agent, never prints the code or key', async () => {
@@ -549,6 +597,210 @@ describe('linux boot script (register-node.sh)', () => {
   });
 });
 
+describe('linux boot script: re-applying the tags after registration (--tag-after-registration)', () => {
+  const TAG_PATH = `/prod/instances/${MANAGED_ID}/tags`;
+
+  test('api-key mode: after the agent registered, PUTs the same tags to the node from the registration file', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.API_KEY), [
+      '--name', 'web-01', '--tag', 'Team=platform', '--tag', 'Note=say "hi" \\ back=1', '--tag-after-registration',
+    ], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.stderr).not.toMatch(/error|warning/);
+    expect(r.code).toBe(0);
+    expectRegistered(sb);
+    // The fake agent wrote the registration file during -register; the script read the id from it.
+    expect(JSON.parse(fs.readFileSync(sb.registrationFile, 'utf8'))).toEqual({ ManagedInstanceID: MANAGED_ID, Region: ACTIVATION_REGION });
+    expect(api.apiRequests).toHaveLength(1);
+    expect(api.tagRequests).toHaveLength(1);
+    const put = api.tagRequests[0];
+    expect(put.method).toBe('PUT');
+    expect(put.url).toBe(TAG_PATH);
+    expect(put.at).toBeGreaterThanOrEqual(api.apiRequests[0].at);
+    expect(put.headers['x-api-key']).toBe(API_KEY);
+    expect(put.headers['content-type']).toBe('application/json');
+    expect(put.headers.authorization).toBeUndefined();
+    expect(JSON.parse(put.body)).toEqual({ tags: { Team: 'platform', Note: 'say "hi" \\ back=1' } });
+    expect(r.stderr).toContain(`register-node: re-applying 2 tag(s) to ${MANAGED_ID}: PUT ${api.apiUrl}instances/${MANAGED_ID}/tags`);
+    expect(r.stderr).toContain(`register-node: tagged ${MANAGED_ID}`);
+    // Tagging happens after the agent was started, before the final line.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.findIndex((l) => l.includes('tagged mi-'))).toBeGreaterThan(lines.findIndex((l) => l.includes('starting amazon-ssm-agent')));
+    expect(lines[lines.length - 1]).toMatch(/^register-node: done: registered as 'web-01'/);
+    expectNoSecrets(r);
+  });
+
+  test('iam mode (env ACTIVATION_TAG_AFTER_REGISTRATION=true, pre-seeded registration file): the PUT is SigV4-signed too', async () => {
+    const api = await server([success({ instanceName: INSTANCE_ID })]);
+    const sb = makeSandbox();
+    const regFile = path.join(sb.dir, 'seeded-registration');
+    fs.writeFileSync(regFile, JSON.stringify({ ManagedInstanceID: 'mi-0fedcba9876543210', Region: 'eu-west-1', Extra: 'x' }, null, 2));
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), ['--tag', 'PatchMode=report'], {
+      ...FAST_RETRIES, IMDS_ENDPOINT: api.origin, ACTIVATION_API_REGION: 'eu-west-1',
+      ACTIVATION_TAG_AFTER_REGISTRATION: 'true', SSM_REGISTRATION_FILE: regFile, FAKE_AGENT_NO_REGISTRATION_FILE: '1',
+    });
+
+    expect(r.stderr).not.toMatch(/error|warning/);
+    expect(r.code).toBe(0);
+    expectRegistered(sb);
+    expect(api.tagRequests).toHaveLength(1);
+    const put = api.tagRequests[0];
+    expect(put.url).toBe('/prod/instances/mi-0fedcba9876543210/tags');
+    const auth = String(put.headers.authorization);
+    expect(auth).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${AKID}/(\\d{8})/eu-west-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`),
+    );
+    const date = /Credential=[^/]+\/(\d{8})\//.exec(auth)![1];
+    expect(/Signature=([0-9a-f]{64})/.exec(auth)![1]).toBe(sigV4Signature(put, 'eu-west-1', date));
+    expect(put.headers['x-amz-security-token']).toBe(SESSION_TOKEN);
+    expect(put.headers['x-api-key']).toBeUndefined();
+    expect(JSON.parse(put.body)).toEqual({ tags: { PatchMode: 'report' } });
+    expectNoSecrets(r);
+    expect(r.stderr).not.toContain(AKID);
+  });
+
+  test('without the flag no PUT is made; with the flag but no --tag neither', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    expect(api.tagRequests).toHaveLength(0);
+    expect(r.stderr).not.toContain('tag(s)');
+
+    const api2 = await server([success()]);
+    const sb2 = makeSandbox();
+    const r2 = await run(sb2, sb2.script(api2.apiUrl), ['--name', 'web-01', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+    expect(r2.code).toBe(0);
+    expect(api2.tagRequests).toHaveLength(0);
+    expect(r2.stderr).toContain('register-node: --tag-after-registration: no --tag given, nothing to re-apply');
+    expectRegistered(sb2);
+  });
+
+  test('a 400 from the PUT is not retried: warning, masked message, exit 0 and the registration stands', async () => {
+    const api = await server([success()], {
+      tagResponses: [{ status: 400, body: { message: `tag key 'Team' is not allowed (key ${API_KEY})` } }, { status: 200, body: {} }],
+    });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).toBe(0);
+    expect(api.tagRequests).toHaveLength(1);
+    expect(r.stderr).toContain(
+      `register-node: warning: could not tag ${MANAGED_ID}: activation API refused the tag request (HTTP 400): tag key 'Team' is not allowed (key ***)`,
+    );
+    expect(r.stderr).toContain('(the node is registered; continuing)');
+    expect(r.stderr).toContain("register-node: done: registered as 'web-01'");
+    expect(r.stderr).not.toContain('error');
+    expectRegistered(sb);
+    expectNoSecrets(r);
+  });
+
+  test('with --strict-tagging a failed PUT exits 3 (after registering and starting the agent)', async () => {
+    const api = await server([success()], { tagResponses: [{ status: 400, body: { message: 'bad tags' } }] });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), [
+      '--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration', '--strict-tagging',
+    ], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+
+    expect(r.code).toBe(3);
+    expect(api.tagRequests).toHaveLength(1);
+    expect(r.stderr).toContain(`register-node: error: could not tag ${MANAGED_ID}: activation API refused the tag request (HTTP 400): bad tags`);
+    expect(r.stderr).not.toContain('register-node: done:');
+    expectRegistered(sb);
+  });
+
+  test('a 503 from the PUT is retried and the second answer (200) wins', async () => {
+    const api = await server([success()], {
+      tagResponses: [{ status: 503, body: { message: 'service unavailable, retry later' } }, { status: 200, body: { instanceId: MANAGED_ID, tags: {} } }],
+    });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).toBe(0);
+    expect(api.apiRequests).toHaveLength(1);
+    expect(api.tagRequests).toHaveLength(2);
+    expect(api.tagRequests[1].body).toBe(api.tagRequests[0].body);
+    expect(r.stderr).toContain('attempt 1/4 failed (HTTP 503: service unavailable, retry later); retrying in');
+    expect(r.stderr).toContain(`register-node: tagged ${MANAGED_ID}`);
+    expect(r.stderr).not.toMatch(/warning|error/);
+    expectRegistered(sb);
+  });
+
+  test('a PUT that keeps failing with 5xx gives up after ACTIVATION_MAX_ATTEMPTS with a warning, exit 0', async () => {
+    const api = await server([success()], { tagResponses: [{ status: 500, body: { message: 'internal error' } }] });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+
+    expect(r.code).toBe(0);
+    expect(api.tagRequests).toHaveLength(4);
+    expect(r.stderr).toContain(`register-node: warning: could not tag ${MANAGED_ID}: giving up after 4 attempts; last: HTTP 500: internal error`);
+  });
+
+  test('a missing registration file: warning, no PUT, exit 0 (exit 3 with --strict-tagging)', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const args = ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'];
+    const env = { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY, FAKE_AGENT_NO_REGISTRATION_FILE: '1' };
+    const r = await run(sb, sb.script(api.apiUrl), args, env);
+
+    expect(r.code).toBe(0);
+    expect(api.tagRequests).toHaveLength(0);
+    expect(r.stderr).toContain(
+      `register-node: warning: cannot read the agent's registration file '${sb.registrationFile}' to learn the managed-node id; the tags were not re-applied`,
+    );
+    expectRegistered(sb);
+
+    const sb2 = makeSandbox();
+    const r2 = await run(sb2, sb2.script(api.apiUrl), [...args, '--strict-tagging'], env);
+    expect(r2.code).toBe(3);
+    expect(r2.stderr).toContain("register-node: error: cannot read the agent's registration file");
+    expect(api.tagRequests).toHaveLength(0);
+  });
+
+  test('a registration file without a managed-node id: warning, no PUT, exit 0', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY, FAKE_MANAGED_INSTANCE_ID: 'i-0123456789abcdef0/../../activations',
+    });
+
+    expect(r.code).toBe(0);
+    expect(api.tagRequests).toHaveLength(0);
+    expect(r.stderr).toContain('register-node: warning: the agent\'s registration file');
+    expect(r.stderr).toContain('holds no managed-node id');
+  });
+
+  test('bad settings fail before any activation is requested', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY, ACTIVATION_TAG_AFTER_REGISTRATION: 'maybe',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("register-node: error: ACTIVATION_TAG_AFTER_REGISTRATION must be true or false (got 'maybe')");
+
+    const r2 = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--strict-tagging'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr).toContain('register-node: error: --strict-tagging only makes sense with --tag-after-registration');
+    expect(api.apiRequests).toHaveLength(0);
+    expect(sb.agentArgs()).toBeUndefined();
+  });
+});
+
 describe('windows boot script (register-node.ps1), static checks', () => {
   const text = fs.readFileSync(WINDOWS_SCRIPT, 'utf8');
 
@@ -592,5 +844,37 @@ describe('windows boot script (register-node.ps1), static checks', () => {
     expect(text).toMatch(/X-aws-ec2-metadata-token/);
     expect(text).toMatch(/ACTIVATION_MAX_ATTEMPTS/);
     expect(text).toMatch(/ACTIVATION_RETRY_BASE_SECONDS/);
+  });
+
+  test('optionally re-applies the tags after registration: PUT /instances/<mi-id>/tags through the one retry loop', () => {
+    const usage = /@'\r?\n(Usage: register-node\.ps1[\s\S]*?)\r?\n'@/.exec(text)![1];
+    expect(usage).toContain('--tag-after-registration');
+    expect(usage).toContain('ACTIVATION_TAG_AFTER_REGISTRATION=true');
+    expect(usage).toContain('PUT <api-url>/instances/<mi-id>/tags');
+    expect(usage).toContain('--strict-tagging');
+    expect(usage).toContain('SSM_REGISTRATION_FILE');
+    // Flags are parsed; the env var is read.
+    expect(text).toMatch(/'--tag-after-registration'[^\n]*\$TagAfterRegistration = 'true'/);
+    expect(text).toMatch(/'--strict-tagging'[^\n]*\$StrictTagging = \$true/);
+    expect(text).toContain('$env:ACTIVATION_TAG_AFTER_REGISTRATION');
+    // The node id comes from the agent's registration file.
+    expect(text).toMatch(/Join-Path \$env:ProgramData 'Amazon\\SSM\\InstanceData\\registration'/);
+    expect(text).toContain('$env:SSM_REGISTRATION_FILE');
+    expect(text).toMatch(/\.ManagedInstanceID\b/);
+    expect(text).toContain("-cnotmatch '^mi-[0-9a-f]{17}$'");
+    // The PUT goes to /instances/<id>/tags with {"tags": ...} through the same request function as the POST.
+    expect(text).toMatch(/"\$ApiUrl\/instances\/\$managedId\/tags"/);
+    expect(text).toMatch(/@\{ tags = \$Tags \}/);
+    expect(text).toMatch(/Invoke-ApiRequest 'POST' \$Endpoint/);
+    expect(text).toMatch(/Invoke-ApiRequest 'PUT' \$tagsUri/);
+    expect(text.match(/Start-Sleep -Milliseconds/g)).toHaveLength(1); // one retry loop, not a copy
+    // SigV4 signs whichever method is sent, not a hard-coded POST.
+    expect(text).toMatch(/\$canonicalRequest = @\(\$Method,/);
+    expect(text).toMatch(/Get-SigV4Headers \$Method \$Uri \$Body/);
+    // The step runs after the agent started; a failure warns, or exits non-zero with --strict-tagging.
+    const callSite = text.search(/^\s*if \(\$Tags\.Count -gt 0\) \{ Set-NodeTags \}/m);
+    expect(callSite).toBeGreaterThan(text.lastIndexOf('Start-Service'));
+    expect(text).toContain('register-node: warning: ');
+    expect(text).toMatch(/if \(\$StrictTagging\) \{[\s\S]{0,200}?exit \$TaggingFailedExitCode/);
   });
 });
