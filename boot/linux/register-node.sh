@@ -388,15 +388,16 @@ server_message() {
   printf '%s' "${msg:-no message}"
 }
 
-# api_request METHOD URL BODY_FILE WHAT: sends the request with the retry rules (429, 5xx and network errors
-# are retried with backoff or Retry-After, within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS;
-# any other 4xx fails at once). WHAT names the request in messages ("request", "tag request").
+# api_request METHOD URL BODY_FILE WHAT [RETRY_404]: sends the request with the retry rules (429, 5xx and network
+# errors are retried with backoff or Retry-After, within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS;
+# any other 4xx fails at once; with RETRY_404=retry-404 a 404 is retried too: a node that has just registered may
+# not be listed by Systems Manager yet). WHAT names the request in messages ("request", "tag request").
 # On success (HTTP 200/201) REQUEST_ERROR is empty and the answer is in $TMP/body; otherwise REQUEST_ERROR holds
 # the (masked) reason. Always returns 0, so that callers decide whether a failure is fatal and `set -e` stays in
 # force inside (a function called as `f || ...` would run with errexit off).
 REQUEST_ERROR=""
 api_request() {
-  local method=$1 url=$2 body_file=$3 what=$4 start attempt=1 reason retry_after delay elapsed delay_ceil
+  local method=$1 url=$2 body_file=$3 what=$4 retry_404=${5:-} start attempt=1 reason retry_after delay elapsed delay_ceil
   REQUEST_ERROR=""
   start=$(date +%s)
   while :; do
@@ -409,6 +410,11 @@ api_request() {
           reason="HTTP $HTTP_STATUS: $(server_message)"
           retry_after=$(grep -i '^retry-after:' "$TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '[:space:]') || true
           is_uint "$retry_after" || retry_after="" ;;
+        404) if [ "$retry_404" = retry-404 ]; then
+               reason="HTTP 404: $(server_message)"
+             else
+               REQUEST_ERROR="activation API refused the $what (HTTP 404): $(server_message)"; return 0
+             fi ;;
         4??) REQUEST_ERROR="activation API refused the $what (HTTP $HTTP_STATUS): $(server_message)"; return 0 ;;
         *) REQUEST_ERROR="unexpected answer from the activation API (HTTP $HTTP_STATUS): $(server_message)"; return 0 ;;
       esac
@@ -519,7 +525,7 @@ tag_node() {
   url="$API_URL/instances/$mi/tags"
   printf '{"tags":{%s}}' "$TAGS_JSON" >"$TMP/tags.json"
   log "re-applying ${#SEEN_TAG_KEYS[@]} tag(s) to $mi: PUT $url"
-  api_request PUT "$url" "$TMP/tags.json" "tag request"
+  api_request PUT "$url" "$TMP/tags.json" "tag request" retry-404
   if [ -n "$REQUEST_ERROR" ]; then
     tagging_failed "could not tag $mi: $REQUEST_ERROR"
     return 0

@@ -378,7 +378,8 @@ function Get-ServerMessage([string]$Body) {
 # within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS; any other 4xx fails at once. $What names the
 # request in messages ('request', 'tag request'). Returns @{ Response = <the 200/201 attempt, or $null>;
 # Error = <the masked reason when Response is $null> }; the caller decides whether a failure is fatal.
-function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$What) {
+# -Retry404: a node that has just registered may not be listed by Systems Manager yet, so the tag request retries 404.
+function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$What, [switch]$Retry404) {
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $attempt = 1
     while ($true) {
@@ -388,7 +389,7 @@ function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$W
         if ($r.Status -eq 0) {
             if (-not $r.Retryable) { return @{ Response = $null; Error = "request to $Uri failed: $($r.Error)" } }
             $reason = "network error: $($r.Error)"
-        } elseif ($r.Status -eq 429 -or $r.Status -ge 500) {
+        } elseif ($r.Status -eq 429 -or $r.Status -ge 500 -or ($Retry404 -and $r.Status -eq 404)) {
             $reason = "HTTP $($r.Status): $(Get-ServerMessage $r.Body)"
             $seconds = 0
             if ($r.RetryAfter -and [int]::TryParse(([string]$r.RetryAfter).Trim(), [ref]$seconds) -and $seconds -ge 0) { $retryAfter = $seconds }
@@ -493,7 +494,7 @@ function Set-NodeTags {
     $tagsUri = [Uri]"$ApiUrl/instances/$managedId/tags"
     $tagBytes = [Text.Encoding]::UTF8.GetBytes(([ordered]@{ tags = $Tags } | ConvertTo-Json -Compress -Depth 4))
     Write-Log "re-applying $($Tags.Count) tag(s) to ${managedId}: PUT $tagsUri"
-    $tagOutcome = Invoke-ApiRequest 'PUT' $tagsUri $tagBytes 'tag request'
+    $tagOutcome = Invoke-ApiRequest 'PUT' $tagsUri $tagBytes 'tag request' -Retry404
     if ($null -eq $tagOutcome.Response) {
         Resolve-TaggingFailure "could not tag ${managedId}: $($tagOutcome.Error)"
         return

@@ -736,6 +736,26 @@ describe('linux boot script: re-applying the tags after registration (--tag-afte
     expectRegistered(sb);
   });
 
+  test('a 404 from the PUT (node not listed yet right after registering) is retried; the activation request never retries 404', async () => {
+    const api = await server([success()], {
+      tagResponses: [{ status: 404, body: { message: 'no node mi-x registered through this API' } }, { status: 200, body: { instanceId: MANAGED_ID, tags: {} } }],
+    });
+    const sb = makeSandbox();
+    const r = await run(sb, sb.script(api.apiUrl), ['--name', 'web-01', '--tag', 'Team=platform', '--tag-after-registration'], {
+      ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY,
+    });
+    expect(r.code).toBe(0);
+    expect(api.tagRequests).toHaveLength(2);
+    expect(r.stderr).toContain('attempt 1/4 failed (HTTP 404');
+    expect(r.stderr).toContain(`register-node: tagged ${MANAGED_ID}`);
+
+    const refused = await server([{ status: 404, body: { message: 'not found' } }]);
+    const sb2 = makeSandbox();
+    const r2 = await run(sb2, sb2.script(refused.apiUrl), ['--name', 'web-01'], { ...FAST_RETRIES, ACTIVATION_API_KEY: API_KEY });
+    expect(r2.code).not.toBe(0);
+    expect(refused.apiRequests).toHaveLength(1);
+  });
+
   test('a PUT that keeps failing with 5xx gives up after ACTIVATION_MAX_ATTEMPTS with a warning, exit 0', async () => {
     const api = await server([success()], { tagResponses: [{ status: 500, body: { message: 'internal error' } }] });
     const sb = makeSandbox();
