@@ -52,6 +52,9 @@ const HANDLER_ENV: Record<string, string> = {
   ALLOWED_TAGS: JSON.stringify([{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }]),
   AUTHORIZATION: 'IAM',
   CALLER_BINDING: 'false',
+  // No node lookup before CreateActivation, so (d) measures the handler's own overhead on the same single SSM call.
+  NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES',
+  MAX_REGISTERED_NODES: '0',
 };
 
 function intFromEnv(name: string, fallback: number): number {

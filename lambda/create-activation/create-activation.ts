@@ -1,135 +1,65 @@
 /**
  * Pure core of the create-activation handler (see docs/handler-contract.md).
  *
- * Parses and validates requests, decides caller binding, builds the CreateActivation input and classifies
- * failures. It has no SDK import, reads no environment, has no clock and does not log: the adapter
- * (`index.ts`) passes in the configuration, the current time, a sleep function and an {@link ActivationPort}.
+ * Parses and validates requests, decides caller binding, builds the CreateActivation input, applies the name
+ * conflict policy and the node ceiling, and classifies failures. It has no SDK import, reads no environment, has no
+ * clock and does not log: the adapter (`index.ts`) passes in the configuration, the current time, a sleep function
+ * and an {@link ActivationPort}. Rules shared with other handlers live in `../shared/` (request parsing, tags, caller
+ * identity, SSM error classification, nodes of this API).
  */
+import { identifyCaller, type Caller, type CallerPolicy, type IdentityLike } from '../shared/caller';
+import { isHybridNodeId, isOnline, markerFilters, type NodeFilter, type NodeInfo } from '../shared/nodes';
+import { BadRequest, charLength, Forbidden, parseBodyObject } from '../shared/request';
+import { classifyError, errorNameOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
+import {
+  checkTagRules,
+  MAX_TAGS,
+  mergeTags,
+  NAME_PATTERN,
+  NAME_TAG_KEY,
+  parseRequestTags,
+  toSdkTags,
+  type AllowedTag,
+  type MarkerTag,
+  type SdkTag,
+} from '../shared/tags';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Limits (AWS-FACTS 1.1 and 1.5; docs/handler-contract.md)
+// Limits (AWS-FACTS 1.1 and 1.5; docs/handler-contract.md). Tag limits live in ../shared/tags.
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Pattern shared by `DefaultInstanceName`, tag keys and tag values. */
-export const NAME_PATTERN = /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u;
 /** Maximum instance name length, in characters. */
 export const MAX_NAME_LENGTH = 256;
-/** Maximum tag key length, in characters. */
-export const MAX_TAG_KEY_LENGTH = 128;
-/** Maximum tag value length, in characters. */
-export const MAX_TAG_VALUE_LENGTH = 256;
 /** Maximum CreateActivation `Description` length, in characters. */
 export const MAX_DESCRIPTION_LENGTH = 256;
-/** Maximum number of tags on the activation, including `Name`, the marker tag and the default tags. */
-export const MAX_TAGS = 50;
-/** Maximum request body size in bytes (after base64 decoding). */
-export const MAX_BODY_BYTES = 8192;
 /** Extra attempts when SSM cannot see the instance role yet; backoff is base, 2×base, 4×base. */
 export const ROLE_RETRIES = 3;
-/** Tag key carrying the instance name. */
-export const NAME_TAG_KEY = 'Name';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Domain errors
-// ---------------------------------------------------------------------------------------------------------------
-
-/** The request is malformed or not allowed by the configuration (HTTP 400). The message is safe to return. */
-export class BadRequest extends Error {
-  override readonly name = 'BadRequest';
-}
-
-/** The caller may not ask for this activation (HTTP 403). The message is safe to return. */
-export class Forbidden extends Error {
-  override readonly name = 'Forbidden';
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------------------------------------------
 
-/** How API Gateway authenticates callers. */
-export type Authorization = 'IAM' | 'API_KEY';
+/** What to do when nodes of this API already carry the requested name (`NAME_CONFLICT_POLICY`). */
+export type NameConflictPolicy = 'REJECT_IF_ONLINE' | 'REPLACE_OFFLINE' | 'ALWAYS_REPLACE' | 'ALLOW_DUPLICATES';
 
-/** Authorization modes, for env parsing. */
-export const AUTHORIZATIONS: readonly Authorization[] = ['IAM', 'API_KEY'];
-
-/** A tag key callers may set; `values` absent means any value. */
-export interface AllowedTag {
-  readonly key: string;
-  readonly values?: readonly string[];
-}
-
-/** The tag that marks activations issued by this API. */
-export interface MarkerTag {
-  readonly key: string;
-  readonly value: string;
-}
+/** Name conflict policies, for env parsing. */
+export const NAME_CONFLICT_POLICIES: readonly NameConflictPolicy[] = ['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE', 'ALLOW_DUPLICATES'];
 
 /** Handler configuration, read once by the adapter. */
-export interface ActivationConfig {
+export interface ActivationConfig extends CallerPolicy {
   /** Seconds from the request until the activation expires. */
   readonly lifetimeSeconds: number;
   readonly markerTag: MarkerTag;
   /** Tags always applied; an allowed request tag with the same key overrides one. */
   readonly defaultTags: Readonly<Record<string, string>>;
   readonly allowedTags: readonly AllowedTag[];
-  readonly authorization: Authorization;
-  /** With `IAM`, bind EC2 instance-profile callers to their own instance id as the name. */
-  readonly callerBinding: boolean;
   /** Instance role name (may include a path), passed as `IamRole`. */
   readonly roleName: string;
   /** Base backoff for the role-visibility retries, in milliseconds. */
   readonly roleRetryBaseMs: number;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Length in Unicode code points, the unit AWS length constraints use. */
-const charLength = (value: string): number => [...value].length;
-
-const isValidTagKey = (key: string): boolean =>
-  charLength(key) >= 1 && charLength(key) <= MAX_TAG_KEY_LENGTH && NAME_PATTERN.test(key);
-
-const isValidTagValue = (value: string): boolean =>
-  charLength(value) <= MAX_TAG_VALUE_LENGTH && NAME_PATTERN.test(value);
-
-/** Parses `DEFAULT_TAGS` (a JSON object of strings, may be empty); throws an `Error` on a bad shape or tag. */
-export function parseDefaultTags(value: unknown): Record<string, string> {
-  if (!isRecord(value)) throw new Error('must be a JSON object mapping tag keys to string values');
-  const tags: Record<string, string> = {};
-  for (const [key, tagValue] of Object.entries(value)) {
-    if (typeof tagValue !== 'string') throw new Error(`value of tag ${JSON.stringify(key)} must be a string`);
-    if (!isValidTagKey(key)) throw new Error(`tag key ${JSON.stringify(key)} is not a valid tag key`);
-    if (!isValidTagValue(tagValue)) throw new Error(`value of tag ${JSON.stringify(key)} is not a valid tag value`);
-    Object.defineProperty(tags, key, { value: tagValue, enumerable: true, writable: false });
-  }
-  return tags;
-}
-
-function parseAllowedTag(entry: unknown): AllowedTag {
-  if (!isRecord(entry) || typeof entry.key !== 'string') throw new Error('each entry must be an object with a string "key"');
-  const unknown = Object.keys(entry).filter((k) => k !== 'key' && k !== 'values');
-  if (unknown.length > 0) throw new Error(`unknown field ${JSON.stringify(unknown[0])} in allowed tag ${JSON.stringify(entry.key)}`);
-  if (!isValidTagKey(entry.key)) throw new Error(`allowed tag key ${JSON.stringify(entry.key)} is not a valid tag key`);
-  if (entry.values === undefined) return { key: entry.key };
-  const values = entry.values;
-  if (!Array.isArray(values) || !values.every((v): v is string => typeof v === 'string' && isValidTagValue(v))) {
-    throw new Error(`values of allowed tag ${JSON.stringify(entry.key)} must be an array of valid tag values`);
-  }
-  return { key: entry.key, values: [...values] };
-}
-
-/** Parses `ALLOWED_TAGS` (a JSON array of `{key, values?}`, may be empty); throws an `Error` on a bad shape. */
-export function parseAllowedTags(value: unknown): AllowedTag[] {
-  if (!Array.isArray(value)) throw new Error('must be a JSON array of {"key", "values"?} objects');
-  const tags = value.map(parseAllowedTag);
-  const keys = new Set<string>();
-  for (const { key } of tags) {
-    if (keys.has(key)) throw new Error(`allowed tag key ${JSON.stringify(key)} is listed twice`);
-    keys.add(key);
-  }
-  return tags;
+  readonly nameConflictPolicy: NameConflictPolicy;
+  /** Ceiling on the nodes of this API; `0` = none. */
+  readonly maxRegisteredNodes: number;
 }
 
 /**
@@ -137,21 +67,14 @@ export function parseAllowedTags(value: unknown): AllowedTag[] {
  * room for at least the fixed tags) and returns it. Throws an `Error` naming the problem.
  */
 export function checkConfig(config: ActivationConfig): ActivationConfig {
-  const { markerTag } = config;
-  if (!isValidTagKey(markerTag.key)) throw new Error('marker tag key is not a valid tag key');
-  if (!isValidTagValue(markerTag.value)) throw new Error('marker tag value is not a valid tag value');
-  if (markerTag.key === NAME_TAG_KEY) throw new Error(`marker tag key must not be "${NAME_TAG_KEY}"`);
-  const reserved = new Set([NAME_TAG_KEY, markerTag.key]);
-  for (const key of Object.keys(config.defaultTags)) {
-    if (reserved.has(key)) throw new Error(`default tag key ${JSON.stringify(key)} is reserved`);
-  }
-  for (const { key } of config.allowedTags) {
-    if (reserved.has(key)) throw new Error(`allowed tag key ${JSON.stringify(key)} is reserved`);
-  }
+  checkTagRules(config.markerTag, config.allowedTags, config.defaultTags);
   if (2 + Object.keys(config.defaultTags).length > MAX_TAGS) {
     throw new Error(`Name, the marker tag and the default tags exceed ${MAX_TAGS} tags`);
   }
   if (config.roleName.length === 0) throw new Error('role name must not be empty');
+  if (!Number.isSafeInteger(config.maxRegisteredNodes) || config.maxRegisteredNodes < 0) {
+    throw new Error('the node ceiling must be an integer >= 0');
+  }
   return config;
 }
 
@@ -171,14 +94,6 @@ export function routeOf(method: string | undefined, path: string | undefined): R
   if (method === 'POST' && normalized === '/activations') return 'create';
   if (method === 'GET' && normalized === '/activate') return 'activate';
   return undefined;
-}
-
-/** The caller fields of `requestContext.identity` that this handler reads. */
-export interface IdentityLike {
-  readonly userArn?: string | null;
-  readonly apiKeyId?: string | null;
-  readonly accountId?: string | null;
-  readonly sourceIp?: string | null;
 }
 
 /** The parts of an API Gateway proxy event the core reads (`APIGatewayProxyEvent` satisfies it). */
@@ -202,10 +117,8 @@ export interface RequestedActivation {
   readonly tags: ReadonlyMap<string, string>;
 }
 
-const CREATE_FIELDS = new Set(['name', 'tags']);
+const CREATE_FIELDS: ReadonlySet<string> = new Set(['name', 'tags']);
 const ACTIVATE_PARAMETERS = new Set(['name']);
-/** Longest base64 text that can decode to at most {@link MAX_BODY_BYTES} bytes (padding included). */
-const MAX_BASE64_LENGTH = Math.ceil(MAX_BODY_BYTES / 3) * 4;
 
 /** Checks an instance name and returns it; throws {@link BadRequest}. */
 export function checkName(name: unknown): string {
@@ -220,71 +133,13 @@ export function checkName(name: unknown): string {
   return name;
 }
 
-/** Decodes the raw body text, enforcing {@link MAX_BODY_BYTES}; throws {@link BadRequest}. */
-export function decodeBody(body: string | null | undefined, isBase64Encoded: boolean | undefined): string {
-  const tooLarge = (): BadRequest => new BadRequest(`body must be at most ${MAX_BODY_BYTES} bytes`);
-  let text = body ?? '';
-  if (isBase64Encoded) {
-    if (text.length > MAX_BASE64_LENGTH) throw tooLarge();
-    const bytes = Buffer.from(text, 'base64');
-    if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
-    text = bytes.toString('utf8');
-  } else if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) {
-    throw tooLarge();
-  }
-  return text;
-}
-
-function parseJsonObject(text: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BadRequest('body must be valid JSON');
-  }
-  if (!isRecord(parsed)) throw new BadRequest('body must be a JSON object');
-  return parsed;
-}
-
-function checkRequestTag(key: string, value: unknown, allowed: ReadonlyMap<string, AllowedTag>): string {
-  if (typeof value !== 'string') throw new BadRequest('tags must be an object of string values');
-  if (!isValidTagKey(key)) {
-    throw new BadRequest(`tag keys must be 1 to ${MAX_TAG_KEY_LENGTH} characters of letters, numbers, spaces and _ . : / = + - @`);
-  }
-  const rule = allowed.get(key);
-  if (rule === undefined) throw new BadRequest(`tag key ${JSON.stringify(key)} is not allowed`);
-  if (!isValidTagValue(value)) {
-    throw new BadRequest(
-      `value of tag ${JSON.stringify(key)} must be 0 to ${MAX_TAG_VALUE_LENGTH} characters of letters, numbers, spaces and _ . : / = + - @`,
-    );
-  }
-  if (rule.values !== undefined && !rule.values.includes(value)) {
-    throw new BadRequest(`value of tag ${JSON.stringify(key)} is not allowed`);
-  }
-  return value;
-}
-
-/** Checks the request `tags` object against the allow-list; throws {@link BadRequest}. */
-export function parseRequestTags(tags: unknown, allowedTags: readonly AllowedTag[]): Map<string, string> {
-  if (tags === undefined) return new Map();
-  if (!isRecord(tags)) throw new BadRequest('tags must be an object of string values');
-  const allowed = new Map(allowedTags.map((rule) => [rule.key, rule]));
-  const result = new Map<string, string>();
-  for (const [key, value] of Object.entries(tags)) {
-    result.set(key, checkRequestTag(key, value, allowed));
-  }
-  return result;
-}
-
 /** Parses a `POST /activations` body (`{"name"?, "tags"?}`); throws {@link BadRequest}. */
 export function parseCreateBody(
   body: string | null | undefined,
   isBase64Encoded: boolean | undefined,
   allowedTags: readonly AllowedTag[],
 ): RequestedActivation {
-  const fields = parseJsonObject(decodeBody(body, isBase64Encoded));
-  const unknownField = Object.keys(fields).find((field) => !CREATE_FIELDS.has(field));
-  if (unknownField !== undefined) throw new BadRequest(`unknown field ${JSON.stringify(unknownField.slice(0, 64))}`);
+  const fields = parseBodyObject(body, isBase64Encoded, CREATE_FIELDS);
   const name = fields.name === undefined ? undefined : checkName(fields.name);
   return { name, tags: parseRequestTags(fields.tags, allowedTags) };
 }
@@ -308,44 +163,6 @@ export function parseActivateQuery(event: ProxyEventLike): RequestedActivation {
 // Caller identity and binding
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Who called, for logging and binding. */
-export interface Caller {
-  /** The IAM `userArn`, or `apiKey:<apiKeyId>` with API keys. */
-  readonly caller?: string;
-  readonly callerAccount?: string;
-  readonly sourceIp?: string;
-  /** Set when caller binding applies: the EC2 instance id the caller may only ask activations for. */
-  readonly boundInstanceId?: string;
-}
-
-/**
- * An EC2 instance-profile session: `arn:<partition>:sts::<account>:assumed-role/<role>/<instance id>`.
- * Any other assumed-role session (a person, a CI job) is not bound.
- */
-const EC2_SESSION_ARN = /^arn:[a-z][a-z0-9-]*:sts::\d{12}:assumed-role\/[\w+=,.@-]{1,64}\/(i-[0-9a-f]{8}|i-[0-9a-f]{17})$/;
-
-/** The EC2 instance id in an instance-profile session ARN, or `undefined` for any other ARN. */
-export function ec2InstanceIdOf(userArn: string | null | undefined): string | undefined {
-  return userArn ? EC2_SESSION_ARN.exec(userArn)?.[1] : undefined;
-}
-
-const present = (value: string | null | undefined): string | undefined => (value ? value : undefined);
-
-/** Extracts the caller and decides binding (only with `IAM` authorization and `callerBinding` on). */
-export function identifyCaller(identity: IdentityLike | null | undefined, config: ActivationConfig): Caller {
-  const apiKeyId = present(identity?.apiKeyId);
-  const userArn = present(identity?.userArn);
-  const isIam = config.authorization === 'IAM';
-  const caller = isIam ? userArn : apiKeyId && `apiKey:${apiKeyId}`;
-  const boundInstanceId = isIam && config.callerBinding ? ec2InstanceIdOf(userArn) : undefined;
-  return {
-    caller,
-    callerAccount: present(identity?.accountId),
-    sourceIp: present(identity?.sourceIp),
-    boundInstanceId,
-  };
-}
-
 /**
  * The instance name for this request: the requested name, or the bound instance id when the name is omitted.
  * Throws {@link BadRequest} when there is neither, {@link Forbidden} when a bound caller asks for another name.
@@ -367,10 +184,7 @@ export function resolveName(requested: string | undefined, caller: Caller): stri
 // ---------------------------------------------------------------------------------------------------------------
 
 /** A CreateActivation tag (SDK shape). */
-export interface ActivationTag {
-  readonly Key: string;
-  readonly Value: string;
-}
+export type ActivationTag = SdkTag;
 
 /** CreateActivation input, in the SDK's field names so the adapter passes it through unchanged. */
 export interface CreateActivationInput {
@@ -388,14 +202,13 @@ const truncate = (text: string, max: number): string => [...text].slice(0, max).
  * Merges the tags in contract order: `Name`, the marker tag, the defaults, then the request tags (a request tag
  * replaces a default with the same key, in place). Throws {@link BadRequest} above {@link MAX_TAGS}.
  */
-export function mergeTags(config: ActivationConfig, name: string, requestTags: ReadonlyMap<string, string>): ActivationTag[] {
-  const merged = new Map<string, string>([[NAME_TAG_KEY, name], [config.markerTag.key, config.markerTag.value]]);
-  for (const [key, value] of Object.entries(config.defaultTags)) merged.set(key, value);
-  for (const [key, value] of requestTags) merged.set(key, value);
+export function activationTags(config: ActivationConfig, name: string, requestTags: ReadonlyMap<string, string>): ActivationTag[] {
+  const fixed = new Map([[NAME_TAG_KEY, name], [config.markerTag.key, config.markerTag.value]]);
+  const merged = mergeTags(fixed, config.defaultTags, requestTags);
   if (merged.size > MAX_TAGS) {
     throw new BadRequest(`too many tags: at most ${MAX_TAGS} including Name, the marker tag and the default tags`);
   }
-  return [...merged].map(([Key, Value]) => ({ Key, Value }));
+  return toSdkTags(merged);
 }
 
 /** Builds the CreateActivation input; `ExpirationDate` is `now + lifetimeSeconds`. Throws {@link BadRequest}. */
@@ -411,7 +224,7 @@ export function buildCreateActivationInput(
     DefaultInstanceName: name,
     Description: truncate(`Activation for ${name} issued by ${config.markerTag.value}`, MAX_DESCRIPTION_LENGTH),
     ExpirationDate: new Date(now.getTime() + config.lifetimeSeconds * 1000),
-    Tags: mergeTags(config, name, requestTags),
+    Tags: activationTags(config, name, requestTags),
   };
 }
 
@@ -441,67 +254,8 @@ export function activationBody(activation: IssuedActivation, region: string): Ac
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Failure classification and role retry
+// Role retry (failures are classified by ../shared/ssm-errors)
 // ---------------------------------------------------------------------------------------------------------------
-
-/** How a CreateActivation failure is answered. */
-export type ErrorClass = 'throttled' | 'unavailable' | 'role-not-visible' | 'internal';
-
-/** The fields of an SDK (or Node.js network) error the classification reads. */
-export interface SdkErrorLike {
-  readonly name?: unknown;
-  readonly message?: unknown;
-  readonly code?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown } | null;
-  readonly $retryable?: { readonly throttling?: unknown } | null;
-}
-
-/**
- * Throttling error names, as in the SDK's retry classification, minus `LimitExceededException`, which
- * can be a hard quota rather than a rate limit.
- */
-const THROTTLING_NAMES = new Set([
-  'BandwidthLimitExceeded', 'EC2ThrottledException', 'PriorRequestNotComplete', 'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'ThrottledException',
-  'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'TransactionInProgressException',
-]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalServerError', 'ServiceUnavailable']);
-const NETWORK_CODES = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'];
-const NETWORK_CODE_IN_TEXT = new RegExp(`\\b(${NETWORK_CODES.join('|')})\\b`);
-const ROLE_NOT_VISIBLE = /not existing role/i;
-
-const asString = (value: unknown): string => (typeof value === 'string' ? value : '');
-
-function fieldsOf(err: unknown): SdkErrorLike {
-  return typeof err === 'object' && err !== null ? (err as SdkErrorLike) : {};
-}
-
-/** The error's `name`, or `'Error'` when it has none (for logs; never its message). */
-export function errorNameOf(err: unknown): string {
-  return asString(fieldsOf(err).name) || 'Error';
-}
-
-/**
- * Classifies a failed CreateActivation call (after the SDK's own retries):
- * - `throttled`: a throttling error name, HTTP 429 or `$retryable.throttling`;
- * - `role-not-visible`: `ValidationException`/`InvalidParameters` saying "Not existing role" (IAM propagation);
- * - `unavailable`: HTTP 5xx, timeouts, connection errors, or a service-marked retryable error;
- * - `internal`: anything else.
- */
-export function classifyError(err: unknown): ErrorClass {
-  const e = fieldsOf(err);
-  const name = asString(e.name);
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : 0;
-  if (THROTTLING_NAMES.has(name) || status === 429 || e.$retryable?.throttling === true) return 'throttled';
-  if ((name === 'ValidationException' || name === 'InvalidParameters') && ROLE_NOT_VISIBLE.test(asString(e.message))) {
-    return 'role-not-visible';
-  }
-  const networkCode = NETWORK_CODES.includes(asString(e.code)) || NETWORK_CODE_IN_TEXT.test(`${name} ${asString(e.message)}`);
-  if (status >= 500 || TRANSIENT_NAMES.has(name) || networkCode || (e.$retryable !== undefined && e.$retryable !== null)) {
-    return 'unavailable';
-  }
-  return 'internal';
-}
 
 /** Waits the given milliseconds. */
 export type Sleep = (ms: number) => Promise<void>;
@@ -522,12 +276,86 @@ export async function withRoleRetry<T>(fn: () => Promise<T>, sleep: Sleep, baseM
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Name conflicts and the node ceiling (docs/handler-contract.md, "Lifecycle")
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The hybrid nodes among `nodes` that carry `name`: `InstanceId` starts with `mi-` and `Name` equals `name`
+ * (the tag filter matched the `Name` tag; EC2 instances and renamed nodes are left out). Duplicates are dropped.
+ */
+export function nodesNamed(nodes: readonly NodeInfo[], name: string): NodeInfo[] {
+  const seen = new Set<string>();
+  return nodes.filter((node) => {
+    if (!isHybridNodeId(node.InstanceId) || node.Name !== name || seen.has(node.InstanceId)) return false;
+    seen.add(node.InstanceId);
+    return true;
+  });
+}
+
+/** What the name conflict policy decided. */
+export type ConflictDecision =
+  | { readonly kind: 'conflict'; readonly instanceId: string }
+  | { readonly kind: 'proceed'; readonly deregister: readonly string[] };
+
+/**
+ * Applies the name conflict policy to the hybrid nodes of this API that already carry the name (see
+ * {@link nodesNamed}):
+ * - `REJECT_IF_ONLINE`: any online → conflict (the first online one); offline ones are left alone;
+ * - `REPLACE_OFFLINE`: any online → conflict; else deregister the offline ones;
+ * - `ALWAYS_REPLACE`: deregister all of them;
+ * - `ALLOW_DUPLICATES`: proceed, deregister nothing.
+ */
+export function decideNameConflict(policy: NameConflictPolicy, sameName: readonly NodeInfo[]): ConflictDecision {
+  const ids = (nodes: readonly NodeInfo[]): string[] => nodes.map((node) => node.InstanceId).filter(isHybridNodeId);
+  if (policy === 'ALLOW_DUPLICATES') return { kind: 'proceed', deregister: [] };
+  if (policy === 'ALWAYS_REPLACE') return { kind: 'proceed', deregister: ids(sameName) };
+  const online = ids(sameName.filter(isOnline));
+  if (online.length > 0) return { kind: 'conflict', instanceId: online[0]! };
+  return { kind: 'proceed', deregister: policy === 'REPLACE_OFFLINE' ? ids(sameName) : [] };
+}
+
+/** The 409 message for an online node that already carries the name. */
+export const conflictMessage = (name: string, instanceId: string): string =>
+  `a node named '${name}' registered through this API is online: ${instanceId}`;
+
+/** The ceiling check's verdict. */
+export interface CeilingCheck {
+  /** Nodes of this API that stay registered: all of them minus the ones about to be replaced. */
+  readonly registered: number;
+  readonly max: number;
+  /** `registered >= max` (with `max > 0`): one more node would exceed the ceiling. */
+  readonly exceeded: boolean;
+}
+
+/**
+ * Counts the nodes of this API (distinct instance ids, any type) that stay registered once `replaced` are
+ * deregistered, and compares the count with the ceiling `max` (`0` = no ceiling).
+ */
+export function checkCeiling(nodesOfApi: readonly NodeInfo[], replaced: readonly string[], max: number): CeilingCheck {
+  const gone = new Set(replaced);
+  const remaining = new Set<string>();
+  for (const node of nodesOfApi) {
+    if (node.InstanceId !== undefined && !gone.has(node.InstanceId)) remaining.add(node.InstanceId);
+  }
+  return { registered: remaining.size, max, exceeded: max > 0 && remaining.size >= max };
+}
+
+/** The 429 message when the ceiling is reached. */
+export const ceilingMessage = ({ registered, max }: CeilingCheck): string =>
+  `this API has registered ${registered} nodes and its ceiling is ${max}; `
+  + 'deregister nodes that are no longer needed or raise the ceiling';
+
+// ---------------------------------------------------------------------------------------------------------------
 // Request handling
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The side effect: create one activation. */
+/** The side effects: look up and deregister nodes of this API, create one activation. */
 export interface ActivationPort {
   create(input: CreateActivationInput): Promise<{ activationId: string; activationCode: string }>;
+  /** Every node `DescribeInstanceInformation` finds with these (tag) filters, over all pages. */
+  findNodes(filters: readonly NodeFilter[]): Promise<NodeInfo[]>;
+  /** `DeregisterManagedInstance`; rejects with the SDK error (`InvalidInstanceId` when the node is already gone). */
+  deregister(instanceId: string): Promise<void>;
 }
 
 /** Fields every result carries for the request log. */
@@ -535,21 +363,18 @@ interface ResultBase {
   readonly caller: Caller;
   /** The (validated) instance name, once known. */
   readonly name?: string;
+  /** Nodes deregistered (or found already gone) for this request, in order. */
+  readonly deregistered: readonly string[];
 }
 
 /** The outcome of one request; the adapter maps it to HTTP. */
 export type ActivationResult = ResultBase &
   (
     | { readonly outcome: 'created'; readonly activation: IssuedActivation }
-    | { readonly outcome: 'rejected' | 'forbidden'; readonly reason: string }
-    | { readonly outcome: 'throttled' | 'unavailable' | 'error'; readonly errorName: string }
+    | { readonly outcome: 'rejected' | 'forbidden' | 'ceiling'; readonly reason: string }
+    | { readonly outcome: 'conflict'; readonly reason: string; readonly conflictingInstanceId: string }
+    | { readonly outcome: FailureOutcome; readonly errorName: string }
   );
-
-function failureResult(err: unknown, base: ResultBase): ActivationResult {
-  const kind = classifyError(err);
-  const outcome = kind === 'internal' ? 'error' : kind === 'throttled' ? 'throttled' : 'unavailable';
-  return { ...base, outcome, errorName: errorNameOf(err) };
-}
 
 async function issue(port: ActivationPort, input: CreateActivationInput, config: ActivationConfig, sleep: Sleep): Promise<IssuedActivation> {
   const { activationId, activationCode } = await withRoleRetry(() => port.create(input), sleep, config.roleRetryBaseMs);
@@ -561,10 +386,37 @@ async function issue(port: ActivationPort, input: CreateActivationInput, config:
   };
 }
 
+/** What to do before CreateActivation: stop with a 409/429, or deregister these nodes and go on. */
+type Plan =
+  | { readonly kind: 'conflict'; readonly instanceId: string }
+  | { readonly kind: 'ceiling'; readonly check: CeilingCheck }
+  | { readonly kind: 'proceed'; readonly deregister: readonly string[] };
+
+/** Steps 1–2 of the contract: find nodes with the name (unless duplicates are allowed), then check the ceiling. */
+async function plan(port: ActivationPort, config: ActivationConfig, name: string): Promise<Plan> {
+  const sameName = config.nameConflictPolicy === 'ALLOW_DUPLICATES'
+    ? []
+    : nodesNamed(await port.findNodes(markerFilters(config.markerTag, name)), name);
+  const decision = decideNameConflict(config.nameConflictPolicy, sameName);
+  if (decision.kind === 'conflict' || config.maxRegisteredNodes === 0) return decision;
+  const check = checkCeiling(await port.findNodes(markerFilters(config.markerTag)), decision.deregister, config.maxRegisteredNodes);
+  return check.exceeded ? { kind: 'ceiling', check } : decision;
+}
+
+/** Deregisters one node; `InvalidInstanceId` means it is already gone, which is fine. Other errors are rethrown. */
+async function deregisterNode(port: ActivationPort, instanceId: string): Promise<void> {
+  try {
+    await port.deregister(instanceId);
+  } catch (err) {
+    if (!isErrorNamed(err, 'InvalidInstanceId')) throw err;
+  }
+}
+
 /**
  * Handles one routed request: identifies the caller, parses and validates the request, applies caller binding,
- * creates the activation (with role-visibility retries) and classifies failures. Domain errors and port failures
- * become results; anything else (a bug) is thrown.
+ * applies the name conflict policy and the node ceiling, deregisters replaced nodes, creates the activation (with
+ * role-visibility retries) and classifies failures. Domain errors and port failures become results; anything else
+ * (a bug) is thrown.
  */
 export async function handleActivationRequest(
   port: ActivationPort,
@@ -584,13 +436,25 @@ export async function handleActivationRequest(
     name = resolveName(requested.name, caller);
     input = buildCreateActivationInput(config, name, requested.tags, now);
   } catch (err) {
-    if (err instanceof BadRequest) return { caller, name, outcome: 'rejected', reason: err.message };
-    if (err instanceof Forbidden) return { caller, name, outcome: 'forbidden', reason: err.message };
+    const base = { caller, name, deregistered: [] };
+    if (err instanceof BadRequest) return { ...base, outcome: 'rejected', reason: err.message };
+    if (err instanceof Forbidden) return { ...base, outcome: 'forbidden', reason: err.message };
     throw err;
   }
+  const deregistered: string[] = [];
+  const base = (): ResultBase => ({ caller, name, deregistered: [...deregistered] });
   try {
-    return { caller, name, outcome: 'created', activation: await issue(port, input, config, sleep) };
+    const next = await plan(port, config, input.DefaultInstanceName);
+    if (next.kind === 'conflict') {
+      return { ...base(), outcome: 'conflict', reason: conflictMessage(input.DefaultInstanceName, next.instanceId), conflictingInstanceId: next.instanceId };
+    }
+    if (next.kind === 'ceiling') return { ...base(), outcome: 'ceiling', reason: ceilingMessage(next.check) };
+    for (const instanceId of next.deregister) {
+      await deregisterNode(port, instanceId);
+      deregistered.push(instanceId);
+    }
+    return { ...base(), outcome: 'created', activation: await issue(port, input, config, sleep) };
   } catch (err) {
-    return failureResult(err, { caller, name });
+    return { ...base(), outcome: failureOutcomeOf(err), errorName: errorNameOf(err) };
   }
 }

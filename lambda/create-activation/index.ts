@@ -2,25 +2,40 @@
  * Adapter for the create-activation handler (docs/handler-contract.md): reads the environment once, owns the SSM
  * client and the logger, routes API Gateway events to the pure core and maps its results to HTTP.
  */
-import { CreateActivationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  CreateActivationCommand,
+  DeregisterManagedInstanceCommand,
+  paginateDescribeInstanceInformation,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { AUTHORIZATIONS, callerLogFields, identifyCaller } from '../shared/caller';
 import { boolEnv, enumEnv, intEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env';
-import { badRequest, created, forbidden, internalError, notFound, ok, unavailable } from '../shared/http';
+import {
+  badRequest,
+  conflict,
+  created,
+  forbidden,
+  internalError,
+  notFound,
+  ok,
+  tooManyRequests,
+  unavailable,
+} from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
+import { DESCRIBE_PAGE_SIZE, type NodeInfo } from '../shared/nodes';
+import { ssmClientConfig } from '../shared/ssm-client';
+import { errorNameOf } from '../shared/ssm-errors';
+import { parseAllowedTags, parseDefaultTags } from '../shared/tags';
 import {
   activationBody,
-  AUTHORIZATIONS,
   checkConfig,
-  errorNameOf,
   handleActivationRequest,
-  identifyCaller,
-  parseAllowedTags,
-  parseDefaultTags,
+  NAME_CONFLICT_POLICIES,
   routeOf,
   type ActivationConfig,
   type ActivationPort,
   type ActivationResult,
-  type Caller,
   type Route,
 } from './create-activation';
 
@@ -39,6 +54,8 @@ function readConfig(): ActivationConfig {
     authorization: enumEnv('AUTHORIZATION', AUTHORIZATIONS),
     callerBinding: boolEnv('CALLER_BINDING'),
     roleRetryBaseMs: intEnv('ROLE_RETRY_BASE_MS', { min: 0, max: 10_000, defaultValue: 500 }),
+    nameConflictPolicy: enumEnv('NAME_CONFLICT_POLICY', NAME_CONFLICT_POLICIES),
+    maxRegisteredNodes: intEnv('MAX_REGISTERED_NODES', { min: 0, max: Number.MAX_SAFE_INTEGER }),
   };
   try {
     return checkConfig(config);
@@ -50,16 +67,7 @@ function readConfig(): ActivationConfig {
 
 const config = readConfig();
 
-const ssm = new SSMClient({
-  retryMode: 'adaptive',
-  maxAttempts: intEnv('SSM_MAX_ATTEMPTS', { min: 1, max: 10, defaultValue: 4 }),
-  requestHandler: {
-    requestTimeout: intEnv('SSM_REQUEST_TIMEOUT_MS', { min: 100, max: 60_000, defaultValue: 3000 }),
-    connectionTimeout: 1000,
-    // Without this the SDK only warns when an attempt exceeds requestTimeout; we want the attempt to fail and retry.
-    throwOnRequestTimeout: true,
-  },
-});
+const ssm = new SSMClient(ssmClientConfig());
 
 const port: ActivationPort = {
   async create(input) {
@@ -68,6 +76,18 @@ const port: ActivationPort = {
       throw new Error('CreateActivation returned no activation id or code');
     }
     return { activationId: out.ActivationId, activationCode: out.ActivationCode };
+  },
+  async findNodes(filters) {
+    const nodes: NodeInfo[] = [];
+    const pages = paginateDescribeInstanceInformation(
+      { client: ssm, pageSize: DESCRIBE_PAGE_SIZE },
+      { Filters: filters.map(({ Key, Values }) => ({ Key, Values: [...Values] })) },
+    );
+    for await (const page of pages) nodes.push(...(page.InstanceInformationList ?? []));
+    return nodes;
+  },
+  async deregister(instanceId) {
+    await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: instanceId }));
   },
 };
 
@@ -99,6 +119,10 @@ async function respond(result: ActivationResult, route: Route, requestId: string
       return badRequest(result.reason, requestId);
     case 'forbidden':
       return forbidden(result.reason, requestId);
+    case 'conflict':
+      return conflict(result.reason, result.conflictingInstanceId, requestId);
+    case 'ceiling':
+      return tooManyRequests(result.reason, requestId);
     case 'throttled':
       return unavailable('too many requests, retry later', requestId);
     case 'unavailable':
@@ -108,23 +132,20 @@ async function respond(result: ActivationResult, route: Route, requestId: string
   }
 }
 
-/** Caller log fields (no binding detail). */
-function callerFields({ caller, callerAccount, sourceIp }: Caller): LogFields {
-  return { caller, callerAccount, sourceIp };
-}
-
 /** Caller log fields straight from the event, for requests that never reach the core. */
 const eventCallerFields = (event: APIGatewayProxyEvent): LogFields =>
-  callerFields(identifyCaller(event.requestContext?.identity, config));
+  callerLogFields(identifyCaller(event.requestContext?.identity, config));
 
 /** Request-log fields for a core result. Never the activation code. */
 function resultFields(result: ActivationResult): LogFields {
   return {
-    ...callerFields(result.caller),
+    ...callerLogFields(result.caller),
     name: result.name,
     activationId: result.outcome === 'created' ? result.activation.activationId : undefined,
+    deregistered: result.deregistered,
+    conflictingInstanceId: result.outcome === 'conflict' ? result.conflictingInstanceId : undefined,
     outcome: result.outcome,
-    reason: result.outcome === 'rejected' || result.outcome === 'forbidden' ? result.reason : undefined,
+    reason: 'reason' in result ? result.reason : undefined,
     errorName: result.outcome === 'throttled' || result.outcome === 'unavailable' || result.outcome === 'error'
       ? result.errorName
       : undefined,
@@ -145,7 +166,10 @@ function logRequest(event: APIGatewayProxyEvent, requestId: string, startedAt: n
   else logger.info('activation request', line);
 }
 
-/** Lambda entry point for `POST /activations` and `GET /activate` (API Gateway REST, proxy integration). */
+/**
+ * Lambda entry point for `POST /activations` and `GET /activate` (API Gateway REST, proxy integration).
+ * Always resolves to a response; a bug becomes a logged 500.
+ */
 export async function handler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
   const startedAt = Date.now();
   const requestId = context.awsRequestId;

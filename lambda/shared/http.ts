@@ -40,8 +40,25 @@ export const badRequest = (message: string, requestId: string): APIGatewayProxyR
 /** `403 Forbidden`; `message` says why the caller may not do this. */
 export const forbidden = (message: string, requestId: string): APIGatewayProxyResult => error(403, message, requestId);
 
-/** `404 Not Found` for an unknown method or path. */
-export const notFound = (requestId: string): APIGatewayProxyResult => error(404, 'not found', requestId);
+/** `404 Not Found`: an unknown method or path (default message), or a resource that does not exist for this API. */
+export const notFound = (requestId: string, message = 'not found'): APIGatewayProxyResult => error(404, message, requestId);
+
+/** Body of a `409 Conflict` about a managed node: the error body plus the conflicting node's id. */
+export interface ConflictBody extends ErrorBody {
+  readonly instanceId: string;
+}
+
+/** `409 Conflict`: the request clashes with an existing node (`instanceId`), e.g. an online node of the same name. */
+export function conflict(message: string, instanceId: string, requestId: string): APIGatewayProxyResult {
+  const body: ConflictBody = { message, instanceId, requestId };
+  return json(409, body);
+}
+
+/**
+ * `429 Too Many Requests` for a quota of this API (e.g. its node ceiling), not a rate limit: no `Retry-After`, as
+ * waiting does not help until nodes are deregistered or the quota is raised.
+ */
+export const tooManyRequests = (message: string, requestId: string): APIGatewayProxyResult => error(429, message, requestId);
 
 /** `503 Service Unavailable` with `Retry-After`, for throttling and transient failures of a dependency. */
 export const unavailable = (message: string, requestId: string): APIGatewayProxyResult =>

@@ -3,19 +3,15 @@
  * `npm run bundle`) against a loopback server speaking the SSM JSON protocol (test/support/ssm-stub.ts).
  * The SDK inside the bundle is pointed at the stub with `AWS_ENDPOINT_URL_SSM`. Contract: docs/handler-contract.md.
  *
- * The bundle runs in a child node process (like a Lambda execution environment), not inside jest's module
- * sandbox: in the sandbox, errors created by Node itself (`socket hang up`, ECONNRESET) come from another realm,
- * fail the SDK's `instanceof Error` check and reach the handler as a generic "AWS SDK error wrapper" `Error`,
- * which no real Lambda would ever see. A child process also gives each test its own module-scope SSM client
- * (the adaptive retry rate limiter of one test can't slow down the next), its own environment, and its real
- * stdout/stderr for the log assertions. The stub stays in the jest process; the child talks to it over loopback.
+ * The bundle runs in a child node process (test/support/handler-process.ts explains why), one per test unless
+ * shared; the stub stays in the jest process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
+import { headerOf as header, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { Faults, SsmStub } from '../support/ssm-stub';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'create-activation', 'index.js');
@@ -57,46 +53,11 @@ const BASE_ENV: Record<string, string> = {
   SSM_MAX_ATTEMPTS: '3',
   SSM_REQUEST_TIMEOUT_MS: '400',
   ROLE_RETRY_BASE_MS: '10',
+  NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
+  MAX_REGISTERED_NODES: '0',
 };
 
 const stub = new SsmStub();
-
-/**
- * Child process source: loads the bundle (a bad environment makes the require throw: reported as `loadError`),
- * then answers `invoke` messages by calling `handler(event, context)`. Exits when the parent disconnects.
- */
-const CHILD_SOURCE = `(() => {
-  let handler;
-  try {
-    handler = require(process.env.E2E_BUNDLE).handler;
-    if (typeof handler !== 'function') throw new Error('the bundle does not export handler()');
-  } catch (err) {
-    process.send({ type: 'loadError', message: String((err && err.message) || err) }, () => process.disconnect());
-    return;
-  }
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', async (msg) => {
-    const context = Object.assign({}, msg.context, {
-      getRemainingTimeInMillis: () => 10000, done() {}, fail() {}, succeed() {},
-    });
-    try {
-      const result = await handler(msg.event, context);
-      process.send({ type: 'result', id: msg.id, result });
-    } catch (err) {
-      process.send({ type: 'threw', id: msg.id, message: String((err && err.stack) || err) });
-    }
-  });
-  process.send({ type: 'ready' });
-})();`;
-
-/** The bundled handler running in its own node process. */
-interface HandlerProcess {
-  invoke(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
-  /** Everything the process wrote to stdout and stderr so far (complete after `close()`). */
-  output(): string;
-  /** Disconnects and waits for the process to exit and its output to be read. */
-  close(): Promise<void>;
-}
 
 const perTest = new Set<HandlerProcess>();
 
@@ -105,67 +66,7 @@ const perTest = new Set<HandlerProcess>();
  * Rejects with the load error when the bundle throws at cold start. Closed after the test unless `shared`.
  */
 async function startHandler(overrides: Record<string, string | undefined> = {}, shared = false): Promise<HandlerProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('AWS_') || key === 'NODE_OPTIONS') delete env[key];
-  Object.assign(env, BASE_ENV, { AWS_ENDPOINT_URL_SSM: stub.url, E2E_BUNDLE: BUNDLE });
-  for (const [key, value] of Object.entries(overrides)) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD_SOURCE], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const chunks: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
-  // Not the 'close' event: it never fires once the parent has disconnected the IPC channel.
-  const ended = (stream: NodeJS.ReadableStream) => new Promise<void>((resolve) => stream.once('end', () => resolve()));
-  const exited = Promise.all([
-    new Promise<void>((resolve) => child.once('exit', () => resolve())),
-    ended(child.stdout!),
-    ended(child.stderr!),
-  ]);
-  const pending = new Map<string, { resolve: (r: APIGatewayProxyResult) => void; reject: (e: Error) => void }>();
-  const died = (why: string) => {
-    for (const p of pending.values()) p.reject(new Error(`handler process ${why}; output:\n${chunks.join('')}`));
-    pending.clear();
-  };
-  child.on('exit', (code, signal) => died(`exited (${code ?? signal})`));
-
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', (msg: any) => {
-      if (msg?.type === 'ready') resolve();
-      else reject(new Error(msg?.message ?? `unexpected message ${JSON.stringify(msg)}`));
-    });
-    child.once('exit', (code) => reject(new Error(`handler process exited (${code}) before it was ready:\n${chunks.join('')}`)));
-  });
-  child.on('message', (msg: any) => {
-    const p = pending.get(msg?.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.type === 'result') p.resolve(msg.result);
-    else p.reject(new Error(`handler threw: ${msg.message}`));
-  });
-
-  const proc: HandlerProcess = {
-    invoke: (event, context) =>
-      new Promise((resolve, reject) => {
-        const id = randomUUID();
-        pending.set(id, { resolve, reject });
-        const { awsRequestId, functionName, functionVersion, invokedFunctionArn, memoryLimitInMB, logGroupName, logStreamName } = context;
-        child.send({
-          id,
-          event,
-          context: { awsRequestId, functionName, functionVersion, invokedFunctionArn, memoryLimitInMB, logGroupName, logStreamName },
-        });
-      }),
-    output: () => chunks.join(''),
-    close: async () => {
-      perTest.delete(proc);
-      if (child.connected) child.disconnect();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const proc = await startHandlerProcess(BUNDLE, { ...BASE_ENV, AWS_ENDPOINT_URL_SSM: stub.url, ...overrides });
   if (!shared) perTest.add(proc);
   return proc;
 }
@@ -229,11 +130,6 @@ async function invoke(options: EventOptions = {}, proc: HandlerProcess = handler
   return { res, body, ctx, ms };
 }
 
-function header(res: APIGatewayProxyResult, name: string): string | undefined {
-  const entry = Object.entries(res.headers ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
-  return entry === undefined ? undefined : String(entry[1]);
-}
-
 function expectError(inv: Invocation, status: number): void {
   expect({ status: inv.res.statusCode, body: inv.body }).toEqual({
     status,
@@ -245,20 +141,6 @@ function expectError(inv: Invocation, status: number): void {
 function expect503(inv: Invocation): void {
   expectError(inv, 503);
   expect(header(inv.res, 'retry-after')).toBe('5');
-}
-
-function jsonLines(output: string): any[] {
-  return output
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => {
-      try {
-        return JSON.parse(l);
-      } catch {
-        return undefined;
-      }
-    })
-    .filter((l) => l !== undefined);
 }
 
 /** `json` padded with trailing spaces to `chars` characters. */
@@ -280,6 +162,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all([...perTest].map((p) => p.close()));
+  perTest.clear();
 });
 
 describe('success', () => {
@@ -613,6 +496,270 @@ describe('SSM faults', () => {
   });
 });
 
+describe('name conflicts and node ceiling (lifecycle)', () => {
+  const describeRequests = () => stub.requestsFor('DescribeInstanceInformation');
+  const deregisterRequests = () => stub.requestsFor('DeregisterManagedInstance');
+  const deregisteredIds = () => deregisterRequests().map((r) => r.body.InstanceId);
+  const MARKER_FILTER = { Key: `tag:${MARKER_KEY}`, Values: [MARKER_VALUE] };
+  const NAME_FILTERS = [MARKER_FILTER, { Key: 'tag:Name', Values: ['web-01'] }];
+
+  /** A node registered through this API (or, with `marker`, another one) named `name`. */
+  const seed = (name: string, pingStatus: 'Online' | 'ConnectionLost' | 'Inactive', marker = MARKER_VALUE, instanceId?: string) =>
+    stub.addNode({ name, pingStatus, instanceId, resourceType: instanceId?.startsWith('i-') ? 'EC2Instance' : undefined, tags: { [MARKER_KEY]: marker } });
+  const alive = (id: string) => stub.state.nodes.has(id);
+
+  /** Nodes that share the name but must never be touched: another API's (online and offline) and an EC2 instance. */
+  function seedNeighbours(): string[] {
+    return [
+      seed('web-01', 'Online', 'OtherStack/OtherApi').InstanceId,
+      seed('web-01', 'ConnectionLost', 'OtherStack/OtherApi').InstanceId,
+      seed('web-01', 'ConnectionLost', MARKER_VALUE, 'i-0fedcba9876543210').InstanceId,
+    ];
+  }
+
+  describe('REJECT_IF_ONLINE', () => {
+    beforeEach(async () => {
+      handler = await startHandler({ NAME_CONFLICT_POLICY: 'REJECT_IF_ONLINE' });
+    });
+
+    test('an online node of the name: 409 with its id; nothing deregistered or created', async () => {
+      const online = seed('web-01', 'Online');
+      const offline = seed('web-01', 'ConnectionLost');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(409);
+      expect(inv.body).toEqual({
+        message: `a node named 'web-01' registered through this API is online: ${online.InstanceId}`,
+        instanceId: online.InstanceId,
+        requestId: inv.ctx.awsRequestId,
+      });
+      expect(deregisterRequests()).toHaveLength(0);
+      expect(createRequests()).toHaveLength(0);
+      expect(alive(offline.InstanceId)).toBe(true);
+    });
+
+    test('only offline nodes of the name: 201 and they are left alone', async () => {
+      const offline = seed('web-01', 'ConnectionLost');
+      const inactive = seed('web-01', 'Inactive');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(deregisterRequests()).toHaveLength(0);
+      expect(alive(offline.InstanceId) && alive(inactive.InstanceId)).toBe(true);
+    });
+  });
+
+  describe('REPLACE_OFFLINE (the construct default)', () => {
+    beforeEach(async () => {
+      handler = await startHandler({ NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+    });
+
+    test('offline nodes of the name are deregistered, then the activation is created', async () => {
+      const lost = seed('web-01', 'ConnectionLost');
+      const inactive = seed('web-01', 'Inactive');
+      const otherName = seed('web-02', 'ConnectionLost');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(describeRequests().map((r) => r.body)).toEqual([{ Filters: NAME_FILTERS, MaxResults: 50 }]);
+      expect(deregisteredIds().sort()).toEqual([lost.InstanceId, inactive.InstanceId].sort());
+      expect(alive(lost.InstanceId) || alive(inactive.InstanceId)).toBe(false);
+      expect(alive(otherName.InstanceId)).toBe(true);
+      const order = stub.requests.map((r) => r.operation);
+      expect(order.indexOf('CreateActivation')).toBeGreaterThan(order.lastIndexOf('DeregisterManagedInstance'));
+    });
+
+    test('an online node of the name: 409; the offline ones are not deregistered either', async () => {
+      const lost = seed('web-01', 'ConnectionLost');
+      const online = seed('web-01', 'Online');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(409);
+      expect(inv.body.instanceId).toBe(online.InstanceId);
+      expect(deregisterRequests()).toHaveLength(0);
+      expect(alive(lost.InstanceId)).toBe(true);
+    });
+
+    test('pages over more than 50 nodes of the name: all 60 offline ones are replaced', async () => {
+      const ids = Array.from({ length: 60 }, () => seed('web-01', 'ConnectionLost').InstanceId);
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      const pages = describeRequests().map((r) => r.body);
+      expect(pages).toEqual([
+        { Filters: NAME_FILTERS, MaxResults: 50 },
+        { Filters: NAME_FILTERS, MaxResults: 50, NextToken: expect.any(String) },
+      ]);
+      expect(deregisteredIds().sort()).toEqual([...ids].sort());
+      expect(stub.state.nodes.size).toBe(0);
+    });
+
+    test('an online node on the second page is still found: 409, nothing deregistered', async () => {
+      for (let i = 0; i < 55; i++) seed('web-01', 'Inactive');
+      const online = seed('web-01', 'Online');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(409);
+      expect(inv.body.instanceId).toBe(online.InstanceId);
+      expect(describeRequests()).toHaveLength(2);
+      expect(deregisterRequests()).toHaveLength(0);
+    });
+
+    test('a node already gone when deregistered (InvalidInstanceId) is fine: 201', async () => {
+      const lost = seed('web-01', 'ConnectionLost');
+      stub.failNext('DeregisterManagedInstance', 1, { status: 400, type: 'InvalidInstanceId', message: 'The following supplied instance ids are not valid' });
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(deregisteredIds()).toEqual([lost.InstanceId]);
+      expect(createRequests()).toHaveLength(1);
+    });
+
+    test('DescribeInstanceInformation throttled twice, then success: 201', async () => {
+      const lost = seed('web-01', 'ConnectionLost');
+      stub.failNext('DescribeInstanceInformation', 2, Faults.throttling());
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(describeRequests()).toHaveLength(3);
+      expect(alive(lost.InstanceId)).toBe(false);
+    });
+
+    test('DescribeInstanceInformation throttled on every attempt: 503 with Retry-After, nothing created', async () => {
+      stub.failAlways('DescribeInstanceInformation', Faults.throttling());
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect503(inv);
+      expect(describeRequests()).toHaveLength(3);
+      expect(createRequests()).toHaveLength(0);
+    });
+
+    test('DeregisterManagedInstance failing with 5xx after retries: 503, nothing created', async () => {
+      seed('web-01', 'ConnectionLost');
+      stub.failAlways('DeregisterManagedInstance', Faults.internal());
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect503(inv);
+      expect(createRequests()).toHaveLength(0);
+    });
+  });
+
+  describe('ALWAYS_REPLACE', () => {
+    test('online and offline nodes of the name are deregistered; the neighbours are never touched', async () => {
+      handler = await startHandler({ NAME_CONFLICT_POLICY: 'ALWAYS_REPLACE' });
+      const online = seed('web-01', 'Online');
+      const lost = seed('web-01', 'ConnectionLost');
+      const neighbours = seedNeighbours();
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(deregisteredIds().sort()).toEqual([online.InstanceId, lost.InstanceId].sort());
+      for (const id of neighbours) expect(alive(id)).toBe(true);
+    });
+  });
+
+  describe('ALLOW_DUPLICATES', () => {
+    test('an online node of the name: 201 without looking nodes up', async () => {
+      handler = await startHandler({ NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      const online = seed('web-01', 'Online');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(describeRequests()).toHaveLength(0);
+      expect(alive(online.InstanceId)).toBe(true);
+    });
+  });
+
+  test.each(['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE'])(
+    '%s: nodes of the same name of another API, or not mi-, are never touched',
+    async (policy) => {
+      handler = await startHandler({ NAME_CONFLICT_POLICY: policy });
+      const neighbours = seedNeighbours();
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(deregisterRequests()).toHaveLength(0);
+      for (const id of neighbours) expect(alive(id)).toBe(true);
+    },
+  );
+
+  describe('MAX_REGISTERED_NODES', () => {
+    test('at the ceiling: 429 naming the count and the ceiling; nothing deregistered or created', async () => {
+      handler = await startHandler({ MAX_REGISTERED_NODES: '3' });
+      seed('a', 'Online');
+      seed('b', 'Online');
+      seed('c', 'Online');
+      seed('x', 'Online', 'OtherStack/OtherApi'); // another API's node does not count
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(429);
+      expect(header(inv.res, 'retry-after')).toBeUndefined();
+      expect(inv.body).toEqual({
+        message: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /),
+        requestId: inv.ctx.awsRequestId,
+      });
+      expect(describeRequests().map((r) => r.body)).toEqual([
+        { Filters: NAME_FILTERS, MaxResults: 50 },
+        { Filters: [MARKER_FILTER], MaxResults: 50 },
+      ]);
+      expect(createRequests()).toHaveLength(0);
+    });
+
+    test('below the ceiling: 201', async () => {
+      handler = await startHandler({ MAX_REGISTERED_NODES: '3' });
+      seed('a', 'Online');
+      seed('b', 'Online');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+    });
+
+    test('a node being replaced does not count: at the ceiling, REPLACE_OFFLINE replaces and creates', async () => {
+      handler = await startHandler({ MAX_REGISTERED_NODES: '3', NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+      seed('a', 'Online');
+      seed('b', 'Online');
+      const lost = seed('web-01', 'ConnectionLost');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(201);
+      expect(deregisteredIds()).toEqual([lost.InstanceId]);
+    });
+
+    test('above the ceiling even after replacement: 429 and the offline node is NOT deregistered', async () => {
+      handler = await startHandler({ MAX_REGISTERED_NODES: '2', NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+      seed('a', 'Online');
+      seed('b', 'Online');
+      const lost = seed('web-01', 'ConnectionLost');
+      const inv = await invoke({ body: { name: 'web-01' } });
+      expect(inv.res.statusCode).toBe(429);
+      expect(deregisterRequests()).toHaveLength(0);
+      expect(alive(lost.InstanceId)).toBe(true);
+    });
+
+    test('counts over more than 50 nodes (paginated): 60 nodes and a ceiling of 60 → 429; 61 → 201', async () => {
+      handler = await startHandler({ MAX_REGISTERED_NODES: '60', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      for (let i = 0; i < 60; i++) seed(`node-${i}`, i % 2 ? 'Online' : 'ConnectionLost');
+      const capped = await invoke({ body: { name: 'web-01' } });
+      expect(capped.res.statusCode).toBe(429);
+      expect(capped.body.message).toMatch(/registered 60 nodes and its ceiling is 60/);
+      expect(describeRequests()).toHaveLength(2);
+
+      const raised = await startHandler({ MAX_REGISTERED_NODES: '61', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      expect((await invoke({ body: { name: 'web-01' } }, raised)).res.statusCode).toBe(201);
+    });
+  });
+
+  test('the request log line lists the deregistered nodes, and the conflicting node of a 409', async () => {
+    const logged = await startHandler({ LOG_LEVEL: 'INFO' });
+    const lost = seed('web-01', 'ConnectionLost');
+    const online = seed('web-02', 'Online');
+    await invoke({ body: { name: 'web-01' } }, logged);
+    await invoke({ body: { name: 'web-02' } }, logged);
+    const capped = await startHandler({ LOG_LEVEL: 'INFO', MAX_REGISTERED_NODES: '1' });
+    await invoke({ body: { name: 'web-03' } }, capped);
+    await logged.close();
+    await capped.close();
+    const lines = jsonLines(logged.output() + capped.output()).filter((l) => l.message === 'activation request');
+    expect(lines).toEqual([
+      expect.objectContaining({ outcome: 'created', status: 201, name: 'web-01', deregistered: [lost.InstanceId] }),
+      expect.objectContaining({
+        outcome: 'conflict',
+        status: 409,
+        name: 'web-02',
+        deregistered: [],
+        conflictingInstanceId: online.InstanceId,
+        reason: expect.stringContaining(online.InstanceId),
+      }),
+      expect.objectContaining({ outcome: 'ceiling', status: 429, name: 'web-03', deregistered: [], reason: expect.stringContaining('ceiling is 1') }),
+    ]);
+    expect(lines[0]).not.toHaveProperty('conflictingInstanceId');
+  });
+});
+
 describe('environment checked at cold start', () => {
   test.each([
     ['INSTANCE_ROLE_NAME', undefined],
@@ -624,6 +771,10 @@ describe('environment checked at cold start', () => {
     ['ALLOWED_TAGS', '{"key":"Team"}'],
     ['AUTHORIZATION', 'COGNITO'],
     ['CALLER_BINDING', 'yes'],
+    ['NAME_CONFLICT_POLICY', undefined],
+    ['NAME_CONFLICT_POLICY', 'REPLACE'],
+    ['MAX_REGISTERED_NODES', undefined],
+    ['MAX_REGISTERED_NODES', '-1'],
   ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
     await expect(startHandler({ [name]: value })).rejects.toThrow(new RegExp(name));
   });

@@ -18,10 +18,13 @@ const ENV: Readonly<Record<string, string>> = {
   SSM_MAX_ATTEMPTS: '1',
   SSM_REQUEST_TIMEOUT_MS: '1000',
   ROLE_RETRY_BASE_MS: '1',
+  NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
+  MAX_REGISTERED_NODES: '0',
   LOG_LEVEL: 'SILENT',
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
   AWS_SECRET_ACCESS_KEY: 'example-secret',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 const ACTIVATION_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -111,6 +114,7 @@ describe('create-activation adapter', () => {
   beforeEach(() => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+    loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
   });
 
   test('POST /activations → 201 with the activation, region and expiry', async () => {
@@ -250,6 +254,113 @@ describe('create-activation adapter', () => {
   });
 });
 
+const MI_ONLINE = 'mi-0aaaaaaaaaaaaaaa1';
+const MI_LOST = 'mi-0bbbbbbbbbbbbbbb2';
+const MI_INACTIVE = 'mi-0ccccccccccccccc3';
+const NAME_FILTERS = [
+  { Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] },
+  { Key: 'tag:Name', Values: ['web-01'] },
+];
+
+describe('create-activation adapter: name conflicts and ceiling', () => {
+  let loaded: Loaded;
+
+  beforeAll(() => {
+    loaded = load({ MAX_REGISTERED_NODES: '3' });
+  });
+
+  beforeEach(() => {
+    loaded.mock.reset();
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+    loaded.mock.on(loaded.ssm.DeregisterManagedInstanceCommand).resolves({});
+  });
+
+  test('pages DescribeInstanceInformation (MaxResults 50, NextToken) and deregisters the offline nodes of the name', async () => {
+    const { mock, ssm } = loaded;
+    // The SDK paginator reuses one input object across pages: copy each input when it is sent.
+    const describes: unknown[] = [];
+    const pages: Record<string, object> = {
+      'name:': { InstanceInformationList: [{ InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' }], NextToken: 'page-2' },
+      'name:page-2': { InstanceInformationList: [{ InstanceId: MI_INACTIVE, Name: 'web-01', PingStatus: 'Inactive' }] },
+      'all:': { InstanceInformationList: [{ InstanceId: MI_LOST }, { InstanceId: MI_INACTIVE }, { InstanceId: 'mi-0ddddddddddddddd4' }] },
+    };
+    mock.on(ssm.DescribeInstanceInformationCommand).callsFake((input: { Filters?: unknown[]; NextToken?: string }) => {
+      describes.push(JSON.parse(JSON.stringify(input)));
+      return pages[`${input.Filters?.length === 2 ? 'name' : 'all'}:${input.NextToken ?? ''}`];
+    });
+    mock.on(ssm.DeregisterManagedInstanceCommand, { InstanceId: MI_INACTIVE })
+      .rejects(Object.assign(new Error('The following supplied instance ids are not valid'), { name: 'InvalidInstanceId' }));
+
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(201);
+
+    expect(describes).toEqual([
+      { Filters: NAME_FILTERS, MaxResults: 50 },
+      { Filters: NAME_FILTERS, MaxResults: 50, NextToken: 'page-2' },
+      { Filters: [NAME_FILTERS[0]], MaxResults: 50 },
+    ]);
+    expect(mock.commandCalls(ssm.DeregisterManagedInstanceCommand).map((call) => call.args[0].input)).toEqual([
+      { InstanceId: MI_LOST },
+      { InstanceId: MI_INACTIVE },
+    ]);
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 1);
+  });
+
+  test('409 with the online node id; nothing deregistered or created', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DescribeInstanceInformationCommand).resolves({
+      InstanceInformationList: [
+        { InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' },
+        { InstanceId: MI_ONLINE, Name: 'web-01', PingStatus: 'Online' },
+      ],
+    });
+    const ctx = context();
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
+    expect(response.statusCode).toBe(409);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    expect(bodyOf(response)).toEqual({
+      message: `a node named 'web-01' registered through this API is online: ${MI_ONLINE}`,
+      instanceId: MI_ONLINE,
+      requestId: ctx.awsRequestId,
+    });
+    expect(mock).toHaveReceivedCommandTimes(ssm.DeregisterManagedInstanceCommand, 0);
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
+  });
+
+  test('429 at the ceiling, without Retry-After; nothing created', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DescribeInstanceInformationCommand, { Filters: NAME_FILTERS }).resolves({ InstanceInformationList: [] });
+    mock.on(ssm.DescribeInstanceInformationCommand, { Filters: [NAME_FILTERS[0]!] }).resolves({
+      InstanceInformationList: [{ InstanceId: MI_ONLINE }, { InstanceId: MI_LOST }, { InstanceId: MI_INACTIVE }],
+    });
+    const ctx = context();
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
+    expect(response.statusCode).toBe(429);
+    expect(response.headers).toEqual(JSON_HEADERS);
+    expect(bodyOf(response)).toEqual({ message: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /), requestId: ctx.awsRequestId });
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
+  });
+
+  test('503 with Retry-After when DescribeInstanceInformation still throttles', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DescribeInstanceInformationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
+  });
+
+  test('500 when a deregistration is denied', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' }] });
+    mock.on(ssm.DeregisterManagedInstanceCommand).rejects(Object.assign(new Error('not authorized SECRET'), { name: 'AccessDeniedException' }));
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('SECRET');
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
+  });
+});
+
 describe('create-activation adapter logging', () => {
   let loaded: Loaded;
   let lines: string[];
@@ -261,6 +372,7 @@ describe('create-activation adapter logging', () => {
   beforeEach(() => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+    loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
     lines = [];
     const capture = (chunk: string | Uint8Array): boolean => {
       lines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
@@ -321,6 +433,36 @@ describe('create-activation adapter logging', () => {
     expect(lines.join('\n')).not.toContain('detail that must not be logged');
   });
 
+  test('logs the deregistered nodes, and the conflicting node of a 409', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DeregisterManagedInstanceCommand).resolves({});
+    mock.on(ssm.DescribeInstanceInformationCommand).resolvesOnce({
+      InstanceInformationList: [{ InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' }],
+    }).resolvesOnce({
+      InstanceInformationList: [{ InstanceId: MI_ONLINE, Name: 'web-02', PingStatus: 'Online' }],
+    });
+    await loaded.handler(postActivation({ name: 'web-01' }), context());
+    await loaded.handler(postActivation({ name: 'web-02' }), context());
+    const [createdLine, conflictLine] = parsedLines();
+    expect(createdLine).toMatchObject({ level: 'INFO', outcome: 'created', status: 201, deregistered: [MI_LOST] });
+    expect(createdLine).not.toHaveProperty('conflictingInstanceId');
+    expect(conflictLine).toMatchObject({
+      level: 'WARN',
+      outcome: 'conflict',
+      status: 409,
+      deregistered: [],
+      conflictingInstanceId: MI_ONLINE,
+      reason: expect.stringContaining(MI_ONLINE),
+    });
+  });
+
+  test('logs a ceiling as outcome ceiling with status 429', async () => {
+    const capped = load({ LOG_LEVEL: 'INFO', MAX_REGISTERED_NODES: '1', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+    capped.mock.on(capped.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: MI_ONLINE }] });
+    await capped.handler(postActivation({ name: 'web-01' }), context());
+    expect(parsedLines()).toEqual([expect.objectContaining({ outcome: 'ceiling', status: 429, deregistered: [], reason: expect.stringContaining('ceiling is 1') })]);
+  });
+
   test('logs throttling as outcome throttled with status 503', async () => {
     loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await loaded.handler(postActivation({ name: 'web-01' }), context());
@@ -340,6 +482,11 @@ describe('create-activation cold start', () => {
     ['an unknown LOG_LEVEL', { LOG_LEVEL: 'TRACE' }, /LOG_LEVEL must be one of/],
     ['SSM_MAX_ATTEMPTS out of range', { SSM_MAX_ATTEMPTS: '0' }, /SSM_MAX_ATTEMPTS must be an integer/],
     ['a reserved default tag', { DEFAULT_TAGS: '{"Name":"x"}' }, /default tag key "Name" is reserved/],
+    ['a missing NAME_CONFLICT_POLICY', { NAME_CONFLICT_POLICY: undefined }, /NAME_CONFLICT_POLICY is required/],
+    ['an unknown NAME_CONFLICT_POLICY', { NAME_CONFLICT_POLICY: 'REPLACE' }, /NAME_CONFLICT_POLICY must be one of REJECT_IF_ONLINE, REPLACE_OFFLINE, ALWAYS_REPLACE, ALLOW_DUPLICATES/],
+    ['a missing MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: undefined }, /MAX_REGISTERED_NODES is required/],
+    ['a negative MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: '-1' }, /MAX_REGISTERED_NODES must be an integer from 0/],
+    ['a non-integer MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: '2.5' }, /MAX_REGISTERED_NODES must be an integer/],
   ])('fails on %s, naming the variable', (_label, overrides, message) => {
     expect(() => load(overrides)).toThrow(message);
   });

@@ -1,24 +1,28 @@
 import {
   activationBody,
   buildCreateActivationInput,
+  ceilingMessage,
+  checkCeiling,
   checkConfig,
-  classifyError,
-  ec2InstanceIdOf,
+  conflictMessage,
+  decideNameConflict,
   handleActivationRequest,
-  identifyCaller,
-  MAX_BODY_BYTES,
-  parseAllowedTags,
-  parseDefaultTags,
+  NAME_CONFLICT_POLICIES,
+  nodesNamed,
   routeOf,
   withRoleRetry,
   type ActivationConfig,
   type ActivationPort,
   type ActivationRequest,
   type ActivationResult,
+  type ConflictDecision,
   type CreateActivationInput,
-  type IdentityLike,
+  type NameConflictPolicy,
   type ProxyEventLike,
 } from '../../lambda/create-activation/create-activation';
+import { ec2InstanceIdOf, identifyCaller, type IdentityLike } from '../../lambda/shared/caller';
+import type { NodeFilter, NodeInfo } from '../../lambda/shared/nodes';
+import { MAX_BODY_BYTES } from '../../lambda/shared/request';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -38,21 +42,72 @@ const CONFIG: ActivationConfig = {
   callerBinding: true,
   roleName: 'HybridNodeRole',
   roleRetryBaseMs: 100,
+  nameConflictPolicy: 'REPLACE_OFFLINE',
+  maxRegisteredNodes: 0,
 };
+const MARKER = { 'hybrid-fleet:issuer': 'Stack/Api' };
 
 type Behaviour = (input: CreateActivationInput) => Promise<{ activationId: string; activationCode: string }>;
 
-/** Records every CreateActivation input; answers with the queued behaviours, then with success. */
+/** A node the fake SSM knows: what DescribeInstanceInformation returns, plus its tags (for the tag filters). */
+interface FakeNode extends NodeInfo {
+  readonly InstanceId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Port faults: errors thrown by the n-th findNodes call (0-based), or by deregister of an instance id. */
+interface PortFaults {
+  readonly find?: Readonly<Record<number, unknown>>;
+  readonly deregister?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A fake SSM: records every call in order; CreateActivation answers with the queued behaviours, then with success;
+ * findNodes applies tag filters (AND) to the seeded nodes like DescribeInstanceInformation; deregister removes a node.
+ */
 class FakePort implements ActivationPort {
   readonly inputs: CreateActivationInput[] = [];
-  constructor(private readonly behaviours: readonly Behaviour[] = []) {}
+  readonly finds: (readonly NodeFilter[])[] = [];
+  readonly deregisterCalls: string[] = [];
+  /** `find`, `deregister <id>`, `create`, in call order. */
+  readonly calls: string[] = [];
+  readonly nodes: Map<string, FakeNode>;
+
+  constructor(
+    private readonly behaviours: readonly Behaviour[] = [],
+    nodes: readonly FakeNode[] = [],
+    private readonly faults: PortFaults = {},
+  ) {
+    this.nodes = new Map(nodes.map((node) => [node.InstanceId, node]));
+  }
 
   async create(input: CreateActivationInput): Promise<{ activationId: string; activationCode: string }> {
+    this.calls.push('create');
     this.inputs.push(input);
     const behaviour = this.behaviours[this.inputs.length - 1];
     if (behaviour !== undefined) return behaviour(input);
     const n = this.inputs.length;
     return { activationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, activationCode: `code-${n}-secret` };
+  }
+
+  async findNodes(filters: readonly NodeFilter[]): Promise<NodeInfo[]> {
+    this.calls.push('find');
+    const fault = this.faults.find?.[this.finds.length];
+    this.finds.push(filters);
+    if (fault !== undefined) throw fault;
+    const matches = (node: FakeNode): boolean => filters.every((f) => {
+      const value = f.Key.startsWith('tag:') ? node.tags[f.Key.slice(4)] : undefined;
+      return value !== undefined && f.Values.includes(value);
+    });
+    return [...this.nodes.values()].filter(matches).map(({ InstanceId, Name, PingStatus }) => ({ InstanceId, Name, PingStatus }));
+  }
+
+  async deregister(instanceId: string): Promise<void> {
+    this.calls.push(`deregister ${instanceId}`);
+    this.deregisterCalls.push(instanceId);
+    const fault = this.faults.deregister?.[instanceId];
+    if (fault !== undefined) throw fault;
+    this.nodes.delete(instanceId);
   }
 }
 
@@ -429,33 +484,6 @@ describe('CreateActivation input', () => {
 // Errors and retries
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('error classification', () => {
-  const notExisting = 'Not existing role: arn:aws:iam::123456789012:role/HybridNodeRole';
-  test.each<[string, unknown, ReturnType<typeof classifyError>]>([
-    ['ThrottlingException', sdkError('ThrottlingException', 'Rate exceeded', { $metadata: { httpStatusCode: 400 } }), 'throttled'],
-    ['TooManyRequestsException', sdkError('TooManyRequestsException'), 'throttled'],
-    ['HTTP 429', sdkError('Whatever', 'x', { $metadata: { httpStatusCode: 429 } }), 'throttled'],
-    ['$retryable.throttling', sdkError('Whatever', 'x', { $retryable: { throttling: true } }), 'throttled'],
-    ['InternalServerError 500', sdkError('InternalServerError', 'x', { $metadata: { httpStatusCode: 500 } }), 'unavailable'],
-    ['any 503', sdkError('Unknown', 'x', { $metadata: { httpStatusCode: 503 } }), 'unavailable'],
-    ['TimeoutError', sdkError('TimeoutError', 'socket timed out'), 'unavailable'],
-    ['RequestTimeout', sdkError('RequestTimeout'), 'unavailable'],
-    ['ECONNRESET code', sdkError('Error', 'socket hang up', { code: 'ECONNRESET' }), 'unavailable'],
-    ['ECONNREFUSED in the message', sdkError('Error', 'connect ECONNREFUSED 10.0.0.1:443'), 'unavailable'],
-    ['$retryable without throttling', sdkError('Whatever', 'x', { $retryable: {} }), 'unavailable'],
-    ['ValidationException: Not existing role', sdkError('ValidationException', notExisting), 'role-not-visible'],
-    ['InvalidParameters: not existing role', sdkError('InvalidParameters', 'not existing role'), 'role-not-visible'],
-    ['ValidationException, other message', sdkError('ValidationException', 'Tags failed to satisfy constraint'), 'internal'],
-    ['AccessDeniedException', sdkError('AccessDeniedException', 'not authorized', { $metadata: { httpStatusCode: 400 } }), 'internal'],
-    ['"not existing role" from an unrelated error', sdkError('AccessDeniedException', notExisting), 'internal'],
-    ['a TypeError', new TypeError('x is undefined'), 'internal'],
-    ['a thrown string', 'ECONN', 'internal'],
-    ['undefined', undefined, 'internal'],
-  ])('%s → %s', (_label, err, expected) => {
-    expect(classifyError(err)).toBe(expected);
-  });
-});
-
 describe('role retry', () => {
   const roleNotVisible = (): Error => sdkError('ValidationException', 'Not existing role: arn:aws:iam::1:role/r');
 
@@ -512,6 +540,297 @@ describe('failure outcomes', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Name conflicts and the node ceiling (docs/handler-contract.md, "Lifecycle")
+// ---------------------------------------------------------------------------------------------------------------
+
+const hex17 = (n: number): string => n.toString(16).padStart(17, '0');
+const mi = (n: number): string => `mi-${hex17(n)}`;
+
+/** A node of this API (marker tag) named `name`, unless `tags` say otherwise. */
+function node(n: number | string, name: string, pingStatus: string, tags: Record<string, string> = {}): FakeNode {
+  const InstanceId = typeof n === 'number' ? mi(n) : n;
+  return { InstanceId, Name: name, PingStatus: pingStatus, tags: { ...MARKER, Name: name, ...tags } };
+}
+
+const runWith = (policy: NameConflictPolicy, nodes: FakeNode[], extra: Partial<ActivationConfig> = {}, faults: PortFaults = {}) =>
+  run(post({ name: 'web-01' }), { ...CONFIG, nameConflictPolicy: policy, ...extra }, new FakePort([], nodes, faults));
+
+describe('name conflict policy', () => {
+  const ONLINE = node(1, 'web-01', 'Online');
+  const LOST = node(2, 'web-01', 'ConnectionLost');
+  const INACTIVE = node(3, 'web-01', 'Inactive');
+  const EC2_SAME_NAME = node('i-0123456789abcdef0', 'web-01', 'Online');
+  const OTHER_API_SAME_NAME = node(4, 'web-01', 'Online', { 'hybrid-fleet:issuer': 'Other/Api' });
+  const UNMARKED_SAME_NAME = { InstanceId: mi(5), Name: 'web-01', PingStatus: 'ConnectionLost', tags: { Name: 'web-01' } };
+  const OTHER_NAME = node(6, 'web-02', 'ConnectionLost');
+  const NEIGHBOURS = [EC2_SAME_NAME, OTHER_API_SAME_NAME, UNMARKED_SAME_NAME, OTHER_NAME];
+
+  type Expected = { conflict: string } | { deregistered: string[] };
+  const STATES: Array<[string, FakeNode[], Record<NameConflictPolicy, Expected>]> = [
+    ['no node with the name', [], {
+      REJECT_IF_ONLINE: { deregistered: [] },
+      REPLACE_OFFLINE: { deregistered: [] },
+      ALWAYS_REPLACE: { deregistered: [] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['one online node', [ONLINE], {
+      REJECT_IF_ONLINE: { conflict: ONLINE.InstanceId },
+      REPLACE_OFFLINE: { conflict: ONLINE.InstanceId },
+      ALWAYS_REPLACE: { deregistered: [ONLINE.InstanceId] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['one offline (ConnectionLost) node', [LOST], {
+      REJECT_IF_ONLINE: { deregistered: [] },
+      REPLACE_OFFLINE: { deregistered: [LOST.InstanceId] },
+      ALWAYS_REPLACE: { deregistered: [LOST.InstanceId] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['one Inactive node', [INACTIVE], {
+      REJECT_IF_ONLINE: { deregistered: [] },
+      REPLACE_OFFLINE: { deregistered: [INACTIVE.InstanceId] },
+      ALWAYS_REPLACE: { deregistered: [INACTIVE.InstanceId] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['several offline nodes', [LOST, INACTIVE], {
+      REJECT_IF_ONLINE: { deregistered: [] },
+      REPLACE_OFFLINE: { deregistered: [LOST.InstanceId, INACTIVE.InstanceId] },
+      ALWAYS_REPLACE: { deregistered: [LOST.InstanceId, INACTIVE.InstanceId] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['several mixed nodes (offline first)', [LOST, ONLINE, INACTIVE], {
+      REJECT_IF_ONLINE: { conflict: ONLINE.InstanceId },
+      REPLACE_OFFLINE: { conflict: ONLINE.InstanceId },
+      ALWAYS_REPLACE: { deregistered: [LOST.InstanceId, ONLINE.InstanceId, INACTIVE.InstanceId] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+    ['only nodes of the same name that are not mi-, not of this API or not marked', NEIGHBOURS, {
+      REJECT_IF_ONLINE: { deregistered: [] },
+      REPLACE_OFFLINE: { deregistered: [] },
+      ALWAYS_REPLACE: { deregistered: [] },
+      ALLOW_DUPLICATES: { deregistered: [] },
+    }],
+  ];
+  const CASES = STATES.flatMap(([state, nodes, byPolicy]) =>
+    NAME_CONFLICT_POLICIES.map((policy) => [policy, state, nodes, byPolicy[policy]] as [NameConflictPolicy, string, FakeNode[], Expected]));
+
+  test.each(CASES)('%s with %s', async (policy, _state, nodes, expected) => {
+    const { result, port } = await runWith(policy, [...nodes, ...NEIGHBOURS]);
+    if ('conflict' in expected) {
+      expect(result).toMatchObject({
+        outcome: 'conflict',
+        conflictingInstanceId: expected.conflict,
+        reason: `a node named 'web-01' registered through this API is online: ${expected.conflict}`,
+        deregistered: [],
+        name: 'web-01',
+      });
+      expect(port.deregisterCalls).toEqual([]);
+      expect(port.inputs).toHaveLength(0);
+    } else {
+      expect(result.outcome).toBe('created');
+      expect(result.deregistered).toEqual(expected.deregistered);
+      expect(port.deregisterCalls).toEqual(expected.deregistered);
+      expect(port.calls.slice(-1)).toEqual(['create']);
+    }
+    // Nodes outside the rules are never touched, whatever the policy.
+    for (const neighbour of NEIGHBOURS) expect(port.nodes.has(neighbour.InstanceId)).toBe(true);
+  });
+
+  test('looks nodes up with the marker and Name tag filters only, before deregistering and creating', async () => {
+    const { port } = await runWith('REPLACE_OFFLINE', [LOST]);
+    expect(port.finds).toEqual([[
+      { Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] },
+      { Key: 'tag:Name', Values: ['web-01'] },
+    ]]);
+    expect(port.calls).toEqual(['find', `deregister ${LOST.InstanceId}`, 'create']);
+  });
+
+  test('ALLOW_DUPLICATES without a ceiling looks nothing up', async () => {
+    const { result, port } = await runWith('ALLOW_DUPLICATES', [ONLINE]);
+    expect(result.outcome).toBe('created');
+    expect(port.calls).toEqual(['create']);
+  });
+
+  test('uses the name a bound caller defaults to', async () => {
+    const own = node(7, INSTANCE_ID, 'Online');
+    const port = new FakePort([], [own]);
+    const { result } = await run(post({}, identity(EC2_ARN)), CONFIG, port);
+    expect(result).toMatchObject({ outcome: 'conflict', conflictingInstanceId: own.InstanceId, name: INSTANCE_ID });
+    expect(port.finds[0]?.[1]).toEqual({ Key: 'tag:Name', Values: [INSTANCE_ID] });
+  });
+
+  test.each<[string, ActivationRequest]>([
+    ['a bad request', post({ name: 'web#01' })],
+    ['a forbidden name', post({ name: 'other' }, identity(EC2_ARN))],
+  ])('%s never reaches SSM', async (_label, request) => {
+    const port = new FakePort([], [ONLINE]);
+    const { result } = await run(request, { ...CONFIG, maxRegisteredNodes: 5 }, port);
+    expect(['rejected', 'forbidden']).toContain(result.outcome);
+    expect(result.deregistered).toEqual([]);
+    expect(port.calls).toEqual([]);
+  });
+
+  test('a node already gone (InvalidInstanceId) counts as deregistered', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', [LOST, INACTIVE], {}, {
+      deregister: { [LOST.InstanceId]: sdkError('InvalidInstanceId', 'The following supplied instance ids are not valid') },
+    });
+    expect(result.outcome).toBe('created');
+    expect(result.deregistered).toEqual([LOST.InstanceId, INACTIVE.InstanceId]);
+    expect(port.inputs).toHaveLength(1);
+  });
+
+  test.each<[string, Error, ActivationResult['outcome']]>([
+    ['throttling', sdkError('ThrottlingException'), 'throttled'],
+    ['a 5xx', sdkError('InternalServerError', 'x', { $metadata: { httpStatusCode: 500 } }), 'unavailable'],
+    ['access denied', sdkError('AccessDeniedException', 'not authorized SECRET'), 'error'],
+  ])('a deregistration failing with %s stops before CreateActivation; earlier ones are reported', async (_label, err, outcome) => {
+    const { result, port } = await runWith('ALWAYS_REPLACE', [LOST, ONLINE, INACTIVE], {}, { deregister: { [ONLINE.InstanceId]: err } });
+    expect(result).toMatchObject({ outcome, errorName: err.name, deregistered: [LOST.InstanceId] });
+    expect(port.deregisterCalls).toEqual([LOST.InstanceId, ONLINE.InstanceId]);
+    expect(port.inputs).toHaveLength(0);
+    expect(JSON.stringify(result)).not.toContain('SECRET');
+  });
+
+  test.each<[string, Error, ActivationResult['outcome']]>([
+    ['throttling', sdkError('ThrottlingException'), 'throttled'],
+    ['a timeout', sdkError('TimeoutError'), 'unavailable'],
+    ['a validation error', sdkError('ValidationException', 'Tag filters cannot be combined'), 'error'],
+  ])('a lookup failing with %s maps like CreateActivation failures', async (_label, err, outcome) => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', [LOST], {}, { find: { 0: err } });
+    expect(result).toMatchObject({ outcome, errorName: err.name, deregistered: [] });
+    expect(port.calls).toEqual(['find']);
+  });
+});
+
+describe('node ceiling', () => {
+  /** `n` nodes of this API with other names, online. */
+  const others = (n: number, from = 100): FakeNode[] => Array.from({ length: n }, (_, i) => node(from + i, `other-${i}`, 'Online'));
+
+  test('below the ceiling: created, after counting all nodes of this API (marker filter only)', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', others(2), { maxRegisteredNodes: 3 });
+    expect(result.outcome).toBe('created');
+    expect(port.finds).toEqual([
+      [{ Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] }, { Key: 'tag:Name', Values: ['web-01'] }],
+      [{ Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] }],
+    ]);
+  });
+
+  test('at the ceiling: ceiling (429) with the count and the maximum, nothing created', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', others(3), { maxRegisteredNodes: 3 });
+    expect(result).toMatchObject({
+      outcome: 'ceiling',
+      reason: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /),
+      deregistered: [],
+    });
+    expect(port.inputs).toHaveLength(0);
+  });
+
+  test('above the ceiling (it was lowered): ceiling', async () => {
+    const { result } = await runWith('ALLOW_DUPLICATES', others(7), { maxRegisteredNodes: 5 });
+    expect(result).toMatchObject({ outcome: 'ceiling', reason: expect.stringContaining('registered 7 nodes and its ceiling is 5') });
+  });
+
+  test('ALLOW_DUPLICATES counts without the name lookup', async () => {
+    const { port } = await runWith('ALLOW_DUPLICATES', others(1), { maxRegisteredNodes: 3 });
+    expect(port.finds).toEqual([[{ Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] }]]);
+  });
+
+  test('a replaced node does not count: at the ceiling with an offline node of the name → created, node replaced', async () => {
+    const lost = node(1, 'web-01', 'ConnectionLost');
+    const { result, port } = await runWith('REPLACE_OFFLINE', [...others(2), lost], { maxRegisteredNodes: 3 });
+    expect(result).toMatchObject({ outcome: 'created', deregistered: [lost.InstanceId] });
+    expect(port.calls).toEqual(['find', 'find', `deregister ${lost.InstanceId}`, 'create']);
+  });
+
+  test('ALWAYS_REPLACE: replaced online nodes do not count either', async () => {
+    const online = node(1, 'web-01', 'Online');
+    const { result } = await runWith('ALWAYS_REPLACE', [...others(2), online], { maxRegisteredNodes: 3 });
+    expect(result).toMatchObject({ outcome: 'created', deregistered: [online.InstanceId] });
+  });
+
+  test('REJECT_IF_ONLINE keeps offline nodes of the name, so they count', async () => {
+    const lost = node(1, 'web-01', 'ConnectionLost');
+    const { result, port } = await runWith('REJECT_IF_ONLINE', [...others(2), lost], { maxRegisteredNodes: 3 });
+    expect(result.outcome).toBe('ceiling');
+    expect(port.deregisterCalls).toEqual([]);
+  });
+
+  test('still above the ceiling after replacement: ceiling and nothing is deregistered', async () => {
+    const lost = node(1, 'web-01', 'ConnectionLost');
+    const { result, port } = await runWith('REPLACE_OFFLINE', [...others(3), lost], { maxRegisteredNodes: 3 });
+    expect(result).toMatchObject({ outcome: 'ceiling', reason: expect.stringContaining('registered 3 nodes and its ceiling is 3'), deregistered: [] });
+    expect(port.deregisterCalls).toEqual([]);
+    expect(port.nodes.has(lost.InstanceId)).toBe(true);
+  });
+
+  test('a conflict is decided before the ceiling', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', [...others(5), node(1, 'web-01', 'Online')], { maxRegisteredNodes: 3 });
+    expect(result.outcome).toBe('conflict');
+    expect(port.finds).toHaveLength(1);
+  });
+
+  test('nodes of other APIs do not count; EC2 nodes of this API do', async () => {
+    const foreign = Array.from({ length: 5 }, (_, i) => node(200 + i, `f-${i}`, 'Online', { 'hybrid-fleet:issuer': 'Other/Api' }));
+    expect((await runWith('REPLACE_OFFLINE', foreign, { maxRegisteredNodes: 1 })).result.outcome).toBe('created');
+    const ec2 = node('i-0123456789abcdef0', 'ec2-node', 'Online');
+    expect((await runWith('REPLACE_OFFLINE', [ec2], { maxRegisteredNodes: 1 })).result.outcome).toBe('ceiling');
+  });
+
+  test('MAX_REGISTERED_NODES 0 is no ceiling: nothing counted', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', others(100), { maxRegisteredNodes: 0 });
+    expect(result.outcome).toBe('created');
+    expect(port.finds).toHaveLength(1);
+  });
+
+  test('a failing count maps like CreateActivation failures', async () => {
+    const { result, port } = await runWith('REPLACE_OFFLINE', others(1), { maxRegisteredNodes: 3 }, { find: { 1: sdkError('ThrottlingException') } });
+    expect(result).toMatchObject({ outcome: 'throttled', errorName: 'ThrottlingException' });
+    expect(port.inputs).toHaveLength(0);
+  });
+});
+
+describe('lifecycle decisions (pure)', () => {
+  const info = (id: string, name: string | undefined, PingStatus?: string): NodeInfo => ({ InstanceId: id, Name: name, PingStatus });
+
+  test('nodesNamed keeps mi- nodes whose Name equals the name, once each', () => {
+    const nodes = [
+      info(mi(1), 'web-01', 'Online'),
+      info('i-0123456789abcdef0', 'web-01', 'Online'),
+      info(mi(2), 'web-01-old', 'Online'),
+      info(mi(3), undefined),
+      info(mi(1), 'web-01', 'Online'),
+      { Name: 'web-01' },
+    ];
+    expect(nodesNamed(nodes, 'web-01')).toEqual([info(mi(1), 'web-01', 'Online')]);
+  });
+
+  test.each<[NameConflictPolicy, NodeInfo[], ConflictDecision]>([
+    ['REJECT_IF_ONLINE', [info(mi(1), 'n', 'Inactive'), info(mi(2), 'n', 'Online'), info(mi(3), 'n', 'Online')], { kind: 'conflict', instanceId: mi(2) }],
+    ['REJECT_IF_ONLINE', [info(mi(1), 'n', 'Inactive')], { kind: 'proceed', deregister: [] }],
+    ['REPLACE_OFFLINE', [info(mi(1), 'n', 'Inactive'), info(mi(2), 'n', 'ConnectionLost')], { kind: 'proceed', deregister: [mi(1), mi(2)] }],
+    ['REPLACE_OFFLINE', [info(mi(1), 'n', undefined)], { kind: 'proceed', deregister: [mi(1)] }],
+    ['ALWAYS_REPLACE', [info(mi(1), 'n', 'Online')], { kind: 'proceed', deregister: [mi(1)] }],
+    ['ALLOW_DUPLICATES', [info(mi(1), 'n', 'Online')], { kind: 'proceed', deregister: [] }],
+  ])('decideNameConflict %s %j', (policy, nodes, expected) => {
+    expect(decideNameConflict(policy, nodes)).toEqual(expected);
+  });
+
+  test('checkCeiling counts distinct ids not being replaced', () => {
+    const nodes = [info(mi(1), 'a'), info(mi(2), 'b'), info(mi(2), 'b'), info('i-0123456789abcdef0', 'c'), { Name: 'no-id' }];
+    expect(checkCeiling(nodes, [], 3)).toEqual({ registered: 3, max: 3, exceeded: true });
+    expect(checkCeiling(nodes, [mi(2)], 3)).toEqual({ registered: 2, max: 3, exceeded: false });
+    expect(checkCeiling(nodes, [], 0)).toEqual({ registered: 3, max: 0, exceeded: false });
+    expect(checkCeiling(nodes, [], 4).exceeded).toBe(false);
+  });
+
+  test('messages', () => {
+    expect(conflictMessage('web-01', mi(1))).toBe(`a node named 'web-01' registered through this API is online: ${mi(1)}`);
+    expect(ceilingMessage({ registered: 12, max: 10, exceeded: true })).toBe(
+      'this API has registered 12 nodes and its ceiling is 10; deregister nodes that are no longer needed or raise the ceiling',
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 // Routing and configuration
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -530,23 +849,7 @@ describe('routing', () => {
 });
 
 describe('configuration', () => {
-  test('parses default and allowed tags', () => {
-    expect(parseDefaultTags({ Env: 'prod', Empty: '' })).toEqual({ Env: 'prod', Empty: '' });
-    expect(parseAllowedTags([{ key: 'PatchMode', values: ['report'] }, { key: 'Team' }])).toEqual([
-      { key: 'PatchMode', values: ['report'] },
-      { key: 'Team' },
-    ]);
-  });
-
   test.each<[string, () => unknown, RegExp]>([
-    ['default tags not an object', () => parseDefaultTags(['a']), /JSON object/],
-    ['a non-string default value', () => parseDefaultTags({ Env: 1 }), /must be a string/],
-    ['a bad default key', () => parseDefaultTags({ 'a#': 'x' }), /not a valid tag key/],
-    ['allowed tags not an array', () => parseAllowedTags({ key: 'Team' }), /JSON array/],
-    ['an allowed tag without key', () => parseAllowedTags([{ values: ['a'] }]), /string "key"/],
-    ['an allowed tag with an unknown field', () => parseAllowedTags([{ key: 'Team', value: 'a' }]), /unknown field "value"/],
-    ['allowed values not strings', () => parseAllowedTags([{ key: 'Team', values: [1] }]), /array of valid tag values/],
-    ['a duplicate allowed key', () => parseAllowedTags([{ key: 'Team' }, { key: 'Team' }]), /listed twice/],
     ['a reserved default key', () => checkConfig({ ...CONFIG, defaultTags: { Name: 'x' } }), /default tag key "Name" is reserved/],
     ['the marker key allowed', () => checkConfig({ ...CONFIG, allowedTags: [{ key: 'hybrid-fleet:issuer' }] }), /is reserved/],
     ['a bad marker value', () => checkConfig({ ...CONFIG, markerTag: { key: 'k', value: 'a#b' } }), /marker tag value/],
@@ -555,11 +858,18 @@ describe('configuration', () => {
       () => checkConfig({ ...CONFIG, defaultTags: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`D${i}`, 'v'])) }),
       /exceed 50 tags/,
     ],
+    ['an empty role name', () => checkConfig({ ...CONFIG, roleName: '' }), /role name/],
+    ['a negative node ceiling', () => checkConfig({ ...CONFIG, maxRegisteredNodes: -1 }), /ceiling/],
+    ['a fractional node ceiling', () => checkConfig({ ...CONFIG, maxRegisteredNodes: 1.5 }), /ceiling/],
   ])('rejects %s', (_label, fn, message) => {
     expect(fn).toThrow(message);
   });
 
   test('accepts the fixture configuration', () => {
     expect(checkConfig(CONFIG)).toBe(CONFIG);
+  });
+
+  test('knows the four name conflict policies', () => {
+    expect(NAME_CONFLICT_POLICIES).toEqual(['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE', 'ALLOW_DUPLICATES']);
   });
 });

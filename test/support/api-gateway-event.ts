@@ -1,10 +1,10 @@
 /**
- * API Gateway REST API (v1) Lambda proxy events and Lambda contexts for invoking the create-activation handler
- * by hand: the adapter tests, the end-to-end tests and `scripts/bench.ts` (which loads this file through ts-node,
- * so no jest imports here). Contract: docs/handler-contract.md.
+ * API Gateway REST API (v1) Lambda proxy events and Lambda contexts for invoking the API handlers (create-activation,
+ * tag-node) by hand: the adapter tests, the end-to-end tests and `scripts/bench.ts` (which loads this file through
+ * ts-node, so no jest imports here). Contract: docs/handler-contract.md.
  *
- * The handler reads `httpMethod`, `resource`, `path`, `body`, `isBase64Encoded`, the query string maps and
- * `requestContext.identity.{userArn, apiKeyId, accountId, sourceIp}` of the event, and `awsRequestId` of the
+ * The handlers read `httpMethod`, `resource`, `path`, `pathParameters`, `body`, `isBase64Encoded`, the query string
+ * maps and `requestContext.identity.{userArn, apiKeyId, accountId, sourceIp}` of the event, and `awsRequestId` of the
  * context; everything else is filled in the way API Gateway and Lambda fill it, so that "never logged"
  * assertions have real header and identity values to look for.
  */
@@ -34,6 +34,11 @@ export interface RestApiEventOptions {
   readonly queryStringParameters?: Record<string, string> | null;
   /** Overrides the `multiValueQueryStringParameters` derived from `query`. */
   readonly multiValueQueryStringParameters?: Record<string, string[]> | null;
+  /**
+   * Path parameters (`{"instanceId": "mi-…"}` for `/instances/{instanceId}/tags`); default `null`. `path` is not
+   * derived from them: pass the request path too.
+   */
+  readonly pathParameters?: Record<string, string> | null;
   /**
    * Request headers (`multiValueHeaders` mirrors them). Default: `Content-Type: application/json` when there is a
    * body, none otherwise. An `x-api-key` header becomes `identity.apiKey` when `apiKeyId` is set.
@@ -101,7 +106,7 @@ export function restApiEvent(options: RestApiEventOptions): APIGatewayProxyEvent
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
     queryStringParameters,
     multiValueQueryStringParameters,
-    pathParameters: null,
+    pathParameters: options.pathParameters ?? null,
     stageVariables: null,
     body,
     isBase64Encoded: options.isBase64Encoded ?? false,
