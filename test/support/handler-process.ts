@@ -15,7 +15,8 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 
 /**
  * Child process source: loads the bundle (a bad environment makes the require throw: reported as `loadError`),
- * then answers `invoke` messages by calling `handler(event, context)`. Exits when the parent disconnects.
+ * then answers `invoke` messages by calling `handler(event, context)`. Exits when the parent disconnects. The
+ * context's `getRemainingTimeInMillis()` counts down from `msg.timeoutMs` when the message has one, else answers 10000.
  */
 const CHILD_SOURCE = `(() => {
   let handler;
@@ -28,8 +29,10 @@ const CHILD_SOURCE = `(() => {
   }
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (msg) => {
+    const deadline = typeof msg.timeoutMs === 'number' ? Date.now() + msg.timeoutMs : undefined;
     const context = Object.assign({}, msg.context, {
-      getRemainingTimeInMillis: () => 10000, done() {}, fail() {}, succeed() {},
+      getRemainingTimeInMillis: () => (deadline === undefined ? 10000 : Math.max(0, deadline - Date.now())),
+      done() {}, fail() {}, succeed() {},
     });
     try {
       const result = await handler(msg.event, context);
@@ -41,22 +44,35 @@ const CHILD_SOURCE = `(() => {
   process.send({ type: 'ready' });
 })();`;
 
-/** The bundled handler running in its own node process. */
-export interface HandlerProcess {
+/** The bundled handler running in its own node process; `R` is what its handler resolves to (API Gateway by default). */
+export interface HandlerProcess<R = APIGatewayProxyResult> {
   /** Calls `handler(event, context)` in the child (the context's functions are re-created there). */
-  invoke(event: unknown, context: Context): Promise<APIGatewayProxyResult>;
+  invoke(event: unknown, context: Context): Promise<R>;
   /** Everything the process wrote to stdout and stderr so far (complete after `close()`). */
   output(): string;
   /** Disconnects and waits for the process to exit and its output to be read. Safe to call twice. */
   close(): Promise<void>;
 }
 
+/** Options of {@link startHandlerProcess}. */
+export interface HandlerProcessOptions {
+  /**
+   * The function timeout, in milliseconds: each invocation's `context.getRemainingTimeInMillis()` counts down from it,
+   * from when the child receives the invocation. Default: none, `getRemainingTimeInMillis()` always answers 10000.
+   */
+  readonly timeoutMs?: number;
+}
+
 /**
  * Starts `bundle` in a child process. Its environment is this process's minus every `AWS_*` variable and
  * `NODE_OPTIONS`, plus `env` (`undefined` removes a variable). Rejects with the load error when the bundle throws
- * at cold start.
+ * at cold start. `R` is what the handler resolves to (passed through as JSON).
  */
-export async function startHandlerProcess(bundle: string, env: Readonly<Record<string, string | undefined>>): Promise<HandlerProcess> {
+export async function startHandlerProcess<R = APIGatewayProxyResult>(
+  bundle: string,
+  env: Readonly<Record<string, string | undefined>>,
+  options: HandlerProcessOptions = {},
+): Promise<HandlerProcess<R>> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(childEnv)) if (key.startsWith('AWS_') || key === 'NODE_OPTIONS') delete childEnv[key];
   for (const [key, value] of Object.entries({ ...env, E2E_BUNDLE: bundle })) {
@@ -74,7 +90,7 @@ export async function startHandlerProcess(bundle: string, env: Readonly<Record<s
     ended(child.stdout!),
     ended(child.stderr!),
   ]);
-  const pending = new Map<string, { resolve: (r: APIGatewayProxyResult) => void; reject: (e: Error) => void }>();
+  const pending = new Map<string, { resolve: (r: R) => void; reject: (e: Error) => void }>();
   const died = (why: string) => {
     for (const p of pending.values()) p.reject(new Error(`handler process ${why}; output:\n${chunks.join('')}`));
     pending.clear();
@@ -106,6 +122,7 @@ export async function startHandlerProcess(bundle: string, env: Readonly<Record<s
           id,
           event,
           context: { awsRequestId, functionName, functionVersion, invokedFunctionArn, memoryLimitInMB, logGroupName, logStreamName },
+          timeoutMs: options.timeoutMs,
         });
       }),
     output: () => chunks.join(''),
