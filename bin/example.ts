@@ -5,7 +5,7 @@ import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { BootScriptPlatform, HybridActivationApi } from '../lib';
+import { BootScriptPlatform, HybridActivationApi, NameConflictPolicy } from '../lib';
 
 /** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
 export class HybridFleetExampleStack extends Stack {
@@ -18,6 +18,14 @@ export class HybridFleetExampleStack extends Stack {
       activationLifetime: Duration.hours(1),
       defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report' },
       allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
+      // Lifecycle: a re-imaged machine that comes back under its old name replaces its offline registration;
+      // an online one is refused with 409.
+      nameConflictPolicy: NameConflictPolicy.REPLACE_OFFLINE,
+      // Keep room under the standard tier's 1,000 hybrid nodes for other registrations.
+      maxRegisteredNodes: 900,
+      // The hourly janitor deletes used and expired activations and deregisters nodes gone for a week, 25 a run.
+      deregisterOfflineAfter: Duration.days(7),
+      maxDeregistrationsPerRun: 25,
     });
 
     // EC2 machines that boot with the rendered script sign their request with their instance profile.
@@ -25,12 +33,8 @@ export class HybridFleetExampleStack extends Stack {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'Instance profile role of EC2 machines that register through the activation API',
     });
-    // Grant through a customer-managed policy (`grantInvoke(bootRole)` does the same with an inline policy).
-    new iam.ManagedPolicy(this, 'BootInvokePolicy', {
-      description: 'Lets EC2 machines request their hybrid activation',
-      roles: [bootRole],
-      statements: [this.activations.invokePolicyStatement()],
-    });
+    // Grant through the API's customer-managed policy (`grantInvoke(bootRole)` does the same with an inline policy).
+    this.activations.invokeManagedPolicy().attachToRole(bootRole);
 
     // A launch template whose instances register themselves at first boot.
     new ec2.LaunchTemplate(this, 'BootTemplate', {

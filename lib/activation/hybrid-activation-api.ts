@@ -1,7 +1,8 @@
-import { Annotations, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,8 +10,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { BootScriptAuth, BootScriptPlatform } from './boot-script';
-import { acknowledgeActivationApiFindings } from '../private/acknowledgements';
-import { HANDLER_RUNTIME, handlerCode } from '../private/handler-code';
+import { ActivationJanitor } from './activation-janitor';
+import {
+  acknowledgeAlarmWithoutAction,
+  acknowledgeHandlerFindings,
+  acknowledgeInstanceRoleFindings,
+  acknowledgeInvokeAnyNode,
+  acknowledgeRestApiFindings,
+} from '../private/acknowledgements';
+import { HandlerFunction } from '../private/handler-function';
 import { renderBootScript } from '../private/render-boot-script';
 import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
@@ -34,6 +42,22 @@ export enum ActivationApiAuthorization {
    * as the only authorization. Narrow it with `allowedSourceCidrs` and/or `vpcEndpoints`, and rotate the key.
    */
   API_KEY = 'API_KEY',
+}
+
+/**
+ * What `POST /activations` does when a node registered through the API already has the requested name.
+ *
+ * Only nodes that carry the API's marker tag are considered, and only they are ever deregistered.
+ */
+export enum NameConflictPolicy {
+  /** Answer `409` (naming the node) when such a node is online; leave offline ones alone and issue the activation. */
+  REJECT_IF_ONLINE = 'REJECT_IF_ONLINE',
+  /** Answer `409` when such a node is online; deregister offline (connection lost) ones, then issue the activation. */
+  REPLACE_OFFLINE = 'REPLACE_OFFLINE',
+  /** Deregister every such node, online or not (re-imaged machines that come back with the same name). */
+  ALWAYS_REPLACE = 'ALWAYS_REPLACE',
+  /** Do not look: several nodes may share a name. */
+  ALLOW_DUPLICATES = 'ALLOW_DUPLICATES',
 }
 
 /**
@@ -200,11 +224,63 @@ export interface HybridActivationApiProps {
   readonly serverErrorAlarm?: boolean;
 
   /**
-   * Action of the 5xx alarm (e.g. an SNS topic action).
+   * Action of the alarms this construct creates (5xx answers, janitor errors), e.g. an SNS topic action.
    *
-   * @default - no action; add one to `serverErrorAlarm`
+   * @default - no action; add one to `serverErrorAlarm` and `janitor.errorAlarm`
    */
-  readonly serverErrorAlarmAction?: cloudwatch.IAlarmAction;
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+
+  /**
+   * What to do when a node registered through this API already has the requested name.
+   *
+   * @default NameConflictPolicy.REPLACE_OFFLINE
+   */
+  readonly nameConflictPolicy?: NameConflictPolicy;
+
+  /**
+   * Refuse new activations (`429`) once this many nodes registered through this API exist.
+   *
+   * The standard instance tier allows 1,000 hybrid nodes per account and region (all APIs and activations together);
+   * a ceiling below that keeps room for other registrations. Nodes this request would replace are not counted.
+   *
+   * @default - no ceiling
+   */
+  readonly maxRegisteredNodes?: number;
+
+  /**
+   * Run a janitor that deletes this API's expired and fully used activations (see `ActivationJanitor`).
+   *
+   * @default true
+   */
+  readonly janitor?: boolean;
+
+  /**
+   * When the janitor runs.
+   *
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly janitorSchedule?: events.Schedule;
+
+  /**
+   * Let the janitor deregister nodes registered through this API that have been offline longer than this.
+   *
+   * @default - nodes are never deregistered by the janitor
+   */
+  readonly deregisterOfflineAfter?: Duration;
+
+  /**
+   * At most this many nodes deregistered per janitor run (with `deregisterOfflineAfter`).
+   *
+   * @default 10
+   */
+  readonly maxDeregistrationsPerRun?: number;
+
+  /**
+   * Run the janitor in dry-run mode: it only reports what it would delete and deregister.
+   *
+   * @default false
+   */
+  readonly janitorDryRun?: boolean;
 }
 
 /**
@@ -226,6 +302,15 @@ export class HybridActivationApi extends Construct {
 
   /** The function that creates activations. */
   public readonly handler: lambda.IFunction;
+
+  /** The function behind `PUT /instances/{instanceId}/tags`, when `allowedTags` is not empty. */
+  public readonly tagHandler?: lambda.IFunction;
+
+  /** The janitor, unless `janitor` is false. */
+  public readonly janitor?: ActivationJanitor;
+
+  /** What `POST /activations` does on a name conflict. */
+  public readonly nameConflictPolicy: NameConflictPolicy;
 
   /** The role that registered machines assume. */
   public readonly instanceRole: iam.IRole;
@@ -258,12 +343,15 @@ export class HybridActivationApi extends Construct {
     const allowedTags = props.allowedTags ?? [];
 
     this.authorization = authorization;
+    this.nameConflictPolicy = props.nameConflictPolicy ?? NameConflictPolicy.REPLACE_OFFLINE;
     this.markerTagValue = this.node.addr;
     this.validate(props, lifetime, rateLimit, burstLimit, stageName, defaultTags, allowedTags);
 
     this.instanceRole = props.instanceRole ?? this.createInstanceRole();
-    const handler = this.createHandler(props, lifetime, retention, defaultTags, allowedTags);
-    this.handler = handler;
+    const creator = this.createActivationHandler(props, lifetime, retention, defaultTags, allowedTags);
+    this.handler = creator.function;
+    const tagger = allowedTags.length > 0 ? this.createTagHandler(props, retention, allowedTags) : undefined;
+    this.tagHandler = tagger?.function;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention,
       encryptionKey: props.logEncryptionKey,
@@ -286,19 +374,36 @@ export class HybridActivationApi extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      if (props.serverErrorAlarmAction) this.serverErrorAlarm.addAlarmAction(props.serverErrorAlarmAction);
+      if (props.alarmAction) this.serverErrorAlarm.addAlarmAction(props.alarmAction);
+      else acknowledgeAlarmWithoutAction(this.serverErrorAlarm);
+    }
+    if (props.janitor ?? true) {
+      this.janitor = new ActivationJanitor(this, 'Janitor', {
+        markerTagKey: HybridActivationApi.MARKER_TAG_KEY,
+        markerTagValue: this.markerTagValue,
+        schedule: props.janitorSchedule,
+        deregisterOfflineAfter: props.deregisterOfflineAfter,
+        maxDeregistrationsPerRun: props.maxDeregistrationsPerRun,
+        dryRun: props.janitorDryRun,
+        logRetention: retention,
+        logEncryptionKey: props.logEncryptionKey,
+        alarmAction: props.alarmAction,
+      });
+    } else if (props.deregisterOfflineAfter || props.maxDeregistrationsPerRun || props.janitorSchedule || props.janitorDryRun) {
+      fail(this, '`deregisterOfflineAfter`, `maxDeregistrationsPerRun`, `janitorSchedule` and `janitorDryRun` need the janitor; remove them or drop `janitor: false`, got: janitor false');
     }
 
-    acknowledgeActivationApiFindings({
-      handler,
-      handlerRole: handler.role!,
-      ownInstanceRole: props.instanceRole === undefined ? this.instanceRole : undefined,
-      restApi: this.restApi,
-      logGroups: [this.accessLogGroup, handler.logGroup],
-      alarmWithoutAction: props.serverErrorAlarmAction ? undefined : this.serverErrorAlarm,
+    if (props.instanceRole === undefined) acknowledgeInstanceRoleFindings(this.instanceRole);
+    const handlerChoices = {
+      reservedConcurrency: props.reservedConcurrentExecutions !== undefined,
+      logEncryptionKey: props.logEncryptionKey !== undefined,
+      asynchronous: false,
+    };
+    acknowledgeHandlerFindings(creator, { ...handlerChoices, markedNodes: this.deregistersOnConflict });
+    if (tagger) acknowledgeHandlerFindings(tagger, { ...handlerChoices, markedNodes: true });
+    acknowledgeRestApiFindings(this.restApi, this.accessLogGroup, {
       logEncryptionKey: props.logEncryptionKey !== undefined,
       webAcl: props.webAclArn !== undefined,
-      reservedConcurrency: props.reservedConcurrentExecutions !== undefined,
       apiKey: authorization === ActivationApiAuthorization.API_KEY,
     });
   }
@@ -311,14 +416,37 @@ export class HybridActivationApi extends Construct {
   }
 
   /**
-   * Grant a principal the right to call the API's methods (`execute-api:Invoke` on `POST /activations` and
-   * `GET /activate` of the deployed stage).
+   * Grant a principal the right to call the API's methods (`execute-api:Invoke` on `POST /activations`,
+   * `GET /activate` and, when tags are allowed, `PUT /instances/{instanceId}/tags` of the deployed stage).
    *
    * Use it for the instance roles of EC2 machines that boot with the Linux or Windows boot script.
    */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
     const statement = this.invokePolicyStatement();
-    return iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources });
+    if (this.tagHandler && Construct.isConstruct(grantee)) this.acknowledgeInvokeAnyNode(grantee);
+    return grant;
+  }
+
+  /**
+   * A customer-managed policy that allows calling the API's methods (the `invokePolicyStatement()`), created once
+   * in this construct; attach it to the roles of machines that register (`policy.attachToRole(role)`).
+   */
+  public invokeManagedPolicy(): iam.ManagedPolicy {
+    const existing = this.node.tryFindChild('InvokePolicy');
+    if (existing instanceof iam.ManagedPolicy) return existing;
+    const policy = new iam.ManagedPolicy(this, 'InvokePolicy', {
+      description: `Lets machines call the hybrid activation API ${this.node.path}`,
+      statements: [this.invokePolicyStatement()],
+    });
+    if (this.tagHandler) this.acknowledgeInvokeAnyNode(policy);
+    return policy;
+  }
+
+  private acknowledgeInvokeAnyNode(scope: Construct): void {
+    const stack = Stack.of(this);
+    const logicalId = (c: Construct) => stack.resolve(stack.getLogicalId(c.node.defaultChild as CfnElement)) as string;
+    acknowledgeInvokeAnyNode(scope, logicalId(this.restApi), logicalId(this.restApi.deploymentStage));
   }
 
   /**
@@ -332,6 +460,7 @@ export class HybridActivationApi extends Construct {
       resources: [
         this.restApi.arnForExecuteApi('POST', '/activations', stage),
         this.restApi.arnForExecuteApi('GET', '/activate', stage),
+        ...(this.tagHandler ? [this.restApi.arnForExecuteApi('PUT', '/instances/*/tags', stage)] : []),
       ],
     });
   }
@@ -435,6 +564,7 @@ export class HybridActivationApi extends Construct {
     }
     checkIntegerRange(this, 'throttlingBurstLimit', burstLimit, 1, 5000);
     checkIntegerRange(this, 'reservedConcurrentExecutions', props.reservedConcurrentExecutions, 1, 1000);
+    checkIntegerRange(this, 'maxRegisteredNodes', props.maxRegisteredNodes, 1, 100000);
     if (!Token.isUnresolved(stageName) && !/^[a-zA-Z0-9_]{1,128}$/.test(stageName)) {
       fail(this, `\`stageName\` may contain only letters, numbers and underscores (1 to 128), got: '${stageName}'`);
     }
@@ -503,44 +633,44 @@ export class HybridActivationApi extends Construct {
     });
   }
 
-  private createHandler(
+  /** Whether `POST /activations` may deregister nodes (the conflict policy replaces some). */
+  private get deregistersOnConflict(): boolean {
+    return this.nameConflictPolicy === NameConflictPolicy.REPLACE_OFFLINE
+      || this.nameConflictPolicy === NameConflictPolicy.ALWAYS_REPLACE;
+  }
+
+  /** Statement that allows an action on managed nodes only when they carry this API's marker tag. */
+  private markedNodeStatement(sid: string, actions: string[], conditionKey: string): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid,
+      actions,
+      resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+      conditions: { StringEquals: { [`${conditionKey}/${HybridActivationApi.MARKER_TAG_KEY}`]: this.markerTagValue } },
+    });
+  }
+
+  private createActivationHandler(
     props: HybridActivationApiProps,
     lifetime: Duration,
     retention: logs.RetentionDays,
     defaultTags: { [key: string]: string },
     allowedTags: AllowedTag[],
-  ): lambda.Function {
-    const logGroup = new logs.LogGroup(this, 'HandlerLogs', { retention, encryptionKey: props.logEncryptionKey });
-    const role = new iam.Role(this, 'HandlerRole', {
-      description: `Creates hybrid activations for ${this.node.path}`,
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    });
-    logGroup.grantWrite(role);
-
-    const fn = new lambda.Function(this, 'Handler', {
-      description: 'Creates single-use Systems Manager hybrid activations',
-      runtime: HANDLER_RUNTIME,
-      handler: 'index.handler',
-      code: handlerCode('create-activation'),
-      role,
-      logGroup,
-      memorySize: 256,
+  ): HandlerFunction {
+    const handler = new HandlerFunction(this, 'CreateActivation', {
+      handlerName: 'create-activation',
+      description: `Creates single-use Systems Manager hybrid activations for ${this.node.path}`,
       // API Gateway waits at most 29 s; SDK retries are budgeted well inside this.
       timeout: Duration.seconds(25),
-      tracing: lambda.Tracing.ACTIVE,
+      logRetention: retention,
+      logEncryptionKey: props.logEncryptionKey,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
+        ...this.commonHandlerEnvironment(props, allowedTags),
         INSTANCE_ROLE_NAME: this.instanceRole.roleName,
         ACTIVATION_LIFETIME_SECONDS: lifetime.toSeconds().toString(),
-        MARKER_TAG_KEY: HybridActivationApi.MARKER_TAG_KEY,
-        MARKER_TAG_VALUE: this.markerTagValue,
         DEFAULT_TAGS: JSON.stringify(defaultTags),
-        ALLOWED_TAGS: JSON.stringify(allowedTags.map((t) => (t.values ? { key: t.key, values: t.values } : { key: t.key }))),
-        AUTHORIZATION: this.authorization,
-        CALLER_BINDING: String(props.callerBinding ?? true),
-        SSM_MAX_ATTEMPTS: '4',
-        SSM_REQUEST_TIMEOUT_MS: '3000',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        NAME_CONFLICT_POLICY: this.nameConflictPolicy,
+        MAX_REGISTERED_NODES: String(props.maxRegisteredNodes ?? 0),
       },
     });
 
@@ -550,7 +680,7 @@ export class HybridActivationApi extends Construct {
       ...Object.keys(defaultTags),
       ...allowedTags.map((t) => t.key),
     ];
-    fn.addToRolePolicy(
+    handler.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'CreateMarkedActivations',
         actions: ['ssm:CreateActivation'],
@@ -562,7 +692,7 @@ export class HybridActivationApi extends Construct {
         },
       }),
     );
-    fn.addToRolePolicy(
+    handler.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PassInstanceRoleToSsm',
         actions: ['iam:PassRole'],
@@ -570,7 +700,56 @@ export class HybridActivationApi extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
       }),
     );
-    return fn;
+    if (this.nameConflictPolicy !== NameConflictPolicy.ALLOW_DUPLICATES || props.maxRegisteredNodes !== undefined) {
+      handler.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'FindNodes', actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }),
+      );
+    }
+    if (this.deregistersOnConflict) {
+      handler.role.addToPrincipalPolicy(
+        this.markedNodeStatement('DeregisterMarkedNodes', ['ssm:DeregisterManagedInstance'], 'ssm:resourceTag'),
+      );
+    }
+    return handler;
+  }
+
+  private createTagHandler(
+    props: HybridActivationApiProps,
+    retention: logs.RetentionDays,
+    allowedTags: AllowedTag[],
+  ): HandlerFunction {
+    const handler = new HandlerFunction(this, 'TagNode', {
+      handlerName: 'tag-node',
+      description: `Tags nodes registered through ${this.node.path} with allowed tags`,
+      timeout: Duration.seconds(25),
+      logRetention: retention,
+      logEncryptionKey: props.logEncryptionKey,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: this.commonHandlerEnvironment(props, allowedTags),
+    });
+    handler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'FindNodes', actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }),
+    );
+    handler.role.addToPrincipalPolicy(
+      this.markedNodeStatement('ReadMarkedNodeTags', ['ssm:ListTagsForResource'], 'aws:ResourceTag'),
+    );
+    const tagStatement = this.markedNodeStatement('TagMarkedNodes', ['ssm:AddTagsToResource'], 'aws:ResourceTag');
+    tagStatement.addCondition('ForAllValues:StringEquals', { 'aws:TagKeys': allowedTags.map((t) => t.key) });
+    handler.role.addToPrincipalPolicy(tagStatement);
+    return handler;
+  }
+
+  /** Environment both API handlers read (docs/handler-contract.md). */
+  private commonHandlerEnvironment(props: HybridActivationApiProps, allowedTags: AllowedTag[]): { [key: string]: string } {
+    return {
+      MARKER_TAG_KEY: HybridActivationApi.MARKER_TAG_KEY,
+      MARKER_TAG_VALUE: this.markerTagValue,
+      ALLOWED_TAGS: JSON.stringify(allowedTags.map((t) => (t.values ? { key: t.key, values: t.values } : { key: t.key }))),
+      AUTHORIZATION: this.authorization,
+      CALLER_BINDING: String(props.callerBinding ?? true),
+      SSM_MAX_ATTEMPTS: '4',
+      SSM_REQUEST_TIMEOUT_MS: '3000',
+    };
   }
 
   private createRestApi(
@@ -624,6 +803,10 @@ export class HybridActivationApi extends Construct {
     const integration = new apigateway.LambdaIntegration(this.handler, { proxy: true, allowTestInvoke: false });
     api.root.addResource('activations').addMethod('POST', integration);
     api.root.addResource('activate').addMethod('GET', integration);
+    if (this.tagHandler) {
+      const tagIntegration = new apigateway.LambdaIntegration(this.tagHandler, { proxy: true, allowTestInvoke: false });
+      api.root.addResource('instances').addResource('{instanceId}').addResource('tags').addMethod('PUT', tagIntegration);
+    }
     // Only this account's API may invoke the handler (confused-deputy guard next to the SourceArn CDK sets).
     for (const child of api.node.findAll()) {
       if (child instanceof lambda.CfnPermission) child.sourceAccount = Stack.of(this).account;

@@ -1,2 +1,3 @@
 export * from './boot-script';
 export * from './hybrid-activation-api';
+export * from './activation-janitor';

@@ -30,7 +30,12 @@ export const ACKNOWLEDGEMENTS = {
   handlerWildcardResource: {
     ids: ['AwsSolutions-IAM5[Resource::*]'],
     reason:
-      'ssm:CreateActivation and the X-Ray trace actions support no resource types; CreateActivation is narrowed by aws:RequestTag (marker tag) and aws:TagKeys conditions',
+      'ssm:CreateActivation, DescribeInstanceInformation, DescribeActivations, DeleteActivation and the X-Ray trace actions support no resource types; CreateActivation is narrowed by aws:RequestTag (marker tag) and aws:TagKeys conditions, and the code deletes only activations that carry the marker',
+  },
+  markedNodesWildcard: {
+    ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]'],
+    reason:
+      "Node ids are not known in advance; every action on managed-instance/* is conditioned on the node carrying this API's marker tag, so only nodes it registered can be deregistered or tagged",
   },
   handlerInlinePolicy: {
     ids: nag('IAMNoInlinePolicy'),
@@ -45,6 +50,15 @@ export const ACKNOWLEDGEMENTS = {
   handlerSynchronous: {
     ids: nag('LambdaDLQ'),
     reason: 'API Gateway invokes the handler synchronously and returns its error to the caller; a dead-letter queue applies only to asynchronous invocations',
+  },
+  scheduledRunNoDlq: {
+    ids: nag('LambdaDLQ'),
+    reason:
+      'The janitor runs on a schedule and is idempotent: a failed run is picked up by the next one and counted by its Errors metric and alarm, so a dead-letter queue would hold nothing worth replaying',
+  },
+  scheduledRunConcurrency: {
+    ids: nag('LambdaConcurrency'),
+    reason: 'The janitor runs once per schedule tick and is safe to overlap; reserving concurrency would only take it from the account pool',
   },
   handlerUnreservedConcurrency: {
     ids: nag('LambdaConcurrency'),
@@ -83,10 +97,16 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       "API Gateway's invoke permission carries SourceArn (this API's method) and SourceAccount (this account); the rule only accepts literal strings, and both are deploy-time references in an environment-agnostic stack",
   },
+  invokeAnyNode: {
+    // The finding names the API and stage by logical id; see acknowledgeInvokeAnyNode.
+    ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<API>/<STAGE>/PUT/instances/*/tags]'],
+    reason:
+      "A machine learns its node id only after it registers, so the tagging route is granted for any node id; the handler tags only nodes of this API and, with caller binding, only the caller's own node",
+  },
   alarmWithoutAction: {
     ids: [...nag('CloudWatchAlarmAction'), guard('cloudwatch_alarm_action_check')],
     reason:
-      'The construct cannot know where to notify; set serverErrorAlarmAction (or add an action to serverErrorAlarm and acknowledge nothing)',
+      'The construct cannot know where to notify; set alarmAction (or add an action to the alarm yourself)',
   },
   apiKeyWithoutIam: {
     ids: ['AwsSolutions-APIG4'],
@@ -99,37 +119,68 @@ function acknowledge(scope: IConstruct, ack: Acknowledgement): void {
   Validations.of(scope).acknowledge(...ack.ids.map((id) => ({ id, reason: ack.reason })));
 }
 
-/** The parts of a `HybridActivationApi` that carry acknowledgements, and the choices that decide them. */
-export interface ActivationApiParts {
-  readonly handler: IConstruct;
-  readonly handlerRole: IConstruct;
-  readonly ownInstanceRole?: IConstruct;
-  readonly restApi: IConstruct;
-  readonly logGroups: IConstruct[];
-  readonly alarmWithoutAction?: IConstruct;
-  readonly logEncryptionKey: boolean;
-  readonly webAcl: boolean;
-  readonly reservedConcurrency: boolean;
-  readonly apiKey: boolean;
+/** A function of this library with its role and log group (see `HandlerFunction`). */
+interface HandlerParts {
+  readonly function: IConstruct;
+  readonly role: IConstruct;
+  readonly logGroup: IConstruct;
 }
 
-/** Acknowledges the intended findings of a `HybridActivationApi`, on the constructs they concern. */
-export function acknowledgeActivationApiFindings(parts: ActivationApiParts): void {
-  if (parts.ownInstanceRole) acknowledge(parts.ownInstanceRole, ACKNOWLEDGEMENTS.instanceRoleManagedPolicy);
-  acknowledge(parts.handlerRole, ACKNOWLEDGEMENTS.handlerWildcardResource);
-  acknowledge(parts.handlerRole, ACKNOWLEDGEMENTS.handlerInlinePolicy);
-  acknowledge(parts.handler, ACKNOWLEDGEMENTS.handlerOutsideVpc);
-  acknowledge(parts.handler, ACKNOWLEDGEMENTS.handlerSynchronous);
-  if (!parts.reservedConcurrency) acknowledge(parts.handler, ACKNOWLEDGEMENTS.handlerUnreservedConcurrency);
-  if (!parts.logEncryptionKey) {
-    for (const logGroup of parts.logGroups) acknowledge(logGroup, ACKNOWLEDGEMENTS.logsServiceEncryption);
+/** Acknowledges the intended findings of one of the library's functions. */
+export function acknowledgeHandlerFindings(
+  handler: HandlerParts,
+  choices: {
+    readonly reservedConcurrency: boolean;
+    readonly logEncryptionKey: boolean;
+    readonly asynchronous: boolean;
+    readonly markedNodes?: boolean;
+  },
+): void {
+  acknowledge(handler.role, ACKNOWLEDGEMENTS.handlerWildcardResource);
+  if (choices.markedNodes) acknowledge(handler.role, ACKNOWLEDGEMENTS.markedNodesWildcard);
+  acknowledge(handler.role, ACKNOWLEDGEMENTS.handlerInlinePolicy);
+  acknowledge(handler.function, ACKNOWLEDGEMENTS.handlerOutsideVpc);
+  acknowledge(handler.function, choices.asynchronous ? ACKNOWLEDGEMENTS.scheduledRunNoDlq : ACKNOWLEDGEMENTS.handlerSynchronous);
+  if (!choices.reservedConcurrency) {
+    acknowledge(handler.function, choices.asynchronous ? ACKNOWLEDGEMENTS.scheduledRunConcurrency : ACKNOWLEDGEMENTS.handlerUnreservedConcurrency);
   }
-  acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiNoCognito);
-  acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiValidatedByHandler);
-  acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiNoCache);
-  acknowledge(parts.restApi, ACKNOWLEDGEMENTS.invokePermissionScoped);
-  acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiNoClientCertificate);
-  if (!parts.webAcl) acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiNoWaf);
-  if (parts.apiKey) acknowledge(parts.restApi, ACKNOWLEDGEMENTS.apiKeyWithoutIam);
-  if (parts.alarmWithoutAction) acknowledge(parts.alarmWithoutAction, ACKNOWLEDGEMENTS.alarmWithoutAction);
+  if (!choices.logEncryptionKey) acknowledge(handler.logGroup, ACKNOWLEDGEMENTS.logsServiceEncryption);
+}
+
+/** Acknowledges that an alarm has no action (the user adds one, or passes `alarmAction`). */
+export function acknowledgeAlarmWithoutAction(alarm: IConstruct): void {
+  acknowledge(alarm, ACKNOWLEDGEMENTS.alarmWithoutAction);
+}
+
+/** Acknowledges the intended findings of the activation REST API and its access-log group. */
+export function acknowledgeRestApiFindings(
+  restApi: IConstruct,
+  accessLogGroup: IConstruct,
+  choices: { readonly logEncryptionKey: boolean; readonly webAcl: boolean; readonly apiKey: boolean },
+): void {
+  acknowledge(restApi, ACKNOWLEDGEMENTS.apiNoCognito);
+  acknowledge(restApi, ACKNOWLEDGEMENTS.apiValidatedByHandler);
+  acknowledge(restApi, ACKNOWLEDGEMENTS.apiNoCache);
+  acknowledge(restApi, ACKNOWLEDGEMENTS.apiNoClientCertificate);
+  acknowledge(restApi, ACKNOWLEDGEMENTS.invokePermissionScoped);
+  if (!choices.webAcl) acknowledge(restApi, ACKNOWLEDGEMENTS.apiNoWaf);
+  if (choices.apiKey) acknowledge(restApi, ACKNOWLEDGEMENTS.apiKeyWithoutIam);
+  if (!choices.logEncryptionKey) acknowledge(accessLogGroup, ACKNOWLEDGEMENTS.logsServiceEncryption);
+}
+
+/** Acknowledges the managed policy of the node role the library creates. */
+export function acknowledgeInstanceRoleFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.instanceRoleManagedPolicy);
+}
+
+/**
+ * Acknowledges the node-id wildcard of the tagging route on a policy or grantee that may invoke the API; the rule id
+ * carries the logical ids of the REST API and its stage.
+ */
+export function acknowledgeInvokeAnyNode(scope: IConstruct, apiLogicalId: string, stageLogicalId: string): void {
+  const ack = ACKNOWLEDGEMENTS.invokeAnyNode;
+  acknowledge(scope, {
+    ids: ack.ids.map((id) => id.replace('<API>', `<${apiLogicalId}>`).replace('<STAGE>', `<${stageLogicalId}>`)),
+    reason: ack.reason,
+  });
 }

@@ -3,6 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,6 +13,7 @@ import {
   BootScriptPlatform,
   HybridActivationApi,
   HybridActivationApiProps,
+  NameConflictPolicy,
 } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
 
@@ -27,8 +29,9 @@ function build(props?: HybridActivationApiProps): { api: HybridActivationApi; te
 
 function handlerEnv(template: Template): Record<string, unknown> {
   const fns = template.findResources('AWS::Lambda::Function', {
-    Properties: { Handler: 'index.handler', Environment: Match.anyValue() },
+    Properties: { Environment: { Variables: Match.objectLike({ INSTANCE_ROLE_NAME: Match.anyValue() }) } },
   });
+  expect(Object.keys(fns)).toHaveLength(1);
   const [fn] = Object.values(fns);
   return (fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
 }
@@ -74,7 +77,8 @@ describe('HybridActivationApi defaults', () => {
         }),
       ],
     });
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    // Access logs, the activation handler and the janitor.
+    template.resourceCountIs('AWS::Logs::LogGroup', 3);
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
@@ -166,7 +170,7 @@ describe('HybridActivationApi defaults', () => {
 
   test('only this account may invoke the handler through API Gateway', () => {
     const { template } = build();
-    const permissions = template.findResources('AWS::Lambda::Permission');
+    const permissions = template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } });
     expect(Object.keys(permissions)).toHaveLength(2);
     for (const permission of Object.values(permissions)) {
       expect((permission as { Properties: unknown }).Properties).toMatchObject({
@@ -315,7 +319,7 @@ describe('HybridActivationApi overrides', () => {
     });
   });
 
-  test('logRetention and logEncryptionKey apply to both log groups', () => {
+  test('logRetention and logEncryptionKey apply to every log group', () => {
     const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
     key.grantEncryptDecrypt(new iam.ServicePrincipal('logs.amazonaws.com'));
     const { template } = build({ logRetention: logs.RetentionDays.TWO_YEARS, logEncryptionKey: key });
@@ -332,10 +336,13 @@ describe('HybridActivationApi overrides', () => {
       logEncryptionKey: key,
       webAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/activations/0123',
       reservedConcurrentExecutions: 5,
-      serverErrorAlarmAction: new cwActions.SnsAction(topic),
+      alarmAction: new cwActions.SnsAction(topic),
     });
-    const acknowledged = stack.node
+    const api = stack.node.findChild('Activations');
+    const acknowledged = api.node
       .findAll()
+      // The janitor has its own reasons (a scheduled, idempotent run); see the janitor tests.
+      .filter((c) => !c.node.path.includes('/Janitor'))
       .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
       .flatMap((m) => Object.keys(m.data as object));
     for (const rule of ['LambdaConcurrency', 'CloudWatchLogGroupEncrypted', 'APIGWAssociatedWithWAF', 'CloudWatchAlarmAction', 'AwsSolutions-APIG3']) {
@@ -364,14 +371,14 @@ describe('HybridActivationApi overrides', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
   });
 
-  test('serverErrorAlarm: false creates no alarm; serverErrorAlarmAction wires an action', () => {
+  test('serverErrorAlarm: false creates no alarm; alarmAction wires an action', () => {
     const { api, template } = build({ serverErrorAlarm: false });
     expect(api.serverErrorAlarm).toBeUndefined();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: '5XXError' }, 0);
 
     const other = new Stack(testApp(), 'Other');
     const topic = new sns.Topic(other, 'Alarms');
-    new HybridActivationApi(other, 'Activations', { serverErrorAlarmAction: new cwActions.SnsAction(topic) });
+    new HybridActivationApi(other, 'Activations', { alarmAction: new cwActions.SnsAction(topic) });
     Template.fromStack(other).hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }],
     });
@@ -541,5 +548,158 @@ describe('HybridActivationApi validation', () => {
 
   test('30 days is the longest lifetime accepted', () => {
     expect(() => new HybridActivationApi(stack, 'Activations', { activationLifetime: Duration.days(30) })).not.toThrow();
+  });
+});
+
+describe('HybridActivationApi lifecycle', () => {
+  function policyStatementsOf(template: Template, roleLogicalIdPrefix: RegExp): { Sid?: string; Action: unknown; Resource: unknown; Condition?: unknown }[] {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      ((p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles ?? []).some((r) => roleLogicalIdPrefix.test(r.Ref)));
+    return policies.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: never[] } } }).Properties.PolicyDocument.Statement);
+  }
+
+  test('by default offline nodes of the same name are replaced: find + deregister only marked nodes', () => {
+    const { api, template } = build();
+    expect(api.nameConflictPolicy).toBe(NameConflictPolicy.REPLACE_OFFLINE);
+    expect(handlerEnv(template)).toMatchObject({ NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE', MAX_REGISTERED_NODES: '0' });
+    const statements = policyStatementsOf(template, /^ActivationsCreateActivationRole/);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Sid: 'FindNodes', Action: 'ssm:DescribeInstanceInformation', Resource: '*' }),
+      expect.objectContaining({
+        Sid: 'DeregisterMarkedNodes',
+        Action: 'ssm:DeregisterManagedInstance',
+        Condition: { StringEquals: { 'ssm:resourceTag/hybrid-fleet:activation-api': api.markerTagValue } },
+      }),
+    ]));
+  });
+
+  test.each([
+    [NameConflictPolicy.REJECT_IF_ONLINE, true, false],
+    [NameConflictPolicy.ALWAYS_REPLACE, true, true],
+    [NameConflictPolicy.ALLOW_DUPLICATES, false, false],
+  ])('nameConflictPolicy %s grants describe=%s deregister=%s', (policy, describe, deregister) => {
+    const { template } = build({ nameConflictPolicy: policy });
+    expect(handlerEnv(template).NAME_CONFLICT_POLICY).toBe(policy);
+    const sids = policyStatementsOf(template, /^ActivationsCreateActivationRole/).map((s) => s.Sid);
+    expect(sids.includes('FindNodes')).toBe(describe);
+    expect(sids.includes('DeregisterMarkedNodes')).toBe(deregister);
+  });
+
+  test('maxRegisteredNodes sets the ceiling and needs node lookups even when duplicates are allowed', () => {
+    const { template } = build({ nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES, maxRegisteredNodes: 900 });
+    expect(handlerEnv(template).MAX_REGISTERED_NODES).toBe('900');
+    expect(policyStatementsOf(template, /^ActivationsCreateActivationRole/).map((s) => s.Sid)).toContain('FindNodes');
+  });
+
+  test('without allowedTags there is no tagging route and no tagging function', () => {
+    const { api, template } = build();
+    expect(api.tagHandler).toBeUndefined();
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Resource', { PathPart: 'instances' }, 0);
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { HttpMethod: 'PUT' }, 0);
+  });
+
+  test('with allowedTags, PUT /instances/{instanceId}/tags is an authorized route to a function that may tag only marked nodes with allowed keys', () => {
+    const { api, template } = build({ allowedTags: [{ key: 'Team' }, { key: 'PatchMode', values: ['report', 'enforce'] }] });
+    expect(api.tagHandler).toBeDefined();
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{instanceId}' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'PUT', AuthorizationType: 'AWS_IAM' });
+    const tagFns = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: Match.objectLike({ ALLOWED_TAGS: Match.anyValue() }) }, Description: Match.stringLikeRegexp('^Tags nodes') },
+    });
+    const env = (Object.values(tagFns)[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+    expect(env).toMatchObject({ MARKER_TAG_KEY: 'hybrid-fleet:activation-api', MARKER_TAG_VALUE: api.markerTagValue, AUTHORIZATION: 'IAM', CALLER_BINDING: 'true' });
+    expect(env.INSTANCE_ROLE_NAME).toBeUndefined();
+    const statements = policyStatementsOf(template, /^ActivationsTagNodeRole/);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Sid: 'FindNodes', Action: 'ssm:DescribeInstanceInformation', Resource: '*' }),
+      expect.objectContaining({
+        Sid: 'ReadMarkedNodeTags',
+        Action: 'ssm:ListTagsForResource',
+        Condition: { StringEquals: { 'aws:ResourceTag/hybrid-fleet:activation-api': api.markerTagValue } },
+      }),
+      expect.objectContaining({
+        Sid: 'TagMarkedNodes',
+        Action: 'ssm:AddTagsToResource',
+        Condition: {
+          'StringEquals': { 'aws:ResourceTag/hybrid-fleet:activation-api': api.markerTagValue },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['Team', 'PatchMode'] },
+        },
+      }),
+    ]));
+    // The activation handler never gets AddTagsToResource.
+    expect(JSON.stringify(policyStatementsOf(template, /^ActivationsCreateActivationRole/))).not.toContain('AddTagsToResource');
+  });
+
+  test('grantInvoke and invokeManagedPolicy include the tagging route when tags are allowed', () => {
+    const api = new HybridActivationApi(stack, 'Activations', { allowedTags: [{ key: 'Team' }] });
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
+    api.grantInvoke(role);
+    const policy = api.invokeManagedPolicy();
+    expect(api.invokeManagedPolicy()).toBe(policy);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke', Resource: Match.arrayWith([Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/PUT/instances/*/tags'])] })]) })] },
+    });
+    const inline = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] } }));
+    expect(inline).toContain('/PUT/instances/*/tags');
+    // The node-id wildcard of the tagging route is acknowledged with its reason on both; the inline policy of the
+    // caller's own role (IAMNoInlinePolicy) is the caller's choice and stays reported.
+    const findings = allFindings(stack.node.root as never);
+    expect(findings.filter((f) => f.rule.startsWith('AwsSolutions-IAM5'))).toEqual([]);
+    expect(findings.map((f) => f.rule).sort()).toEqual(['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy']);
+  });
+
+  test('the janitor is on by default and takes the lifecycle props', () => {
+    const { api, template } = build({
+      deregisterOfflineAfter: Duration.days(3),
+      maxDeregistrationsPerRun: 20,
+      janitorDryRun: true,
+      janitorSchedule: events.Schedule.rate(Duration.minutes(30)),
+    });
+    expect(api.janitor).toBeDefined();
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MARKER_TAG_VALUE: api.markerTagValue,
+          DEREGISTER_OFFLINE_AFTER_SECONDS: String(3 * 86400),
+          MAX_DEREGISTRATIONS_PER_RUN: '20',
+          DRY_RUN: 'true',
+        }),
+      },
+    });
+  });
+
+  test('janitor: false removes it, and its options are then refused', () => {
+    const { api, template } = build({ janitor: false });
+    expect(api.janitor).toBeUndefined();
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    const other = new Stack(testApp(), 'Other');
+    expect(() => new HybridActivationApi(other, 'Activations', { janitor: false, deregisterOfflineAfter: Duration.days(1) })).toThrow(
+      /`deregisterOfflineAfter`, `maxDeregistrationsPerRun`, `janitorSchedule` and `janitorDryRun` need the janitor/,
+    );
+  });
+
+  test('alarmAction applies to the 5xx alarm and the janitor alarm', () => {
+    const topic = new sns.Topic(stack, 'Alarms');
+    const { template } = build({ alarmAction: new cwActions.SnsAction(topic) });
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] }, 2);
+  });
+
+  test('every lifecycle option on still passes every gate (API key mode too)', () => {
+    build({
+      authorization: ActivationApiAuthorization.API_KEY,
+      allowedTags: [{ key: 'Team' }],
+      nameConflictPolicy: NameConflictPolicy.ALWAYS_REPLACE,
+      maxRegisteredNodes: 500,
+      deregisterOfflineAfter: Duration.days(7),
+    });
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
+
+  test('maxRegisteredNodes is validated', () => {
+    expect(() => new HybridActivationApi(stack, 'Activations', { maxRegisteredNodes: 0 })).toThrow(
+      /`maxRegisteredNodes` must be an integer from 1 to 100000, got: 0/,
+    );
   });
 });

@@ -1,0 +1,225 @@
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeHandlerFindings, acknowledgeAlarmWithoutAction } from '../private/acknowledgements';
+import { HandlerFunction } from '../private/handler-function';
+import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
+
+/**
+ * Properties for an `ActivationJanitor`.
+ */
+export interface ActivationJanitorProps {
+  /**
+   * Key of the marker tag that identifies the activations and nodes this janitor may clean up.
+   */
+  readonly markerTagKey: string;
+
+  /**
+   * Value of the marker tag (e.g. `HybridActivationApi.markerTagValue`).
+   */
+  readonly markerTagValue: string;
+
+  /**
+   * When the janitor runs.
+   *
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly schedule?: events.Schedule;
+
+  /**
+   * Deregister nodes registered through the API that have been offline (not `Online`) for longer than this.
+   *
+   * For ephemeral machines that vanish without deregistering. Systems Manager keeps such nodes, and they count
+   * toward the 1,000 hybrid nodes of the standard tier. Between 30 minutes and 365 days.
+   *
+   * @default - nodes are never deregistered
+   */
+  readonly deregisterOfflineAfter?: Duration;
+
+  /**
+   * At most this many nodes are deregistered in one run; the oldest offline nodes go first, the rest wait for the
+   * next run (and are counted as skipped by the cap).
+   *
+   * @default 10
+   */
+  readonly maxDeregistrationsPerRun?: number;
+
+  /**
+   * Only report what would be deleted and deregistered; change nothing.
+   *
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * How long the janitor's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Customer-managed KMS key that encrypts the janitor's log group.
+   *
+   * @default - CloudWatch Logs' own encryption at rest
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Create an alarm that fires when a run reports errors (an item it could not delete or deregister).
+   *
+   * @default true
+   */
+  readonly errorAlarm?: boolean;
+
+  /**
+   * Action of the error alarm.
+   *
+   * @default - no action; add one to `errorAlarm`
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+}
+
+/**
+ * Define a scheduled function that cleans up after a `HybridActivationApi`: it deletes the API's activations that
+ * are expired or fully used and, optionally, deregisters the API's nodes that have been offline for too long.
+ *
+ * It only ever touches activations and nodes that carry the API's marker tag. Runs are idempotent and safe to overlap.
+ * Each run logs a summary in CloudWatch embedded metric format (namespace `METRICS_NAMESPACE`): `ActivationsDeleted`,
+ * `NodesDeregistered`, `NodesSkippedByCap`, `Errors`, and `Deferred` (items left for the next run because the run
+ * neared its 5-minute timeout).
+ */
+export class ActivationJanitor extends Construct {
+  /** CloudWatch namespace of the janitor's metrics (dimension `MarkerTagValue`). */
+  public static readonly METRICS_NAMESPACE = 'HybridFleet/ActivationJanitor';
+
+  /** The janitor function. */
+  public readonly handler: lambda.IFunction;
+
+  /** The schedule rule that runs it. */
+  public readonly rule: events.Rule;
+
+  /** Alarm on run errors, unless `errorAlarm` is false. */
+  public readonly errorAlarm?: cloudwatch.Alarm;
+
+  private readonly markerTagValue: string;
+
+  constructor(scope: Construct, id: string, props: ActivationJanitorProps) {
+    super(scope, id);
+
+    const maxDeregistrations = props.maxDeregistrationsPerRun ?? 10;
+    checkIntegerRange(this, 'maxDeregistrationsPerRun', maxDeregistrations, 1, 1000);
+    checkDurationRange(this, 'deregisterOfflineAfter', props.deregisterOfflineAfter, Duration.minutes(30), Duration.days(365));
+    if (props.maxDeregistrationsPerRun !== undefined && props.deregisterOfflineAfter === undefined) {
+      fail(this, `\`maxDeregistrationsPerRun\` only applies with \`deregisterOfflineAfter\`; set both or neither, got: ${props.maxDeregistrationsPerRun}`);
+    }
+    if (Token.isUnresolved(props.markerTagValue) === false && props.markerTagValue.length === 0) {
+      fail(this, '`markerTagValue` must not be empty, got: \'\'');
+    }
+    this.markerTagValue = props.markerTagValue;
+
+    const deregister = props.deregisterOfflineAfter !== undefined;
+    const fn = new HandlerFunction(this, 'Handler', {
+      handlerName: 'janitor',
+      description: `Deletes used or expired activations${deregister ? ' and deregisters long-offline nodes' : ''} of ${props.markerTagValue}`,
+      timeout: Duration.minutes(5),
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      logEncryptionKey: props.logEncryptionKey,
+      environment: {
+        MARKER_TAG_KEY: props.markerTagKey,
+        MARKER_TAG_VALUE: props.markerTagValue,
+        DEREGISTER_OFFLINE_AFTER_SECONDS: String(props.deregisterOfflineAfter?.toSeconds() ?? 0),
+        MAX_DEREGISTRATIONS_PER_RUN: String(maxDeregistrations),
+        DRY_RUN: String(props.dryRun ?? false),
+        METRICS_NAMESPACE: ActivationJanitor.METRICS_NAMESPACE,
+      },
+    });
+    this.handler = fn.function;
+
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindAndDeleteActivations',
+        // None of these actions supports resource types; the function deletes only activations with the marker tag.
+        actions: ['ssm:DescribeActivations', 'ssm:DeleteActivation', ...(deregister ? ['ssm:DescribeInstanceInformation'] : [])],
+        resources: ['*'],
+      }),
+    );
+    if (deregister) {
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DeregisterMarkedNodes',
+          actions: ['ssm:DeregisterManagedInstance'],
+          resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+          conditions: { StringEquals: { [`ssm:resourceTag/${props.markerTagKey}`]: props.markerTagValue } },
+        }),
+      );
+    }
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: `Runs the activation janitor of ${props.markerTagValue}`,
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      // A failed run is not retried: the next scheduled run picks up whatever is left.
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
+    });
+
+    if (props.errorAlarm ?? true) {
+      this.errorAlarm = this.metricErrors().createAlarm(this, 'ErrorAlarm', {
+        alarmDescription: `The activation janitor ${this.node.path} could not delete or deregister some items`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmAction) this.errorAlarm.addAlarmAction(props.alarmAction);
+      else acknowledgeAlarmWithoutAction(this.errorAlarm);
+    }
+    acknowledgeHandlerFindings(fn, {
+      reservedConcurrency: false,
+      logEncryptionKey: props.logEncryptionKey !== undefined,
+      asynchronous: true,
+      markedNodes: deregister,
+    });
+  }
+
+  /** Activations deleted per run (sum over 1 hour). */
+  public metricActivationsDeleted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ActivationsDeleted', props);
+  }
+
+  /** Nodes deregistered per run (sum over 1 hour). */
+  public metricNodesDeregistered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('NodesDeregistered', props);
+  }
+
+  /** Offline nodes left for a later run because of `maxDeregistrationsPerRun` (sum over 1 hour). */
+  public metricNodesSkippedByCap(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('NodesSkippedByCap', props);
+  }
+
+  /** Items left for the next run because a run neared its timeout (sum over 1 hour). */
+  public metricDeferred(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Deferred', props);
+  }
+
+  /** Items the janitor failed to delete or deregister (sum over 1 hour). */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Errors', props);
+  }
+
+  private metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: ActivationJanitor.METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { MarkerTagValue: this.markerTagValue },
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { ActivationJanitor, ActivationJanitorProps } from '../../lib';
+import { allFindings, testApp } from '../support/gates';
+
+let stack: Stack;
+beforeEach(() => {
+  stack = new Stack(testApp(), 'TestStack');
+});
+
+const MARKER = { markerTagKey: 'hybrid-fleet:activation-api', markerTagValue: 'c8abc' };
+
+function build(props: Partial<ActivationJanitorProps> = {}): { janitor: ActivationJanitor; template: Template } {
+  const janitor = new ActivationJanitor(stack, 'Janitor', { ...MARKER, ...props });
+  return { janitor, template: Template.fromStack(stack) };
+}
+
+function janitorEnv(template: Template): Record<string, string> {
+  const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+  expect(fns).toHaveLength(1);
+  return (fns[0] as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables;
+}
+
+test('ActivationJanitor: runs hourly, deletes activations only, and deregisters nothing by default', () => {
+  const { template } = build();
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(1 hour)',
+    Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
+  });
+  expect(janitorEnv(template)).toMatchObject({
+    MARKER_TAG_KEY: 'hybrid-fleet:activation-api',
+    MARKER_TAG_VALUE: 'c8abc',
+    DEREGISTER_OFFLINE_AFTER_SECONDS: '0',
+    MAX_DEREGISTRATIONS_PER_RUN: '10',
+    DRY_RUN: 'false',
+    METRICS_NAMESPACE: 'HybridFleet/ActivationJanitor',
+  });
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Sid: 'FindAndDeleteActivations', Action: ['ssm:DescribeActivations', 'ssm:DeleteActivation'], Resource: '*' }),
+      ]),
+    },
+  });
+  expect(JSON.stringify(template.toJSON())).not.toContain('ssm:DeregisterManagedInstance');
+});
+
+test('ActivationJanitor: deregisterOfflineAfter lets it deregister only marked nodes, capped per run', () => {
+  const { template } = build({ deregisterOfflineAfter: Duration.days(2), maxDeregistrationsPerRun: 25, dryRun: true });
+  expect(janitorEnv(template)).toMatchObject({
+    DEREGISTER_OFFLINE_AFTER_SECONDS: String(2 * 86400),
+    MAX_DEREGISTRATIONS_PER_RUN: '25',
+    DRY_RUN: 'true',
+  });
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Sid: 'DeregisterMarkedNodes',
+          Action: 'ssm:DeregisterManagedInstance',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':managed-instance/*']] },
+          Condition: { StringEquals: { 'ssm:resourceTag/hybrid-fleet:activation-api': 'c8abc' } },
+        }),
+      ]),
+    },
+  });
+});
+
+test('ActivationJanitor: schedule is configurable', () => {
+  const { template } = build({ schedule: events.Schedule.cron({ minute: '15', hour: '3' }) });
+  template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 3 * * ? *)' });
+});
+
+test('ActivationJanitor: an error alarm on its Errors metric, with an optional action', () => {
+  const topic = new sns.Topic(stack, 'Topic');
+  const { janitor, template } = build({ alarmAction: new cwActions.SnsAction(topic) });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    Namespace: 'HybridFleet/ActivationJanitor',
+    MetricName: 'Errors',
+    Dimensions: [{ Name: 'MarkerTagValue', Value: 'c8abc' }],
+    Statistic: 'Sum',
+    Threshold: 1,
+    AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+  });
+  expect(janitor.errorAlarm).toBeDefined();
+  for (const [metric, name] of [
+    [janitor.metricActivationsDeleted(), 'ActivationsDeleted'],
+    [janitor.metricNodesDeregistered(), 'NodesDeregistered'],
+    [janitor.metricNodesSkippedByCap(), 'NodesSkippedByCap'],
+    [janitor.metricDeferred(), 'Deferred'],
+    [janitor.metricErrors({ period: Duration.minutes(5) }), 'Errors'],
+  ] as const) {
+    expect(stack.resolve(metric)).toMatchObject({ namespace: 'HybridFleet/ActivationJanitor', metricName: name, dimensions: { MarkerTagValue: 'c8abc' } });
+  }
+});
+
+test('ActivationJanitor: errorAlarm false creates no alarm', () => {
+  const { janitor, template } = build({ errorAlarm: false });
+  expect(janitor.errorAlarm).toBeUndefined();
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+});
+
+test('ActivationJanitor: passes every gate, with node deregistration on', () => {
+  build({ deregisterOfflineAfter: Duration.days(1) });
+  expect(allFindings(stack.node.root as never)).toEqual([]);
+});
+
+test.each([
+  [{ deregisterOfflineAfter: Duration.minutes(10) }, /`deregisterOfflineAfter` must be a whole number of seconds from 30 minutes to 365 days, got: 10 minutes/],
+  [{ deregisterOfflineAfter: Duration.days(400) }, /`deregisterOfflineAfter` .* got: 400 days/],
+  [{ deregisterOfflineAfter: Duration.days(1), maxDeregistrationsPerRun: 0 }, /`maxDeregistrationsPerRun` must be an integer from 1 to 1000, got: 0/],
+  [{ maxDeregistrationsPerRun: 5 }, /`maxDeregistrationsPerRun` only applies with `deregisterOfflineAfter`; set both or neither, got: 5/],
+  [{ markerTagValue: '' }, /`markerTagValue` must not be empty/],
+] as [Partial<ActivationJanitorProps>, RegExp][])('ActivationJanitor: rejects %j', (props, message) => {
+  expect(() => new ActivationJanitor(stack, 'Janitor', { ...MARKER, ...props })).toThrow(message);
+});
