@@ -103,6 +103,34 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       "A machine learns its node id only after it registers, so the tagging route is granted for any node id; the handler tags only nodes of this API and, with caller binding, only the caller's own node",
   },
+  patchLogsNoAccessLogs: {
+    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    reason:
+      'Server access logging needs a second bucket the construct cannot choose for you; reads and writes of patch output are also in CloudTrail data events if enabled. Set serverAccessLogsBucket to turn it on',
+  },
+  patchLogsSseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason:
+      'Patch command output is encrypted at rest with SSE-S3, which every node can write without extra KMS grants; set encryptionKey to use SSE-KMS with a customer-managed key',
+  },
+  patchLogsNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason: 'Patch command output is operational, re-creatable log data with a lifecycle expiry; cross-region replication would double its cost without a recovery need',
+  },
+  patchLogsNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Nothing consumes events for patch command output; failures are reported by the maintenance-window task notifications and compliance data',
+  },
+  patchLogsNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason: 'The bucket is versioned and retained, and its lifecycle rule expires old output; object lock would forbid that expiry',
+  },
+  nodeOutputPrefix: {
+    // The finding names the bucket by logical id and the group's prefix; see acknowledgeNodeOutputPrefix.
+    ids: ['AwsSolutions-IAM5[Resource::<BUCKET_OBJECTS>]'],
+    reason:
+      "Run Command writes output under keys that hold command and node ids, so nodes may put objects anywhere under their patch group's prefix, and only there (s3:PutObject only)",
+  },
   alarmWithoutAction: {
     ids: [...nag('CloudWatchAlarmAction'), guard('cloudwatch_alarm_action_check')],
     reason:
@@ -112,6 +140,40 @@ export const ACKNOWLEDGEMENTS = {
     ids: ['AwsSolutions-APIG4'],
     reason:
       'authorization API_KEY was chosen for on-premises machines without AWS credentials: every method requires the key (apiKeyRequired); see the README on narrowing it with allowedSourceCidrs or vpcEndpoints',
+  },
+  // Maintenance windows (lib/patching/maintenance-window.ts).
+  maintenanceWindowRoleInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason:
+      "The maintenance window service role's policy belongs to that one role, is created and deleted with it, and grants only what the registered tasks need",
+  },
+  maintenanceWindowNotificationRoleInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason:
+      "The notification role's policy belongs to that one role, is created and deleted with it, and only publishes to the topics of the window's Run Command tasks",
+  },
+  maintenanceWindowAnyCommand: {
+    ids: ['AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'ssm:CancelCommand, GetCommandInvocation, ListCommandInvocations, ListCommands and tag:GetResources support no resource types; Systems Manager calls them to follow, cancel and resolve the targets of the commands it sends for the window',
+  },
+  maintenanceWindowAnyNode: {
+    ids: [
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]',
+    ],
+    reason:
+      'The nodes a window target selects (by tag or resource group, including hybrid nodes registered later) are only known when the window runs; ssm:SendCommand is limited to the documents of the registered tasks, and the window targets decide which nodes receive them',
+  },
+  maintenanceWindowAutomationExecutions: {
+    ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:automation-execution/*]'],
+    reason: 'Automation execution ids are created when the window runs; the role may only read and stop executions',
+  },
+  maintenanceWindowAutomationVersions: {
+    // The finding names the runbook's automation-definition ARN; see acknowledgeMaintenanceWindowWildcard.
+    ids: ['AwsSolutions-IAM5[Resource::<DEFINITION>]'],
+    reason:
+      'ssm:StartAutomationExecution is checked against the runbook version that runs ($DEFAULT unless documentVersion is set), which changes whenever the runbook is updated; the resource names the runbook and allows any of its versions',
   },
 } satisfies Record<string, Acknowledgement>;
 
@@ -183,4 +245,72 @@ export function acknowledgeInvokeAnyNode(scope: IConstruct, apiLogicalId: string
     ids: ack.ids.map((id) => id.replace('<API>', `<${apiLogicalId}>`).replace('<STAGE>', `<${stageLogicalId}>`)),
     reason: ack.reason,
   });
+}
+
+/** Acknowledges the intended findings of a patch log bucket. */
+export function acknowledgePatchLogBucketFindings(bucket: IConstruct, choices: { readonly accessLogs: boolean; readonly kms: boolean }): void {
+  if (!choices.accessLogs) acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoAccessLogs);
+  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsSseS3);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoReplication);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoEvents);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoObjectLock);
+}
+
+/*
+ * Maintenance windows (lib/patching/maintenance-window.ts).
+ */
+const WILDCARD_TOPICS = {
+  anyCommand: 'maintenanceWindowAnyCommand',
+  anyNode: 'maintenanceWindowAnyNode',
+  automationExecutions: 'maintenanceWindowAutomationExecutions',
+  automationVersions: 'maintenanceWindowAutomationVersions',
+} as const;
+
+/** Acknowledges the inline policy of a maintenance window service role the library creates. */
+export function acknowledgeMaintenanceWindowRoleFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowRoleInlinePolicy);
+}
+
+/** Acknowledges the inline policy of a Run Command notification role the library creates. */
+export function acknowledgeNotificationRoleFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowNotificationRoleInlinePolicy);
+}
+
+/**
+ * Acknowledges one wildcard resource of a maintenance window service role the library creates. For
+ * `automationVersions`, `resolvedResource` is the resolved automation-definition ARN the finding names.
+ */
+export function acknowledgeMaintenanceWindowWildcard(
+  role: IConstruct,
+  topic: 'anyCommand' | 'anyNode' | 'automationExecutions' | 'automationVersions',
+  resolvedResource?: unknown,
+): void {
+  const ack = ACKNOWLEDGEMENTS[WILDCARD_TOPICS[topic]];
+  const flattened = flattenReference(resolvedResource);
+  acknowledge(role, { ids: ack.ids.map((id) => id.replace('<DEFINITION>', flattened)), reason: ack.reason });
+}
+
+/** Renders a resolved CloudFormation value the way cdk-nag prints it in rule ids (`<AWS::Region>`, `<Res.Arn>`). */
+function flattenReference(node: unknown): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\${/g, '<').replace(/}/g, '>');
+  const value = node as Record<string, unknown>;
+  if (Array.isArray(value['Fn::Join'])) {
+    const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+    return items.map(flattenReference).join(delimiter);
+  }
+  if (value['Fn::Sub'] !== undefined) return flattenReference(value['Fn::Sub']);
+  if (Array.isArray(value['Fn::GetAtt'])) {
+    const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+  }
+  if (value['Fn::ImportValue'] !== undefined) return flattenReference(value['Fn::ImportValue']);
+  if (value.Ref !== undefined) return `<${flattenReference(value.Ref)}>`;
+  return JSON.stringify(node);
+}
+
+/** Acknowledges the key wildcard under a patch group's output prefix on a node role that writes command output. */
+export function acknowledgeNodeOutputPrefix(role: IConstruct, objectsResource: string): void {
+  const ack = ACKNOWLEDGEMENTS.nodeOutputPrefix;
+  acknowledge(role, { ids: ack.ids.map((id) => id.replace('<BUCKET_OBJECTS>', objectsResource)), reason: ack.reason });
 }
