@@ -1,7 +1,7 @@
 /**
  * API Gateway REST API (v1) Lambda proxy events and Lambda contexts for invoking the API handlers (create-activation,
  * tag-node) by hand: the adapter tests, the end-to-end tests and `scripts/bench.ts` (which loads this file through
- * ts-node, so no jest imports here). Contract: docs/handler-contract.md.
+ * scripts/ts-register.js, so no jest imports here). Contract: docs/handler-contract.md.
  *
  * The handlers read `httpMethod`, `resource`, `path`, `pathParameters`, `body`, `isBase64Encoded`, the query string
  * maps and `requestContext.identity.{userArn, apiKeyId, accountId, sourceIp}` of the event, and `awsRequestId` of the
