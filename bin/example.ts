@@ -5,7 +5,19 @@ import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { BootScriptPlatform, HybridActivationApi, NameConflictPolicy } from '../lib';
+import {
+  BootScriptPlatform,
+  HybridActivationApi,
+  MaintenanceSchedule,
+  NameConflictPolicy,
+  PatchBaseline,
+  PatchGroup,
+  PatchLogBucket,
+  PatchOperatingSystem,
+  PatchRebootOption,
+  PatchRules,
+  RejectedPatchesAction,
+} from '../lib';
 
 /** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
 export class HybridFleetExampleStack extends Stack {
@@ -45,6 +57,50 @@ export class HybridFleetExampleStack extends Stack {
       detailedMonitoring: true,
       userData: this.activations.userData(BootScriptPlatform.LINUX),
       blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true }) }],
+    });
+
+    this.definePatching();
+  }
+
+  /**
+   * Patching, the Moody's way: Linux and Windows groups plus an application group, each scanned daily; nodes whose
+   * PatchMode tag says enforce are patched in their group's window, the others are only scanned (Datacom's report
+   * first, enforce by switching a tag). New machines arrive in `linux-web` in report mode (the API's defaultTags).
+   */
+  private definePatching(): void {
+    const linux = PatchBaseline.criticalAndSecurityUpdates(this, 'LinuxBaseline', {
+      operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023,
+      approveAfterDays: 7,
+    });
+    const windows = PatchBaseline.criticalAndSecurityUpdates(this, 'WindowsBaseline', {
+      operatingSystem: PatchOperatingSystem.WINDOWS,
+      approveAfterDays: 7,
+    });
+    // The billing application runs on RHEL and Windows: everything after two weeks, one pinned package held back.
+    const billingRhel = new PatchBaseline(this, 'BillingRhelBaseline', {
+      operatingSystem: PatchOperatingSystem.REDHAT_ENTERPRISE_LINUX,
+      description: 'All updates after 14 days for the billing application; its database driver is held back',
+      approvalRules: [PatchRules.allUpdates({ operatingSystem: PatchOperatingSystem.REDHAT_ENTERPRISE_LINUX, approveAfterDays: 14 })],
+      rejectedPatches: ['postgresql-jdbc*'],
+      rejectedPatchesAction: RejectedPatchesAction.BLOCK,
+    });
+
+    const patchLogs = new PatchLogBucket(this, 'PatchLogs');
+    const output = { outputBucket: patchLogs.bucket, nodeRoles: [this.activations.instanceRole] };
+    new PatchGroup(this, 'LinuxWeb', { groupName: 'linux-web', baselines: [linux], ...output });
+    new PatchGroup(this, 'WindowsServers', {
+      groupName: 'windows',
+      baselines: [windows],
+      installSchedule: MaintenanceSchedule.cron({ weekDay: 'SAT', hour: '22', minute: '0' }),
+      ...output,
+    });
+    new PatchGroup(this, 'Billing', {
+      groupName: 'billing-app',
+      baselines: [billingRhel, windows],
+      rebootOption: PatchRebootOption.NO_REBOOT,
+      maxConcurrency: '1',
+      maxErrors: '0',
+      ...output,
     });
   }
 }

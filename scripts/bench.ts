@@ -1,5 +1,5 @@
 /**
- * Benchmark: `npm run bench` (= `npm run bundle && node -r ts-node/register/transpile-only scripts/bench.ts`).
+ * Benchmark: `npm run bench` (= `npm run bundle && node -r ./scripts/ts-register.js scripts/bench.ts`).
  *
  * Every ratio is measured side by side in ONE run, A and B interleaved (A B B A ...), so machine noise hits both.
  *   (a) synth of bin/example.ts ÷ synth of an empty App + Stack (whole `node -r ./scripts/ts-register.js <app>`
@@ -9,6 +9,8 @@
  *   (c) cold module init of the bundle ÷ `require('@aws-sdk/client-ssm')` (fresh node processes)  target ≤ 1.15
  *   (d) one activation through the bundled handler (in-process, warm) ÷ one bare SDK CreateActivation call
  *       against the same loopback SSM stub                                                         target ≤ 1.2
+ *   (e) synth of an app with 100 patch groups ÷ the same app with 1 (whole processes), and CloudFormation
+ *       resources per patch group                                                                  target ≤ 2.0
  * Prints a table and exits 0 whatever the results (it is a benchmark, not a test).
  * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200).
  */
@@ -35,7 +37,7 @@ const INIT_RUNS = intFromEnv('BENCH_INIT_RUNS', 15);
 const REQUESTS = intFromEnv('BENCH_REQUESTS', 200);
 const BATCH = 10;
 
-const TARGETS = { synth: 1.5, init: 1.15, request: 1.2 };
+const TARGETS = { synth: 1.5, init: 1.15, request: 1.2, patchGroups: 2.0 };
 
 /** Environment the handler needs at module scope (docs/handler-contract.md), plus quiet SDK/logging. */
 const HANDLER_ENV: Record<string, string> = {
@@ -145,6 +147,27 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 // ---------- (a) synth ----------
 
+/** The context every synth gets, the way the CDK CLI passes cdk.json's context to the app. */
+function synthContext(): Record<string, unknown> {
+  const context: Record<string, unknown> = { '@aws-cdk/core:validateAgainstDefaultRules': true };
+  try {
+    return { ...JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context, ...context };
+  } catch {
+    return context; // no cdk.json: validation context only
+  }
+}
+
+/** A function that synthesizes an app as a whole process (optionally with extra env) and returns its wall time. */
+function synthRunner(tmp: string, context: Record<string, unknown>) {
+  let k = 0;
+  return (app: string, extraEnv: Record<string, string> = {}) => (): number => {
+    const outdir = path.join(tmp, `out${k++}`);
+    const ms = timeProcess(['-r', TS_REGISTER, app], childEnv({ ...extraEnv, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
+    rmSync(outdir, { recursive: true, force: true });
+    return ms;
+  };
+}
+
 function benchSynth(): void {
   header('(a) synth, whole process: node -r ./scripts/ts-register.js <app> (as cdk.json runs the app)');
   if (!existsSync(EXAMPLE)) {
@@ -165,21 +188,9 @@ function benchSynth(): void {
       '',
     ].join('\n'),
   );
-  // Same context for both, the way the CDK CLI passes cdk.json's context to the app.
-  let context: Record<string, unknown> = { '@aws-cdk/core:validateAgainstDefaultRules': true };
-  try {
-    context = { ...JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context, ...context };
-  } catch {
-    // no cdk.json: validation context only
-  }
+  const context = synthContext();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
-  let k = 0;
-  const synth = (app: string) => (): number => {
-    const outdir = path.join(tmp, `out${k++}`);
-    const ms = timeProcess(['-r', TS_REGISTER, app], childEnv({ CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) }));
-    rmSync(outdir, { recursive: true, force: true });
-    return ms;
-  };
+  const synth = synthRunner(tmp, context);
   try {
     // Warm the file cache once each; check the example really synthesizes HybridFleetExample.
     synth(emptyApp)();
@@ -198,6 +209,65 @@ function benchSynth(): void {
   } catch (err) {
     if (!(err instanceof ProcessFailed)) throw err;
     out(`    (a) failed: ${err.message}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------- (e) patch groups at scale ----------
+
+const PATCH_GROUPS_APP = [
+  "import { App, Duration, Stack } from 'aws-cdk-lib';",
+  `import { MaintenanceSchedule, MaintenanceWindow, PatchBaseline, PatchGroup, PatchOperatingSystem } from '${path.join(ROOT, 'lib')}';`,
+  'const groups = Number(process.env.BENCH_PATCH_GROUPS);',
+  "const app = new App();",
+  "const stack = new Stack(app, 'PatchGroups');",
+  "const linux = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });",
+  "const windows = PatchBaseline.criticalAndSecurityUpdates(stack, 'Windows', { operatingSystem: PatchOperatingSystem.WINDOWS });",
+  '// One shared install window: a stack holds at most 500 resources, so 100 groups cannot each have their own window.',
+  "const shared = process.env.BENCH_OWN_WINDOW ? undefined : new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }), duration: Duration.hours(4) });",
+  "for (let i = 0; i < groups; i++) new PatchGroup(stack, `Group${i}`, { groupName: `group-${i}`, baselines: [linux, windows], installWindow: shared });",
+  'app.synth();',
+  '',
+].join('\n');
+
+function countResources(outdir: string): number {
+  const template = JSON.parse(readFileSync(path.join(outdir, 'PatchGroups.template.json'), 'utf8'));
+  return Object.keys(template.Resources ?? {}).length;
+}
+
+function benchPatchGroups(): void {
+  header('(e) patching at scale: synth of 100 patch groups ÷ 1 patch group (whole processes, shared install window)');
+  mkdirSync(SCRATCH, { recursive: true });
+  const app = path.join(SCRATCH, 'patch-groups-app.ts');
+  writeFileSync(app, PATCH_GROUPS_APP);
+  const context = synthContext();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-patch-'));
+  const synth = synthRunner(tmp, context);
+  const check = (groups: number, ownWindow: boolean): number => {
+    const outdir = path.join(tmp, `check-${groups}-${ownWindow}`);
+    timeProcess(['-r', TS_REGISTER, app], childEnv({
+      BENCH_PATCH_GROUPS: String(groups), ...(ownWindow ? { BENCH_OWN_WINDOW: '1' } : {}), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context),
+    }));
+    return countResources(outdir);
+  };
+  try {
+    const baselines = 2;
+    const own = check(1, true) - baselines;
+    const shared1 = check(1, false);
+    const shared100 = check(100, false);
+    const { a, b } = interleaved(SYNTH_RUNS, synth(app, { BENCH_PATCH_GROUPS: '100' }), synth(app, { BENCH_PATCH_GROUPS: '1' }));
+    const sa = stats(a);
+    const sb = stats(b);
+    out(statRow('A  100 patch groups', sa));
+    out(statRow('B  1 patch group', sb));
+    out(ratioRow('A ÷ B (median ÷ median)', sa, sb, TARGETS.patchGroups, pairedMedian(a, b)));
+    out(`    resources per patch group: ${own} with its own install window (window, target, task, role, policy, scan association);`);
+    out(`    ${((shared100 - shared1) / 99).toFixed(2)} with a shared window (target, task, scan association); 100 groups + 2 baselines + window = ${shared100} resources`);
+    results.push(['(e) synth 100 patch groups ÷ 1', sa.median / sb.median, TARGETS.patchGroups]);
+  } catch (err) {
+    if (!(err instanceof ProcessFailed)) throw err;
+    out(`    (e) failed: ${err.message}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -355,7 +425,7 @@ const results: Array<[string, number, number]> = [];
 
 async function main(): Promise<void> {
   const started = performance.now();
-  out(`create-activation benchmark — node ${process.version}, ${os.cpus().length} CPUs, ${new Date().toISOString()}`);
+  out(`cdk-ssm-hybrid-fleet benchmark — node ${process.version}, ${os.cpus().length} CPUs, ${new Date().toISOString()}`);
   if (!existsSync(BUNDLE)) {
     out(`${path.relative(ROOT, BUNDLE)} not found: run npm run bundle`);
     return;
@@ -364,6 +434,7 @@ async function main(): Promise<void> {
   benchSize();
   benchInit();
   await benchRequest();
+  benchPatchGroups();
 
   out();
   out('Summary (ratios measured side by side in this run)');
