@@ -7,7 +7,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AssociationSchedule } from './association-schedule';
 import { MaintenanceSchedule } from './maintenance-schedule';
-import { MaintenanceWindow, RunCommandNotificationEvent } from './maintenance-window';
+import { IMaintenanceWindowTask, MaintenanceWindow, RunCommandNotificationEvent } from './maintenance-window';
 import { MaintenanceWindowTarget } from './maintenance-window-target';
 import { PatchBaseline } from './patch-baseline';
 import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
@@ -159,6 +159,37 @@ export interface PatchGroupProps {
 }
 
 /**
+ * A Run Command task that runs on a patch group's enforce-mode nodes before or after the install task.
+ */
+export interface PatchGroupTaskOptions {
+  /**
+   * Command document to run (name or ARN), e.g. `AWS-RunShellScript` or `AWS-RunPowerShellScript`.
+   */
+  readonly documentName: string;
+
+  /**
+   * Document parameters, e.g. `{ commands: ['systemctl stop app'] }`.
+   *
+   * @default - none
+   */
+  readonly parameters?: { [key: string]: string[] };
+
+  /**
+   * How long the command may run on each node (30 seconds to 30 days).
+   *
+   * @default - the document's own timeout
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Description of the task (1 to 128 characters).
+   *
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
  * Define a patch group: nodes tagged `<tagKey>=<groupName>` use the group's baselines, are **scanned** on a schedule,
  * and are **patched** in a maintenance window only when their mode tag says enforce.
  *
@@ -184,8 +215,13 @@ export class PatchGroup extends Construct {
   /** The window target: nodes of the group whose mode tag says enforce. */
   public readonly installTarget: MaintenanceWindowTarget;
 
-  /** Priority of the install task; add pre-install tasks with a lower number and post-install tasks with a higher one. */
+  /** Priority of the install task; pre-install tasks run at a lower number, post-install tasks at a higher one. */
   public static readonly INSTALL_TASK_PRIORITY = 10;
+
+  private readonly maxConcurrency: string;
+  private readonly maxErrors: string;
+  private readonly outputBucket?: s3.IBucket;
+  private readonly outputPrefix: string;
 
   constructor(scope: Construct, id: string, props: PatchGroupProps) {
     super(scope, id);
@@ -201,6 +237,10 @@ export class PatchGroup extends Construct {
     checkRateControl(this, 'maxErrors', maxErrors, 'errors');
     this.groupName = props.groupName;
     this.tagKey = tagKey;
+    this.maxConcurrency = maxConcurrency;
+    this.maxErrors = maxErrors;
+    this.outputBucket = props.outputBucket;
+    this.outputPrefix = prefix;
     this.register(props.baselines);
 
     const scanSchedule = props.scanSchedule ?? AssociationSchedule.rate(Duration.days(1));
@@ -248,6 +288,37 @@ export class PatchGroup extends Construct {
     if (props.outputBucket && props.nodeRoles && props.nodeRoles.length > 0) {
       this.grantOutputWrite(props.outputBucket, props.nodeRoles, prefix);
     }
+  }
+
+  /**
+   * Run a command on the group's enforce-mode nodes before patches are installed (e.g. drain a node, take a
+   * snapshot), in the install window, with the group's rate control and output settings.
+   */
+  public addPreInstallTask(id: string, options: PatchGroupTaskOptions): IMaintenanceWindowTask {
+    return this.addAroundInstallTask(id, options, PatchGroup.INSTALL_TASK_PRIORITY - 5, 'pre-install');
+  }
+
+  /**
+   * Run a command on the group's enforce-mode nodes after patches are installed (e.g. a health check, bring the node
+   * back into service).
+   */
+  public addPostInstallTask(id: string, options: PatchGroupTaskOptions): IMaintenanceWindowTask {
+    return this.addAroundInstallTask(id, options, PatchGroup.INSTALL_TASK_PRIORITY + 5, 'post-install');
+  }
+
+  private addAroundInstallTask(id: string, options: PatchGroupTaskOptions, priority: number, stage: string): IMaintenanceWindowTask {
+    return this.installWindow.addRunCommandTask(`${this.node.id}${id}`, {
+      documentName: options.documentName,
+      parameters: options.parameters,
+      timeout: options.timeout,
+      description: options.description ?? `${stage} task of patch group ${this.groupName}`.slice(0, 128),
+      targets: [this.installTarget],
+      priority,
+      maxConcurrency: this.maxConcurrency,
+      maxErrors: this.maxErrors,
+      outputS3Bucket: this.outputBucket,
+      outputS3KeyPrefix: this.outputBucket ? `${this.outputPrefix}${stage}/` : undefined,
+    });
   }
 
   /**

@@ -209,6 +209,21 @@ describe('PatchGroup options', () => {
   });
 });
 
+test('PatchGroup: pre- and post-install tasks run on the enforce-mode nodes before and after the install task', () => {
+  const logsBucket = new PatchLogBucket(stack, 'PatchLogs');
+  const group = new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket });
+  group.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['systemctl stop app'] } });
+  group.addPostInstallTask('Check', { documentName: 'AWS-RunShellScript', parameters: { commands: ['curl -fsS localhost/health'] }, timeout: Duration.minutes(5) });
+  const template = Template.fromStack(stack);
+  const tasks = Object.values(template.findResources('AWS::SSM::MaintenanceWindowTask')) as { Properties: { Priority: number; TaskArn: string; Targets: unknown; TaskInvocationParameters: { MaintenanceWindowRunCommandParameters: Record<string, unknown> } } }[];
+  const byPriority = tasks.map((t) => [t.Properties.Priority, t.Properties.TaskArn]).sort((a, b) => (a[0] as number) - (b[0] as number));
+  expect(byPriority).toEqual([[5, 'AWS-RunShellScript'], [10, 'AWS-RunPatchBaseline'], [15, 'AWS-RunShellScript']]);
+  // All three on the same enforce-mode target, with their own output prefixes.
+  expect(new Set(tasks.map((t) => JSON.stringify(t.Properties.Targets))).size).toBe(1);
+  const prefixes = tasks.map((t) => t.Properties.TaskInvocationParameters.MaintenanceWindowRunCommandParameters.OutputS3KeyPrefix).sort();
+  expect(prefixes).toEqual(['patching/web/install/', 'patching/web/post-install/', 'patching/web/pre-install/']);
+});
+
 describe('PatchGroup validation', () => {
   test('registering the same group to two baselines of one operating system fails, naming both', () => {
     const other = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux2', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
