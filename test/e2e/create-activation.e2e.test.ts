@@ -7,17 +7,11 @@
  * shared; the stub stays in the jest process.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
-import { headerOf as header, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
-import { Faults, SsmStub } from '../support/ssm-stub';
-
-const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'create-activation', 'index.js');
-if (!existsSync(BUNDLE)) {
-  throw new Error(`${BUNDLE} not found: run npm run bundle (npm test bundles first)`);
-}
+import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
+import { headerOf as header, jsonLines, type HandlerProcess } from '../support/handler-process';
+import { Faults } from '../support/ssm-stub';
 
 const ACCOUNT = '111122223333';
 const ROLE_NAME = 'service-role/HybridFleetInstanceRole';
@@ -36,11 +30,7 @@ const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
 
-const BASE_ENV: Record<string, string> = {
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+const e2e = useE2e('create-activation', {
   LOG_LEVEL: 'SILENT',
   INSTANCE_ROLE_NAME: ROLE_NAME,
   ACTIVATION_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
@@ -55,21 +45,8 @@ const BASE_ENV: Record<string, string> = {
   ROLE_RETRY_BASE_MS: '10',
   NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
   MAX_REGISTERED_NODES: '0',
-};
-
-const stub = new SsmStub();
-
-const perTest = new Set<HandlerProcess>();
-
-/**
- * Starts the bundle in a child process with the base environment plus `overrides` (`undefined` removes a variable).
- * Rejects with the load error when the bundle throws at cold start. Closed after the test unless `shared`.
- */
-async function startHandler(overrides: Record<string, string | undefined> = {}, shared = false): Promise<HandlerProcess> {
-  const proc = await startHandlerProcess(BUNDLE, { ...BASE_ENV, AWS_ENDPOINT_URL_SSM: stub.url, ...overrides });
-  if (!shared) perTest.add(proc);
-  return proc;
-}
+});
+const { stub, startHandler } = e2e;
 
 interface EventOptions {
   readonly method?: 'GET' | 'POST';
@@ -107,10 +84,7 @@ function apiEvent(options: EventOptions = {}): APIGatewayProxyEvent {
   });
 }
 
-interface Invocation {
-  readonly res: APIGatewayProxyResult;
-  readonly body: any;
-  readonly ctx: Context;
+interface Invocation extends ApiInvocation {
   readonly ms: number;
 }
 
@@ -121,49 +95,13 @@ async function invoke(options: EventOptions = {}, proc: HandlerProcess = handler
   const started = Date.now();
   const res = await proc.invoke(apiEvent(options), ctx);
   const ms = Date.now() - started;
-  let body: any;
-  try {
-    body = JSON.parse(res.body);
-  } catch {
-    body = res.body;
-  }
-  return { res, body, ctx, ms };
-}
-
-function expectError(inv: Invocation, status: number): void {
-  expect({ status: inv.res.statusCode, body: inv.body }).toEqual({
-    status,
-    body: { message: expect.any(String), requestId: inv.ctx.awsRequestId },
-  });
-  expect(header(inv.res, 'content-type')).toMatch(/^application\/json/);
-}
-
-function expect503(inv: Invocation): void {
-  expectError(inv, 503);
-  expect(header(inv.res, 'retry-after')).toBe('5');
+  return { res, body: parseBody(res), ctx, ms };
 }
 
 /** `json` padded with trailing spaces to `chars` characters. */
 const padTo = (json: string, chars: number): string => json + ' '.repeat(chars - json.length);
 
 const createRequests = () => stub.requestsFor('CreateActivation');
-
-beforeAll(async () => {
-  await stub.start();
-});
-
-afterAll(async () => {
-  await stub.stop();
-});
-
-beforeEach(() => {
-  stub.reset();
-});
-
-afterEach(async () => {
-  await Promise.all([...perTest].map((p) => p.close()));
-  perTest.clear();
-});
 
 describe('success', () => {
   beforeEach(async () => {

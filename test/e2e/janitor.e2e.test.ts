@@ -9,17 +9,11 @@
  * timeout counting down in `context.getRemainingTimeInMillis()`.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext } from '../support/api-gateway-event';
+import { useE2e } from '../support/e2e';
 import { jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { DEFAULT_HANDLERS, Faults, SsmStub, type FaultSpec, type StoredNode } from '../support/ssm-stub';
-
-const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'janitor', 'index.js');
-if (!existsSync(BUNDLE)) {
-  throw new Error(`${BUNDLE} not found: run npm run bundle (npm test bundles first)`);
-}
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -30,11 +24,7 @@ const NAMESPACE = 'HybridFleet/ActivationJanitor';
 const HOUR = 3_600_000;
 const THRESHOLD_SECONDS = 24 * 3600;
 
-const BASE_ENV: Record<string, string> = {
-  AWS_REGION: REGION,
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+const e2e = useE2e('janitor', {
   LOG_LEVEL: 'INFO',
   MARKER_TAG_KEY: MARKER_KEY,
   MARKER_TAG_VALUE: MARKER_VALUE,
@@ -44,9 +34,8 @@ const BASE_ENV: Record<string, string> = {
   METRICS_NAMESPACE: NAMESPACE,
   SSM_MAX_ATTEMPTS: '8',
   SSM_REQUEST_TIMEOUT_MS: '1000',
-};
-
-const stub = new SsmStub();
+});
+const { stub } = e2e;
 
 /** The janitor summary as the handler returns it (JSON over IPC). */
 interface Summary {
@@ -69,8 +58,6 @@ interface JanitorProcess extends Omit<HandlerProcess<Summary>, 'invoke'> {
 /** The janitor function's timeout (lib/activation/activation-janitor.ts). */
 const FUNCTION_TIMEOUT_MS = 5 * 60_000;
 
-const open = new Set<JanitorProcess>();
-
 function scheduledEvent(): ScheduledEvent {
   return {
     'version': '0',
@@ -90,16 +77,16 @@ function scheduledEvent(): ScheduledEvent {
  * error on a bad environment.
  */
 async function startJanitor(overrides: Record<string, string | undefined> = {}, timeoutMs = FUNCTION_TIMEOUT_MS): Promise<JanitorProcess> {
-  const proc = await startHandlerProcess<Summary>(BUNDLE, { ...BASE_ENV, AWS_ENDPOINT_URL_SSM: stub.url, ...overrides }, { timeoutMs });
+  const proc = await startHandlerProcess<Summary>(e2e.bundle, e2e.env(overrides), { timeoutMs });
   const janitor: JanitorProcess = {
     invoke: () => proc.invoke(scheduledEvent(), lambdaContext(randomUUID(), { functionName: 'HybridFleetExample-Janitor', accountId: ACCOUNT })),
     output: () => proc.output(),
     close: async () => {
-      open.delete(janitor);
+      e2e.closeAfterTest.delete(janitor);
       await proc.close();
     },
   };
-  open.add(janitor);
+  e2e.closeAfterTest.add(janitor);
   return janitor;
 }
 
@@ -211,22 +198,6 @@ function expectCleaned(fleet: Fleet): void {
 }
 
 const pagesOf = (operation: string) => stub.requestsFor(operation).filter((r) => r.outcome === 'ok');
-
-beforeAll(async () => {
-  await stub.start();
-});
-
-afterAll(async () => {
-  await stub.stop();
-});
-
-beforeEach(() => {
-  stub.reset();
-});
-
-afterEach(async () => {
-  await Promise.all([...open].map((p) => p.close()));
-});
 
 test('cleans our spent activations and long-offline nodes over several pages; everything else stays', async () => {
   const fleet = seedFleet();

@@ -5,17 +5,11 @@
  * (test/support/handler-process.ts), one per test unless shared.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
-import { headerOf, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
-import { Faults, SsmStub, type StoredNode } from '../support/ssm-stub';
-
-const BUNDLE = path.resolve(__dirname, '..', '..', 'assets', 'tag-node', 'index.js');
-if (!existsSync(BUNDLE)) {
-  throw new Error(`${BUNDLE} not found: run npm run bundle (npm test bundles first)`);
-}
+import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
+import { headerOf, jsonLines, type HandlerProcess } from '../support/handler-process';
+import { Faults, type StoredNode } from '../support/ssm-stub';
 
 const ACCOUNT = '111122223333';
 const MARKER_KEY = 'hybrid-fleet:activation-api';
@@ -27,11 +21,7 @@ const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
 
-const BASE_ENV: Record<string, string> = {
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+const e2e = useE2e('tag-node', {
   LOG_LEVEL: 'SILENT',
   MARKER_TAG_KEY: MARKER_KEY,
   MARKER_TAG_VALUE: MARKER_VALUE,
@@ -40,17 +30,8 @@ const BASE_ENV: Record<string, string> = {
   CALLER_BINDING: 'true',
   SSM_MAX_ATTEMPTS: '3',
   SSM_REQUEST_TIMEOUT_MS: '400',
-};
-
-const stub = new SsmStub();
-const perTest = new Set<HandlerProcess>();
-
-/** Starts the bundle with the base environment plus `overrides`; closed after the test unless `shared`. */
-async function startHandler(overrides: Record<string, string | undefined> = {}, shared = false): Promise<HandlerProcess> {
-  const proc = await startHandlerProcess(BUNDLE, { ...BASE_ENV, AWS_ENDPOINT_URL_SSM: stub.url, ...overrides });
-  if (!shared) perTest.add(proc);
-  return proc;
-}
+});
+const { stub, startHandler } = e2e;
 
 interface EventOptions {
   /** `tags` object, JSON-encoded as `{"tags": ...}`; or a raw body string. */
@@ -80,42 +61,17 @@ function tagEvent(instanceId: string, options: EventOptions = {}): APIGatewayPro
   });
 }
 
-interface Invocation {
-  readonly res: APIGatewayProxyResult;
-  readonly body: any;
-  readonly ctx: Context;
-}
-
 let handler: HandlerProcess;
 
-async function invoke(instanceId: string, options: EventOptions = {}, proc: HandlerProcess = handler): Promise<Invocation> {
+async function invoke(instanceId: string, options: EventOptions = {}, proc: HandlerProcess = handler): Promise<ApiInvocation> {
   const ctx = lambdaContext(randomUUID(), { accountId: ACCOUNT, functionName: 'HybridFleetExample-TagNode' });
   const res = await proc.invoke(tagEvent(instanceId, options), ctx);
-  let body: any;
-  try {
-    body = JSON.parse(res.body);
-  } catch {
-    body = res.body;
-  }
-  return { res, body, ctx };
+  return { res, body: parseBody(res), ctx };
 }
 
-function expectError(inv: Invocation, status: number): void {
-  expect({ status: inv.res.statusCode, body: inv.body }).toEqual({
-    status,
-    body: { message: expect.any(String), requestId: inv.ctx.awsRequestId },
-  });
-  expect(headerOf(inv.res, 'content-type')).toMatch(/^application\/json/);
-}
-
-function expect404(inv: Invocation, instanceId: string): void {
+function expect404(inv: ApiInvocation, instanceId: string): void {
   expectError(inv, 404);
   expect(inv.body.message).toBe(`no node ${instanceId} registered through this API`);
-}
-
-function expect503(inv: Invocation): void {
-  expectError(inv, 503);
-  expect(headerOf(inv.res, 'retry-after')).toBe('5');
 }
 
 /** A node registered through this API the way SSM does it: an activation with the marker, then a registration. */
@@ -127,23 +83,6 @@ function registeredNode(name = 'web-01', extraTags: Record<string, string> = {})
 const tagsOf = (node: StoredNode): Record<string, string> => Object.fromEntries(stub.state.nodes.get(node.InstanceId)?.tags ?? []);
 const addTagRequests = () => stub.requestsFor('AddTagsToResource');
 const many = (n: number, from = 0): Record<string, string> => Object.fromEntries(EXTRA_KEYS.slice(from, from + n).map((k) => [k, 'v']));
-
-beforeAll(async () => {
-  await stub.start();
-});
-
-afterAll(async () => {
-  await stub.stop();
-});
-
-beforeEach(() => {
-  stub.reset();
-});
-
-afterEach(async () => {
-  await Promise.all([...perTest].map((p) => p.close()));
-  perTest.clear();
-});
 
 describe('success', () => {
   beforeEach(async () => {

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
+import { loadHandler, restoreEnv, type LoadedHandler } from '../support/load-handler';
+import { captureLogLines } from '../support/log-capture';
 
-type SsmModule = typeof import('@aws-sdk/client-ssm');
 type Handler = (typeof import('../../lambda/create-activation/index'))['handler'];
 
 const ENV: Readonly<Record<string, string>> = {
@@ -21,10 +21,6 @@ const ENV: Readonly<Record<string, string>> = {
   NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
   MAX_REGISTERED_NODES: '0',
   LOG_LEVEL: 'SILENT',
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'example-secret',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 const ACTIVATION_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -36,32 +32,11 @@ const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=SECRET-HEADER-VALUE';
 /** Account that owns the API and the function (callers are in 123456789012). */
 const API_ACCOUNT = '999999999999';
 
-const savedEnv = { ...process.env };
+type Loaded = LoadedHandler<Handler>;
 
-interface Loaded {
-  readonly handler: Handler;
-  readonly ssm: SsmModule;
-  readonly mock: AwsClientStub<InstanceType<SsmModule['SSMClient']>>;
-}
-
-/**
- * Sets the environment, then loads a fresh copy of the SDK and the handler (module scope reads env once) and
- * mocks that copy's SSMClient.
- */
+/** Sets the environment (ENV plus `overrides`), then loads a fresh copy of the SDK and the handler. */
 function load(overrides: Readonly<Record<string, string | undefined>> = {}): Loaded {
-  for (const [key, value] of Object.entries({ ...ENV, ...overrides })) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  let loaded: Loaded | undefined;
-  jest.isolateModules(() => {
-    const ssm = require('@aws-sdk/client-ssm') as SsmModule;
-    const mock = mockClient(ssm.SSMClient);
-    const { handler } = require('../../lambda/create-activation/index') as { handler: Handler };
-    loaded = { handler, ssm, mock };
-  });
-  if (loaded === undefined) throw new Error('handler did not load');
-  return loaded;
+  return loadHandler(() => require('../../lambda/create-activation/index') as { handler: Handler }, { ...ENV, ...overrides });
 }
 
 function event(options: {
@@ -100,9 +75,7 @@ const bodyOf = (response: APIGatewayProxyResult): Record<string, unknown> => JSO
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-afterAll(() => {
-  process.env = savedEnv;
-});
+afterAll(restoreEnv);
 
 describe('create-activation adapter', () => {
   let loaded: Loaded;
@@ -363,7 +336,7 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
 
 describe('create-activation adapter logging', () => {
   let loaded: Loaded;
-  let lines: string[];
+  const { lines, parsed: parsedLines } = captureLogLines();
 
   beforeAll(() => {
     loaded = load({ LOG_LEVEL: 'INFO' });
@@ -373,20 +346,7 @@ describe('create-activation adapter logging', () => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
     loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
-    lines = [];
-    const capture = (chunk: string | Uint8Array): boolean => {
-      lines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
-      return true;
-    };
-    jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-    jest.spyOn(process.stderr, 'write').mockImplementation(capture);
   });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  const parsedLines = (): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
   test('logs one line per created activation with the id but never the code, headers or body', async () => {
     const ctx = context();

@@ -1,10 +1,10 @@
 import type { Activation, InstanceInformation } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { lambdaContext } from '../support/api-gateway-event';
+import { loadHandler, restoreEnv, type LoadedHandler } from '../support/load-handler';
+import { captureLogLines } from '../support/log-capture';
 
-type SsmModule = typeof import('@aws-sdk/client-ssm');
 type Handler = (typeof import('../../lambda/janitor/index'))['handler'];
 
 const MARKER_KEY = 'hybrid-fleet:activation-api';
@@ -21,41 +21,16 @@ const ENV: Readonly<Record<string, string>> = {
   SSM_MAX_ATTEMPTS: '1',
   SSM_REQUEST_TIMEOUT_MS: '1000',
   LOG_LEVEL: 'INFO',
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'example-secret',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
-const savedEnv = { ...process.env };
+type Loaded = LoadedHandler<Handler>;
 
-interface Loaded {
-  readonly handler: Handler;
-  readonly ssm: SsmModule;
-  readonly mock: AwsClientStub<InstanceType<SsmModule['SSMClient']>>;
-}
-
-/** Sets the environment, then loads fresh copies of the SDK and the handler (module scope reads env once). */
+/** Sets the environment (ENV plus `overrides`), then loads fresh copies of the SDK and the handler. */
 function load(overrides: Readonly<Record<string, string | undefined>> = {}): Loaded {
-  process.env = { ...savedEnv };
-  for (const [key, value] of Object.entries({ ...ENV, ...overrides })) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  let loaded: Loaded | undefined;
-  jest.isolateModules(() => {
-    const ssm = require('@aws-sdk/client-ssm') as SsmModule;
-    const mock = mockClient(ssm.SSMClient);
-    const { handler } = require('../../lambda/janitor/index') as { handler: Handler };
-    loaded = { handler, ssm, mock };
-  });
-  if (loaded === undefined) throw new Error('handler did not load');
-  return loaded;
+  return loadHandler(() => require('../../lambda/janitor/index') as { handler: Handler }, { ...ENV, ...overrides });
 }
 
-afterAll(() => {
-  process.env = savedEnv;
-});
+afterAll(restoreEnv);
 
 /** A Lambda context for the janitor: `remainingMs` left of its 5-minute timeout (plenty, unless told). */
 function janitorContext(requestId: string, remainingMs = 5 * 60_000): Context {
@@ -125,23 +100,8 @@ function mockPages(loaded: Loaded): void {
   mock.on(ssm.DeregisterManagedInstanceCommand).resolves({});
 }
 
-let lines: string[];
-
-beforeEach(() => {
-  lines = [];
-  const capture = (chunk: string | Uint8Array): boolean => {
-    lines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
-    return true;
-  };
-  jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-  jest.spyOn(process.stderr, 'write').mockImplementation(capture);
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
-
-const parsedLines = (): Record<string, any>[] => lines.map((line) => JSON.parse(line) as Record<string, any>);
+const { lines, parsed } = captureLogLines();
+const parsedLines = () => parsed<Record<string, any>>();
 const runLines = () => parsedLines().filter((l) => l.message === 'janitor run');
 const auditLines = () => parsedLines().filter((l) => l.message === 'node deregistered');
 

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
+import { loadHandler, restoreEnv, type LoadedHandler } from '../support/load-handler';
+import { captureLogLines } from '../support/log-capture';
 
-type SsmModule = typeof import('@aws-sdk/client-ssm');
 type Handler = (typeof import('../../lambda/tag-node/index'))['handler'];
 
 const MARKER_KEY = 'hybrid-fleet:activation-api';
@@ -18,10 +18,6 @@ const ENV: Readonly<Record<string, string>> = {
   SSM_MAX_ATTEMPTS: '1',
   SSM_REQUEST_TIMEOUT_MS: '1000',
   LOG_LEVEL: 'SILENT',
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
-  AWS_SECRET_ACCESS_KEY: 'example-secret',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 const NODE_ID = 'mi-0123456789abcdef0';
@@ -32,29 +28,11 @@ const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=SECRET-HEADER-VALUE';
 const API_ACCOUNT = '999999999999';
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-const savedEnv = { ...process.env };
+type Loaded = LoadedHandler<Handler>;
 
-interface Loaded {
-  readonly handler: Handler;
-  readonly ssm: SsmModule;
-  readonly mock: AwsClientStub<InstanceType<SsmModule['SSMClient']>>;
-}
-
-/** Sets the environment, then loads a fresh copy of the SDK and the handler and mocks that copy's SSMClient. */
+/** Sets the environment (ENV plus `overrides`), then loads a fresh copy of the SDK and the handler. */
 function load(overrides: Readonly<Record<string, string | undefined>> = {}): Loaded {
-  for (const [key, value] of Object.entries({ ...ENV, ...overrides })) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  let loaded: Loaded | undefined;
-  jest.isolateModules(() => {
-    const ssm = require('@aws-sdk/client-ssm') as SsmModule;
-    const mock = mockClient(ssm.SSMClient);
-    const { handler } = require('../../lambda/tag-node/index') as { handler: Handler };
-    loaded = { handler, ssm, mock };
-  });
-  if (loaded === undefined) throw new Error('handler did not load');
-  return loaded;
+  return loadHandler(() => require('../../lambda/tag-node/index') as { handler: Handler }, { ...ENV, ...overrides });
 }
 
 function put(tags: unknown, options: { id?: string; userArn?: string; path?: string; method?: string; body?: string } = {}): APIGatewayProxyEvent {
@@ -90,9 +68,7 @@ function seed(loaded: Loaded, tags: Record<string, string>): void {
 
 const OUR_TAGS = { Name: 'web-01', [MARKER_KEY]: MARKER_VALUE, Team: 'old', Env: 'prod' };
 
-afterAll(() => {
-  process.env = savedEnv;
-});
+afterAll(restoreEnv);
 
 describe('tag-node adapter', () => {
   let loaded: Loaded;
@@ -216,7 +192,7 @@ describe('tag-node adapter', () => {
 
 describe('tag-node adapter logging', () => {
   let loaded: Loaded;
-  let lines: string[];
+  const { lines, parsed: parsedLines } = captureLogLines();
 
   beforeAll(() => {
     loaded = load({ LOG_LEVEL: 'INFO' });
@@ -225,20 +201,7 @@ describe('tag-node adapter logging', () => {
   beforeEach(() => {
     loaded.mock.reset();
     seed(loaded, OUR_TAGS);
-    lines = [];
-    const capture = (chunk: string | Uint8Array): boolean => {
-      lines.push(...String(chunk).split('\n').filter((line) => line.length > 0));
-      return true;
-    };
-    jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-    jest.spyOn(process.stderr, 'write').mockImplementation(capture);
   });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
-  });
-
-  const parsedLines = (): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
   test('one audit line per request with tag keys but never values, headers or the body', async () => {
     const ctx = context();
