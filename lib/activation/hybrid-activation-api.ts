@@ -19,6 +19,7 @@ import {
   acknowledgeRestApiFindings,
 } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
+import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
 import { renderBootScript } from '../private/render-boot-script';
 import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
@@ -620,15 +621,9 @@ export class HybridActivationApi extends Construct {
   }
 
   private createInstanceRole(): iam.Role {
-    const stack = Stack.of(this);
     return new iam.Role(this, 'InstanceRole', {
       description: `Role of machines registered through the hybrid activation API ${this.node.path}`,
-      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: {
-          'aws:SourceArn': stack.formatArn({ service: 'ssm', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
-        },
-      }),
+      assumedBy: ssmPrincipal(this),
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
   }
@@ -697,7 +692,7 @@ export class HybridActivationApi extends Construct {
         sid: 'PassInstanceRoleToSsm',
         actions: ['iam:PassRole'],
         resources: [this.instanceRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
+        conditions: { StringEquals: { 'iam:PassedToService': SSM_SERVICE } },
       }),
     );
     if (this.nameConflictPolicy !== NameConflictPolicy.ALLOW_DUPLICATES || props.maxRegisteredNodes !== undefined) {

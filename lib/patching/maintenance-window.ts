@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Fn, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,7 @@ import {
 } from '../private/acknowledgements';
 import { checkDescription, checkName } from '../private/maintenance-window-checks';
 import { checkRateControl } from '../private/rate-control';
+import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
@@ -22,7 +23,6 @@ const DOCUMENT_NAME_PATTERN = /^[a-zA-Z0-9_\-.]{3,128}$/;
 const DOCUMENT_ARN_PATTERN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]*:([0-9]{12})?:document\/([a-zA-Z0-9_\-.]{3,128})$/;
 const WINDOW_ID_PATTERN = /^mw-[0-9a-f]{17}$/;
 const ETC_TIME_ZONE_PATTERN = /^Etc\/(UTC|UCT|GMT|GMT0|Greenwich|Universal|Zulu|GMT[+-]([0-9]|1[0-4]))$/;
-const SSM_SERVICE = 'ssm.amazonaws.com';
 const NO_TASKS_WARNING = 'cdk-ssm-hybrid-fleet:maintenanceWindowWithoutTasks';
 
 /**
@@ -910,17 +910,6 @@ class WindowTask extends Construct implements IMaintenanceWindowTask {
     window._registerTask(this);
     return this;
   }
-}
-
-/** `ssm.amazonaws.com`, limited to this account and region (confused-deputy guard). */
-function ssmPrincipal(scope: IConstruct): iam.IPrincipal {
-  const stack = Stack.of(scope);
-  return new iam.ServicePrincipal(SSM_SERVICE).withConditions({
-    StringEquals: { 'aws:SourceAccount': stack.account },
-    ArnLike: {
-      'aws:SourceArn': stack.formatArn({ service: 'ssm', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }),
-    },
-  });
 }
 
 /** Whether a document name belongs to AWS (names starting with aws, amazon or amzn are reserved for AWS). */
