@@ -19,8 +19,8 @@ import {
   internalError,
   notFound,
   ok,
+  sdkFailure,
   tooManyRequests,
-  unavailable,
 } from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
 import { DESCRIBE_PAGE_SIZE, type NodeInfo } from '../shared/nodes';
@@ -124,11 +124,9 @@ async function respond(result: ActivationResult, route: Route, requestId: string
     case 'ceiling':
       return tooManyRequests(result.reason, requestId);
     case 'throttled':
-      return unavailable('too many requests, retry later', requestId);
     case 'unavailable':
-      return unavailable('service temporarily unavailable, retry later', requestId);
     case 'error':
-      return internalError(requestId);
+      return sdkFailure(result.outcome, requestId);
   }
 }
 

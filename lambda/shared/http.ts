@@ -66,3 +66,18 @@ export const unavailable = (message: string, requestId: string): APIGatewayProxy
 
 /** `500` with a generic message: never a stack trace or a dependency's error message. */
 export const internalError = (requestId: string): APIGatewayProxyResult => error(500, 'internal error', requestId);
+
+/**
+ * The answer to an SSM call that failed after the SDK's retries: `503` + `Retry-After` when throttled or unavailable,
+ * a generic `500` otherwise (never the SDK's message).
+ */
+export function sdkFailure(outcome: 'throttled' | 'unavailable' | 'error', requestId: string): APIGatewayProxyResult {
+  switch (outcome) {
+    case 'throttled':
+      return unavailable('too many requests, retry later', requestId);
+    case 'unavailable':
+      return unavailable('service temporarily unavailable, retry later', requestId);
+    case 'error':
+      return internalError(requestId);
+  }
+}

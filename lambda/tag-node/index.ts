@@ -12,7 +12,7 @@ import {
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { AUTHORIZATIONS, callerLogFields, identifyCaller } from '../shared/caller';
 import { boolEnv, enumEnv, jsonEnv, requireEnv } from '../shared/env';
-import { badRequest, forbidden, internalError, notFound, ok, unavailable } from '../shared/http';
+import { badRequest, forbidden, internalError, notFound, ok, sdkFailure } from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
 import { ssmClientConfig } from '../shared/ssm-client';
 import { errorNameOf } from '../shared/ssm-errors';
@@ -79,11 +79,9 @@ function respond(result: TagResult, requestId: string): APIGatewayProxyResult {
     case 'forbidden':
       return forbidden(result.reason, requestId);
     case 'throttled':
-      return unavailable('too many requests, retry later', requestId);
     case 'unavailable':
-      return unavailable('service temporarily unavailable, retry later', requestId);
     case 'error':
-      return internalError(requestId);
+      return sdkFailure(result.outcome, requestId);
   }
 }
 
