@@ -1,2 +1,4 @@
+export * from './common';
 export * from './activation';
 export * from './patching';
+export * from './inventory';

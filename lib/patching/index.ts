@@ -1,4 +1,3 @@
-export * from './association-schedule';
 export * from './maintenance-schedule';
 export * from './maintenance-window';
 export * from './maintenance-window-target';

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { AssociationSchedule } from './association-schedule';
+import { AssociationSchedule } from '../common/association-schedule';
 import { MaintenanceSchedule } from './maintenance-schedule';
 import { IMaintenanceWindowTask, MaintenanceWindow, RunCommandNotificationEvent } from './maintenance-window';
 import { MaintenanceWindowTarget } from './maintenance-window-target';
