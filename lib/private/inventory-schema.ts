@@ -53,6 +53,8 @@ const TYPE_ATTRIBUTES: Record<string, readonly string[]> = {
     'Name', 'Size', 'Description', 'FileVersion', 'InstalledDate', 'ModificationTime', 'LastAccessTime', 'ProductName',
     'InstalledDir', 'ProductLanguage', 'CompanyName', 'ProductVersion',
   ],
+  // InstalledPendingRebootCount, InstalledRejectedCount and RebootOption are in DescribeInstancePatchStates but not in
+  // the published inventory schema [U]; a record without them reads as NULL.
   'AWS:PatchSummary': [
     'PatchGroup', 'BaselineId', 'SnapshotId', 'OwnerInformation', 'InstalledCount', 'InstalledOtherCount',
     'InstalledPendingRebootCount', 'InstalledRejectedCount', 'NotApplicableCount', 'MissingCount', 'FailedCount',
