@@ -1,1 +1,2 @@
 export * from './inventory-type';
+export * from './inventory-collection';
