@@ -1,2 +1,4 @@
 export * from './inventory-type';
 export * from './inventory-collection';
+export * from './inventory-bucket';
+export * from './inventory-data-sync';

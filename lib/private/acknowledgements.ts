@@ -175,6 +175,88 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       'ssm:StartAutomationExecution is checked against the runbook version that runs ($DEFAULT unless documentVersion is set), which changes whenever the runbook is updated; the resource names the runbook and allows any of its versions',
   },
+  // Inventory query layer (lib/inventory/inventory-query-layer.ts).
+  inventoryQueryResultsNoAccessLogs: {
+    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    reason:
+      'Server access logging needs a second bucket the construct cannot choose for you; every query that writes results is recorded by Athena (query history, CloudTrail StartQueryExecution). Set serverAccessLogsBucket to turn it on',
+  },
+  inventoryQueryResultsSseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason:
+      'Athena query results are encrypted at rest with SSE-S3 (workgroup EncryptionOption SSE_S3, enforced), which needs no KMS grants for the people who query; set resultsEncryptionKey to use SSE-KMS with a customer-managed key',
+  },
+  inventoryQueryWorkGroupSseS3: {
+    ids: [guard('athena_workgroup_results_encrypted_at_rest_kms_check')],
+    reason:
+      'The workgroup enforces encryption of every query result with SSE-S3, which needs no KMS grants for the people who query; set resultsEncryptionKey to make it SSE_KMS with a customer-managed key',
+  },
+  inventoryQueryResultsNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason: 'Query results are re-creatable by running the query again and expire after resultsExpiration; replication would double their cost without a recovery need',
+  },
+  inventoryQueryResultsNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Nothing consumes events for query results; Athena reports query state through its API and CloudWatch metrics',
+  },
+  inventoryQueryResultsNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason: 'The bucket is versioned and retained, and its lifecycle rule expires old results; object lock would forbid that expiry',
+  },
+  inventoryQueryTypeFolders: {
+    // The finding names the inventory bucket and one inventory type folder; see acknowledgeInventoryQueryGrant.
+    ids: ['AwsSolutions-IAM5[Resource::<OBJECTS>]'],
+    reason:
+      'Sync files are named after node ids, which are not known in advance; readers may get objects only under the folders of the inventory types the query layer defines (s3:GetObject only)',
+  },
+  inventoryQueryResultObjects: {
+    // The finding names the results bucket's results/ prefix; see acknowledgeInventoryQueryGrant.
+    ids: ['AwsSolutions-IAM5[Resource::<OBJECTS>]'],
+    reason:
+      "Athena names result files after query execution ids, which are created when a query runs; the grant covers only the results/ prefix of the layer's own results bucket",
+  },
+  // Inventory bucket (lib/inventory/inventory-bucket.ts).
+  inventoryBucketSseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason:
+      'Inventory is encrypted at rest with SSE-S3, which resource data syncs of every source account can write without a KMS key policy; set encryptionKey to use SSE-KMS with a customer-managed key (the syncs must then name it)',
+  },
+  inventoryBucketNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason:
+      'The bucket holds a copy of Systems Manager Inventory, which stays in each source account and region; the syncs rewrite every reporting node, so a lost bucket refills without a replica',
+  },
+  inventoryBucketNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Inventory is read on demand (Athena, Glue crawlers, grantRead); nothing consumes an event per overwritten node file',
+  },
+  inventoryBucketNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason:
+      'Resource data sync refuses a destination bucket with S3 Object Lock; the bucket is versioned and retained on stack deletion instead',
+  },
+  inventoryAccessLogsNoAccessLogs: {
+    ids: [guard('s3_bucket_logging_enabled_check')],
+    reason:
+      "This is the inventory bucket's server access log bucket; logging it would need yet another bucket. Pass serverAccessLogsBucket to send the logs to an existing log bucket instead",
+  },
+  inventoryAccessLogsSseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason: 'S3 server access logs can be delivered only to a bucket whose default encryption is SSE-S3; SSE-KMS is not supported for log target buckets',
+  },
+  inventoryAccessLogsNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason: 'Server access logs are an audit aid that expires after 365 days; a cross-region replica would double their cost without a recovery need',
+  },
+  inventoryAccessLogsNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Nothing consumes events for access-log files; they are read when investigating access to the inventory',
+  },
+  inventoryAccessLogsNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason:
+      'A server access log target must not have an Object Lock default retention, and the logs expire after 365 days; the bucket is versioned and retained on stack deletion instead',
+  },
 } satisfies Record<string, Acknowledgement>;
 
 function acknowledge(scope: IConstruct, ack: Acknowledgement): void {
@@ -313,4 +395,59 @@ function flattenReference(node: unknown): string {
 export function acknowledgeNodeOutputPrefix(role: IConstruct, objectsResource: string): void {
   const ack = ACKNOWLEDGEMENTS.nodeOutputPrefix;
   acknowledge(role, { ids: ack.ids.map((id) => id.replace('<BUCKET_OBJECTS>', objectsResource)), reason: ack.reason });
+}
+
+/*
+ * Inventory bucket (lib/inventory/inventory-bucket.ts).
+ */
+
+/** Acknowledges the intended findings of an inventory bucket. */
+export function acknowledgeInventoryBucketFindings(bucket: IConstruct, choices: { readonly kms: boolean }): void {
+  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketSseS3);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoReplication);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoEvents);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoObjectLock);
+}
+
+/** Acknowledges the intended findings of the access-log bucket an inventory bucket creates. */
+export function acknowledgeInventoryAccessLogBucketFindings(bucket: IConstruct): void {
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoAccessLogs);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsSseS3);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoReplication);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoEvents);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoObjectLock);
+}
+
+/*
+ * Inventory query layer (lib/inventory/inventory-query-layer.ts).
+ */
+
+/** Acknowledges the intended findings of the results bucket of an inventory query layer. */
+export function acknowledgeInventoryQueryResultsBucketFindings(bucket: IConstruct, choices: { readonly accessLogs: boolean; readonly kms: boolean }): void {
+  if (!choices.accessLogs) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoAccessLogs);
+  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsSseS3);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoReplication);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoEvents);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoObjectLock);
+}
+
+/** Acknowledges the intended findings of the Athena workgroup of an inventory query layer. */
+export function acknowledgeInventoryQueryWorkGroupFindings(workGroup: IConstruct, choices: { readonly kms: boolean }): void {
+  if (!choices.kms) acknowledge(workGroup, ACKNOWLEDGEMENTS.inventoryQueryWorkGroupSseS3);
+}
+
+/**
+ * Acknowledges the object wildcards of `InventoryQueryLayer.grantQuery` on the grantee: one per inventory type folder
+ * and the results prefix, given as resolved CloudFormation values (the finding prints them flattened).
+ */
+export function acknowledgeInventoryQueryGrant(
+  grantee: IConstruct,
+  resources: { readonly inventoryObjects: unknown[]; readonly resultObjects: unknown[] },
+): void {
+  const forResources = (ack: Acknowledgement, resolved: unknown[]): Acknowledgement => ({
+    ids: resolved.flatMap((resource) => ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(resource)))),
+    reason: ack.reason,
+  });
+  acknowledge(grantee, forResources(ACKNOWLEDGEMENTS.inventoryQueryTypeFolders, resources.inventoryObjects));
+  acknowledge(grantee, forResources(ACKNOWLEDGEMENTS.inventoryQueryResultObjects, resources.resultObjects));
 }
