@@ -9,6 +9,7 @@ import {
   acknowledgeInventoryBucketFindings,
 } from '../private/acknowledgements';
 import { SSM_SERVICE } from '../private/ssm-principal';
+import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
 import { fail } from '../private/validate';
 
 /**
@@ -356,7 +357,7 @@ function resolveSourceAccounts(
     fail(scope, '`sourceAccounts` must list at least one 12-digit account id (omit it for this stack\'s account), got: []');
   }
   for (const account of accounts) {
-    if (!Token.isUnresolved(account) && !/^\d{12}$/.test(account)) {
+    if (!Token.isUnresolved(account) && !ACCOUNT_ID_PATTERN.test(account)) {
       fail(scope, `\`sourceAccounts\` must hold 12-digit AWS account ids, got: '${account}'`);
     }
   }
@@ -376,20 +377,4 @@ function checkWholeDays(scope: IConstruct, prop: string, value: Duration | undef
   if (!Number.isInteger(days) || days < 1 || days > 3650) {
     fail(scope, `\`${prop}\` must be a whole number of days from 1 to 3650, got: ${value.toHumanString()}`);
   }
-}
-
-/** The `S3Destination.BucketPrefix` rules (1 to 256 characters), plus what keeps the bucket policy exact. */
-function checkInventoryPrefix(scope: IConstruct, prop: string, prefix: string | undefined): void {
-  if (prefix === undefined || Token.isUnresolved(prefix)) return;
-  const problem =
-    prefix.length < 1 || prefix.length > 256
-      ? 'must be 1 to 256 characters'
-      : prefix.startsWith('/') || prefix.endsWith('/')
-        ? 'must not start or end with /'
-        : prefix.includes('//')
-          ? 'must not contain //'
-          : /[*?]/.test(prefix)
-            ? 'must not contain * or ? (they would act as wildcards in the bucket policy)'
-            : undefined;
-  if (problem !== undefined) fail(scope, `\`${prop}\` ${problem}, got: '${prefix}'`);
 }

@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
+import { checkInventoryPrefix } from '../private/inventory-checks';
 import { fail } from '../private/validate';
 import { InventoryBucket } from './inventory-bucket';
 
@@ -248,20 +249,4 @@ function checkKeyRegion(scope: IConstruct, key: kms.IKey, bucketRegion: string):
   const keyRegion = key.env.region;
   if (Token.isUnresolved(keyRegion) || Token.isUnresolved(bucketRegion) || keyRegion === bucketRegion) return;
   fail(scope, `\`encryptionKey\` must be in the bucket's region ${bucketRegion}, got: a key in ${keyRegion}`);
-}
-
-/** The `S3Destination.BucketPrefix` rules; the same as in inventory-bucket.ts (kept in step by the tests). */
-function checkInventoryPrefix(scope: IConstruct, prop: string, prefix: string | undefined): void {
-  if (prefix === undefined || Token.isUnresolved(prefix)) return;
-  const problem =
-    prefix.length < 1 || prefix.length > 256
-      ? 'must be 1 to 256 characters'
-      : prefix.startsWith('/') || prefix.endsWith('/')
-        ? 'must not start or end with /'
-        : prefix.includes('//')
-          ? 'must not contain //'
-          : /[*?]/.test(prefix)
-            ? 'must not contain * or ? (they would act as wildcards in the bucket policy)'
-            : undefined;
-  if (problem !== undefined) fail(scope, `\`${prop}\` ${problem}, got: '${prefix}'`);
 }

@@ -13,6 +13,7 @@ import {
 } from '../private/acknowledgements';
 import { INVENTORY_QUERIES } from '../private/inventory-queries';
 import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from '../private/inventory-schema';
+import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
 import { fail } from '../private/validate';
 
 /** Athena's smallest per-query data usage limit (10 MB). */
@@ -20,7 +21,6 @@ const MIN_BYTES_SCANNED_CUTOFF = 10_485_760;
 /** Where Athena writes query results in the results bucket. */
 const RESULTS_PREFIX = 'results/';
 
-const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9_]{0,254}$/;
 const WORKGROUP_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,128}$/;
@@ -447,12 +447,7 @@ export class InventoryQueryLayer extends Construct {
       readonly resultsExpiration: Duration;
     },
   ): void {
-    const prefix = props.prefix;
-    if (prefix !== undefined && !Token.isUnresolved(prefix)) {
-      if (prefix.length < 1 || prefix.length > 256 || prefix.startsWith('/') || prefix.endsWith('/') || prefix.includes('//') || /[*?]/.test(prefix)) {
-        fail(this, `\`prefix\` must be 1 to 256 characters without a leading or trailing '/', '//', '*' or '?', got: '${prefix}'`);
-      }
-    }
+    checkInventoryPrefix(this, 'prefix', props.prefix);
     checkValueList(this, 'accountIds', props.accountIds, ACCOUNT_ID_PATTERN, 'a 12-digit account id');
     checkValueList(this, 'regions', props.regions, REGION_PATTERN, 'a Region code such as eu-west-1 or us-gov-west-1');
 

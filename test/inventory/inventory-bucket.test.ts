@@ -475,7 +475,7 @@ describe('InventoryBucket validation', () => {
     ['a prefix with a leading /', { prefix: '/inventory' }, /^`prefix` must not start or end with \/, got: '\/inventory'/],
     ['a prefix with a trailing /', { prefix: 'inventory/' }, /^`prefix` must not start or end with \/, got: 'inventory\/'/],
     ['a prefix with //', { prefix: 'a//b' }, /^`prefix` must not contain \/\/, got: 'a\/\/b'/],
-    ['a prefix with a wildcard', { prefix: 'inv*' }, /^`prefix` must not contain \* or \? \(they would act as wildcards in the bucket policy\), got: 'inv\*'/],
+    ['a prefix with a wildcard', { prefix: 'inv*' }, /^`prefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\*'/],
     ['noncurrent versions kept for 36 hours', { noncurrentVersionExpiration: Duration.hours(36) }, /^`noncurrentVersionExpiration` must be a whole number of days from 1 to 3650, got: 1 day 12 hours/],
     ['noncurrent versions kept for 0 days', { noncurrentVersionExpiration: Duration.days(0) }, /^`noncurrentVersionExpiration` must be a whole number of days from 1 to 3650, got: 0 days/],
     ['stale nodes after 3651 days', { staleNodeExpiration: Duration.days(3651) }, /^`staleNodeExpiration` must be a whole number of days from 1 to 3650, got: 3651 days/],

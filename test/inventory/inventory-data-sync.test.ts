@@ -240,7 +240,7 @@ describe('InventoryDataSync validation', () => {
     ['a prefix with a leading /', () => ({ prefix: '/inventory' }), /^`prefix` must not start or end with \/, got: '\/inventory'/],
     ['a prefix with a trailing /', () => ({ prefix: 'inventory/' }), /^`prefix` must not start or end with \/, got: 'inventory\/'/],
     ['a prefix with //', () => ({ prefix: 'a//b' }), /^`prefix` must not contain \/\/, got: 'a\/\/b'/],
-    ['a prefix with a wildcard', () => ({ prefix: 'inv?' }), /^`prefix` must not contain \* or \? \(they would act as wildcards in the bucket policy\), got: 'inv\?'/],
+    ['a prefix with a wildcard', () => ({ prefix: 'inv?' }), /^`prefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\?'/],
     [
       'a key in another region than the bucket',
       () => ({ bucket: s3.Bucket.fromBucketAttributes(stack, 'B', { bucketName: 'central', region: 'eu-west-1' }), encryptionKey: kms.Key.fromKeyArn(stack, 'K', KEY_ARN.replace('eu-west-1', 'us-east-1')) }),

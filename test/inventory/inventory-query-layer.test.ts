@@ -551,7 +551,7 @@ describe('InventoryQueryLayer gates', () => {
 
 describe('InventoryQueryLayer validation', () => {
   test.each([
-    [{ prefix: '' }, /`prefix` must be 1 to 256 characters without a leading or trailing '\/', '\/\/', '\*' or '\?', got: ''/],
+    [{ prefix: '' }, /`prefix` must be 1 to 256 characters, got: ''/],
     [{ prefix: '/inventory' }, /`prefix` .* got: '\/inventory'/],
     [{ prefix: 'inventory/' }, /`prefix` .* got: 'inventory\/'/],
     [{ prefix: 'a//b' }, /`prefix` .* got: 'a\/\/b'/],
