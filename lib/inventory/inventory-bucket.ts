@@ -339,8 +339,8 @@ export class InventoryBucket extends Construct {
 }
 
 /*
- * Validation (module-private: jsii forbids exported free functions here). InventoryDataSync has its own copy of
- * checkInventoryPrefix; both are held to the same messages by the tests.
+ * Validation (module-private: jsii forbids exported free functions here; the prefix check is shared in
+ * lib/private/inventory-checks.ts).
  */
 
 function resolveSourceAccounts(

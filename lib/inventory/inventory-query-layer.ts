@@ -236,6 +236,33 @@ export class InventoryQueryLayer extends Construct {
    * construct, those wildcards are acknowledged for cdk-nag on it, with their reason.
    */
   public grantQuery(grantee: iam.IGrantable): iam.Grant {
+    const grants = this.queryPolicyStatements().map((statement) =>
+      iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources }),
+    );
+    if (Construct.isConstruct(grantee)) this.acknowledgeQueryWildcards(grantee);
+    return grants.reduce((all, grant) => all.combine(grant));
+  }
+
+  /**
+   * A customer-managed policy with the statements of `grantQuery`, created once: attach it to the roles, groups or
+   * users who run the queries (`policy.attachToRole(role)`), instead of adding an inline policy to each.
+   */
+  public queryManagedPolicy(): iam.ManagedPolicy {
+    const existing = this.node.tryFindChild('QueryPolicy');
+    if (existing instanceof iam.ManagedPolicy) return existing;
+    const policy = new iam.ManagedPolicy(this, 'QueryPolicy', {
+      description: `Runs the fleet inventory queries of ${this.node.path} in Athena`,
+      statements: this.queryPolicyStatements(),
+    });
+    this.acknowledgeQueryWildcards(policy);
+    return policy;
+  }
+
+  /**
+   * The statements that `grantQuery` adds, for policies you manage yourself (a permission set, another account's
+   * role).
+   */
+  public queryPolicyStatements(): iam.PolicyStatement[] {
     const stack = Stack.of(this);
     const workGroupArn = stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workGroupName });
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog', arnFormat: ArnFormat.NO_RESOURCE_NAME });
@@ -243,14 +270,11 @@ export class InventoryQueryLayer extends Construct {
     const tableArns = this.schemas.map((s) =>
       stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${s.tableName}` }),
     );
-    const typeFolders = this.schemas.map((s) => this.bucket.arnForObjects(`${this.keyPrefix()}${s.typeName}/*`));
-    const resultObjects = this.resultsBucket.arnForObjects(`${RESULTS_PREFIX}*`);
-
-    const grants = [
+    const statement = (actions: string[], resources: string[]) => new iam.PolicyStatement({ actions, resources });
+    const statements = [
       // Every action is scoped to this workgroup: Athena authorizes query executions and named queries by workgroup.
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: [
+      statement(
+        [
           'athena:StartQueryExecution',
           'athena:GetQueryExecution',
           'athena:GetQueryResults',
@@ -260,51 +284,35 @@ export class InventoryQueryLayer extends Construct {
           'athena:GetNamedQuery',
           'athena:BatchGetNamedQuery',
         ],
-        resourceArns: [workGroupArn],
-      }),
+        [workGroupArn],
+      ),
       // Glue authorizes a table read on the catalog, the database and the table; only this layer's tables are named.
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'],
-        resourceArns: [catalogArn, databaseArn, ...tableArns],
-      }),
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:GetBucketLocation', 's3:ListBucket'],
-        resourceArns: [this.bucket.bucketArn],
-      }),
-      iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: typeFolders }),
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
-        resourceArns: [this.resultsBucket.bucketArn],
-      }),
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
-        resourceArns: [resultObjects],
-      }),
+      statement(['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'], [catalogArn, databaseArn, ...tableArns]),
+      statement(['s3:GetBucketLocation', 's3:ListBucket'], [this.bucket.bucketArn]),
+      statement(['s3:GetObject'], this.typeFolderArns()),
+      statement(['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], [this.resultsBucket.bucketArn]),
+      statement(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], [this.resultObjectsArn()]),
     ];
-    if (this.encryptionKey) {
-      grants.push(iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: [this.encryptionKey.keyArn] }));
-    }
-    if (this.resultsEncryptionKey) {
-      grants.push(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resourceArns: [this.resultsEncryptionKey.keyArn],
-        }),
-      );
-    }
-    if (Construct.isConstruct(grantee)) {
-      const granteeStack = Stack.of(grantee);
-      acknowledgeInventoryQueryGrant(grantee, {
-        inventoryObjects: typeFolders.map((arn) => granteeStack.resolve(arn)),
-        resultObjects: [granteeStack.resolve(resultObjects)],
-      });
-    }
-    return grants.reduce((all, grant) => all.combine(grant));
+    if (this.encryptionKey) statements.push(statement(['kms:Decrypt'], [this.encryptionKey.keyArn]));
+    if (this.resultsEncryptionKey) statements.push(statement(['kms:Decrypt', 'kms:GenerateDataKey'], [this.resultsEncryptionKey.keyArn]));
+    return statements;
+  }
+
+  private typeFolderArns(): string[] {
+    return this.schemas.map((s) => this.bucket.arnForObjects(`${this.keyPrefix()}${s.typeName}/*`));
+  }
+
+  private resultObjectsArn(): string {
+    return this.resultsBucket.arnForObjects(`${RESULTS_PREFIX}*`);
+  }
+
+  /** Acknowledges, on the policy or grantee that holds them, the object wildcards of the query statements. */
+  private acknowledgeQueryWildcards(holder: Construct): void {
+    const holderStack = Stack.of(holder);
+    acknowledgeInventoryQueryGrant(holder, {
+      inventoryObjects: this.typeFolderArns().map((arn) => holderStack.resolve(arn)),
+      resultObjects: [holderStack.resolve(this.resultObjectsArn())],
+    });
   }
 
   /** `<prefix>/` or '' when the syncs write at the top of the bucket. */

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { buildExampleApp } from '../../bin/example';
@@ -50,5 +50,38 @@ test('example app: defines the activation API with its instance role and boot la
 test('every acknowledgement carries a reason', () => {
   for (const [topic, ack] of Object.entries(ACKNOWLEDGEMENTS)) {
     expect({ topic, ids: ack.ids.length > 0, reason: ack.reason.length >= 40 }).toEqual({ topic, ids: true, reason: true });
+  }
+});
+
+test('example app: one central inventory stack and a member stack per other account and region, all syncing to one bucket', () => {
+  const app = buildExampleApp(testApp());
+  const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack);
+  expect(stacks.map((s) => s.stackName).sort()).toEqual([
+    'HybridFleetExample',
+    'InventoryCentral',
+    'InventoryMember-111122223333-us-east-1',
+    'InventoryMember-444455556666-eu-west-1',
+    'InventoryMember-444455556666-us-east-1',
+  ]);
+
+  const central = Template.fromStack(stacks.find((s) => s.stackName === 'InventoryCentral')!);
+  central.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'hybrid-fleet-inventory-111122223333-eu-west-1' });
+  central.resourceCountIs('AWS::Glue::Table', 14);
+  central.hasResourceProperties('AWS::Glue::Table', {
+    TableInput: Match.objectLike({ Parameters: Match.objectLike({ 'projection.accountid.values': '111122223333,444455556666' }) }),
+  });
+
+  // Every account and region has exactly one sync to the central bucket and prefix; every one but the sync-only
+  // member (Quick Setup collects there) has exactly one inventory association.
+  for (const stack of stacks.filter((s) => s.stackName.startsWith('Inventory'))) {
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SSM::ResourceDataSync', 1);
+    const [sync] = Object.values(template.findResources('AWS::SSM::ResourceDataSync'));
+    const destination = stack.resolve(sync.Properties.S3Destination);
+    expect({ stack: stack.stackName, region: destination.BucketRegion, prefix: destination.BucketPrefix }).toEqual({
+      stack: stack.stackName, region: 'eu-west-1', prefix: 'inventory',
+    });
+    const collects = stack.stackName !== 'InventoryMember-444455556666-us-east-1';
+    template.resourceCountIs('AWS::SSM::Association', collects ? 1 : 0);
   }
 });

@@ -510,6 +510,30 @@ describe('InventoryQueryLayer grantQuery', () => {
   });
 });
 
+describe('InventoryQueryLayer queryManagedPolicy', () => {
+  test('holds exactly the grantQuery statements, is created once, and attached to a role passes every gate', () => {
+    const inventory = new InventoryBucket(stack, 'InventoryBucket', { prefix: 'inventory', sourceAccounts: ACCOUNTS });
+    const layer = new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
+    const policy = layer.queryManagedPolicy();
+    expect(layer.queryManagedPolicy()).toBe(policy);
+    policy.attachToRole(new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() }));
+    const granted = new iam.Role(stack, 'Granted', { assumedBy: new iam.AccountRootPrincipal() });
+    layer.grantQuery(granted);
+
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+    const [managed] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const [inline] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Granted') }] } }));
+    expect(managed.Properties.PolicyDocument.Statement).toEqual(inline.Properties.PolicyDocument.Statement);
+    expect(managed.Properties.PolicyDocument.Statement).toHaveLength(layer.queryPolicyStatements().length);
+    expect(managed.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^Analyst/) }]);
+
+    // Only the inline policy of the directly granted role is reported (the caller's choice); the managed one is clean.
+    const findings = allFindings(stack.node.root as never);
+    expect([...new Set(findings.flatMap((f) => f.paths))]).toEqual(['Central/Granted/DefaultPolicy/Resource']);
+  });
+});
+
 describe('InventoryQueryLayer gates', () => {
   test('over an InventoryBucket, the layer passes every gate with zero unacknowledged findings', () => {
     const inventory = new InventoryBucket(stack, 'InventoryBucket', { prefix: 'inventory', sourceAccounts: ACCOUNTS });
