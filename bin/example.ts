@@ -4,10 +4,15 @@
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
   BootScriptPlatform,
   HybridActivationApi,
+  InventoryBucket,
+  InventoryCollection,
+  InventoryDataSync,
+  InventoryQueryLayer,
   MaintenanceSchedule,
   NameConflictPolicy,
   PatchBaseline,
@@ -105,10 +110,84 @@ export class HybridFleetExampleStack extends Stack {
   }
 }
 
+/*
+ * Inventory, multi-account and multi-region: every account and region collects inventory and syncs it to one
+ * central bucket, where Athena answers questions about the whole fleet. The account ids are examples; synth needs no
+ * AWS account.
+ */
+const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
+const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
+const INVENTORY_REGIONS = ['eu-west-1', 'us-east-1'];
+const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
+const INVENTORY_PREFIX = 'inventory';
+
+/** The central (security/tooling) account: the bucket every sync writes to, its own region's sync, and Athena. */
+export class InventoryCentralStack extends Stack {
+  public readonly inventory: InventoryBucket;
+  public readonly query: InventoryQueryLayer;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, { ...props, env: CENTRAL });
+    this.inventory = new InventoryBucket(this, 'Inventory', {
+      bucketName: INVENTORY_BUCKET,
+      prefix: INVENTORY_PREFIX,
+      sourceAccounts: INVENTORY_ACCOUNTS,
+    });
+    new InventoryCollection(this, 'Collection');
+    new InventoryDataSync(this, 'Sync', { bucket: this.inventory.bucket });
+    this.query = new InventoryQueryLayer(this, 'Query', {
+      bucket: this.inventory.bucket,
+      prefix: INVENTORY_PREFIX,
+      accountIds: INVENTORY_ACCOUNTS,
+      regions: INVENTORY_REGIONS,
+    });
+    // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
+    const analysts = new iam.Role(this, 'InventoryAnalysts', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: 'Runs the fleet inventory named queries in Athena',
+    });
+    this.query.queryManagedPolicy().attachToRole(analysts);
+  }
+}
+
+/** Properties of a member account/region stack. */
+export interface InventoryMemberStackProps extends StackProps {
+  /** Collect inventory here; false when Quick Setup or Inspector already does (two inventory associations = none). */
+  readonly collect: boolean;
+}
+
+/** Every other account and region: collect inventory (unless something else does) and sync it to the central bucket. */
+export class InventoryMemberStack extends Stack {
+  constructor(scope: Construct, id: string, props: InventoryMemberStackProps) {
+    super(scope, id, props);
+    if (props.collect) new InventoryCollection(this, 'Collection');
+    new InventoryDataSync(this, 'Sync', {
+      bucket: s3.Bucket.fromBucketAttributes(this, 'CentralInventory', {
+        bucketName: INVENTORY_BUCKET,
+        region: CENTRAL.region,
+        account: CENTRAL.account,
+      }),
+      prefix: INVENTORY_PREFIX,
+    });
+  }
+}
+
 export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
   new HybridFleetExampleStack(app, 'HybridFleetExample', {
     description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
   });
+  new InventoryCentralStack(app, 'InventoryCentral', { description: 'Central fleet inventory: bucket, sync and Athena' });
+  for (const account of INVENTORY_ACCOUNTS) {
+    for (const region of INVENTORY_REGIONS) {
+      if (account === CENTRAL.account && region === CENTRAL.region) continue;
+      new InventoryMemberStack(app, `InventoryMember-${account}-${region}`, {
+        env: { account, region },
+        // In the second account, us-east-1 is already covered by Quick Setup host management: sync only.
+        collect: !(account === '444455556666' && region === 'us-east-1'),
+        description: `Fleet inventory of ${account} in ${region}, synced to the central bucket`,
+      });
+    }
+  }
   return app;
 }
 
