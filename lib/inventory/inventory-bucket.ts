@@ -34,6 +34,10 @@ export interface InventoryBucketProps {
    * `<prefix>/*\/accountid=*\/*` when Systems Manager tags the object with `OrgId` = this id, plus the
    * `s3:PutObjectTagging` statement it needs. When only `organizationId` is given, no per-account statement is added.
    *
+   * Systems Manager tags objects with `OrgId` only for syncs created with `DestinationDataSharing=Organization`, which
+   * only the API offers (CloudFormation has no such field). Syncs created by `InventoryDataSync` are admitted through
+   * `sourceAccounts`: list their accounts even when you give `organizationId`.
+   *
    * Must match `^o-[a-z0-9]{10,32}$`.
    *
    * @default - no Organizations statements
