@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -11,6 +11,7 @@ import {
 import { SSM_SERVICE } from '../private/ssm-principal';
 import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
 import { fail } from '../private/validate';
+import { retainedBucketProps } from '../private/retained-bucket';
 
 /**
  * Properties for an `InventoryBucket`.
@@ -167,15 +168,7 @@ export class InventoryBucket extends Construct {
 
     const bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: props.bucketName,
-      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: props.encryptionKey !== undefined,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...retainedBucketProps(props.encryptionKey),
       serverAccessLogsBucket: this.serverAccessLogsBucket,
       serverAccessLogsPrefix: 'inventory-bucket/',
       lifecycleRules: this.lifecycleRules(props.prefix, noncurrentVersionExpiration, props.staleNodeExpiration),
@@ -205,13 +198,7 @@ export class InventoryBucket extends Construct {
   private createAccessLogsBucket(): s3.IBucket {
     const logs = new s3.Bucket(this, 'AccessLogs', {
       // Server access logs can be delivered only to SSE-S3 buckets; s3.Bucket adds the log-delivery statement.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...retainedBucketProps(),
       lifecycleRules: [
         {
           id: 'ExpireAccessLogs',

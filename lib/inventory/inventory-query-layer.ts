@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Fn, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Size, Stack, Token } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,6 +15,7 @@ import { INVENTORY_QUERIES } from '../private/inventory-queries';
 import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from '../private/inventory-schema';
 import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
 import { fail } from '../private/validate';
+import { retainedBucketProps } from '../private/retained-bucket';
 
 /** Athena's smallest per-query data usage limit (10 MB). */
 const MIN_BYTES_SCANNED_CUTOFF = 10_485_760;
@@ -375,15 +376,7 @@ export class InventoryQueryLayer extends Construct {
   private createResultsBucket(expiration: Duration, accessLogs: s3.IBucket | undefined): s3.IBucket {
     const key = this.resultsEncryptionKey;
     const bucket = new s3.Bucket(this, 'ResultsBucket', {
-      encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: key,
-      bucketKeyEnabled: key !== undefined,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...retainedBucketProps(key),
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: accessLogs ? 'inventory-query-results/' : undefined,
       lifecycleRules: [

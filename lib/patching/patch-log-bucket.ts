@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgePatchLogBucketFindings } from '../private/acknowledgements';
 import { checkIntegerRange } from '../private/validate';
+import { retainedBucketProps } from '../private/retained-bucket';
 
 /**
  * Properties for a `PatchLogBucket`.
@@ -50,15 +51,7 @@ export class PatchLogBucket extends Construct {
     checkIntegerRange(this, 'expirationDays', expirationDays, 1, 3650);
 
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-      encryptionKey: props.encryptionKey,
-      bucketKeyEnabled: props.encryptionKey !== undefined,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...retainedBucketProps(props.encryptionKey),
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: props.serverAccessLogsBucket ? 'patch-log-bucket/' : undefined,
       lifecycleRules: [
