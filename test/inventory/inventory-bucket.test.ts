@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InventoryBucket, InventoryBucketProps } from '../../lib';
 import { ACKNOWLEDGEMENTS } from '../../lib/private/acknowledgements';
 import { allFindings, testApp } from '../support/gates';
+import { customerKey } from '../support/kms';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const OTHER = '444455556666';
@@ -15,24 +16,6 @@ let stack: Stack;
 beforeEach(() => {
   stack = new Stack(testApp(), 'Central', { env: ENV });
 });
-
-/**
- * A customer-managed key as a consumer would create it: rotated, and limiting grants to AWS services (the Control
- * Tower rule CT.KMS.PR.3, which the default key policy does not meet).
- */
-function customerKey(): kms.Key {
-  const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-    }),
-  );
-  return key;
-}
 
 function build(props: InventoryBucketProps = {}): { inventory: InventoryBucket; template: Template; bucket: string } {
   const inventory = new InventoryBucket(stack, 'Inventory', props);
@@ -234,7 +217,7 @@ describe('InventoryBucket source accounts and prefix', () => {
 
 describe('InventoryBucket with a KMS key', () => {
   test('SSE-KMS with a bucket key, and deliveries must name the key', () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const { template, bucket, inventory } = build({ encryptionKey: key, prefix: 'inventory' });
     const keyArn = arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey));
     template.hasResourceProperties('AWS::S3::Bucket', {
@@ -262,7 +245,7 @@ describe('InventoryBucket with a KMS key', () => {
   });
 
   test('the key policy lets Systems Manager generate data keys for the source accounts only', () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const { template } = build({ encryptionKey: key, sourceAccounts: ['111122223333', OTHER] });
     const statements = keyStatements(template);
     expect(statements).toHaveLength(3); // CDK's account statement, the test's grant guard, ours
@@ -289,7 +272,7 @@ describe('InventoryBucket with a KMS key', () => {
   });
 
   test('the SSE-S3 acknowledgement is dropped when a key is given', () => {
-    const { inventory } = build({ encryptionKey: customerKey() });
+    const { inventory } = build({ encryptionKey: customerKey(stack) });
     const acknowledged = inventory.bucket.node
       .findAll()
       .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'))
@@ -329,7 +312,7 @@ describe('InventoryBucket for an organization', () => {
   });
 
   test('with a key: SSE-KMS conditions on the organization delivery and an aws:SourceOrgID key statement', () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const { template, bucket } = build({ organizationId: ORG, encryptionKey: key });
     const keyArn = arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey));
     expect(statement(template, bucket, 'SSMBucketDeliveryOrganization')).toEqual({
@@ -360,7 +343,7 @@ describe('InventoryBucket for an organization', () => {
   });
 
   test('passes every gate', () => {
-    build({ organizationId: ORG, sourceAccounts: [OTHER], encryptionKey: customerKey() });
+    build({ organizationId: ORG, sourceAccounts: [OTHER], encryptionKey: customerKey(stack) });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 });
@@ -430,7 +413,7 @@ describe('InventoryBucket.grantRead', () => {
   });
 
   test('without a prefix, the whole bucket; with a key, kms:Decrypt on it', () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const inventory = new InventoryBucket(stack, 'Inventory', { encryptionKey: key });
     inventory.grantRead(reader());
     const bucket = stack.getLogicalId(inventory.bucket.node.defaultChild as s3.CfnBucket);
@@ -448,7 +431,7 @@ describe('InventoryBucket gates', () => {
   });
 
   test('with a key, a prefix and stale-node expiry, passes every gate', () => {
-    build({ encryptionKey: customerKey(), prefix: 'inventory', staleNodeExpiration: Duration.days(30) });
+    build({ encryptionKey: customerKey(stack), prefix: 'inventory', staleNodeExpiration: Duration.days(30) });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 

@@ -1,10 +1,10 @@
 import { App, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InventoryBucket, InventoryDataSync, InventoryDataSyncProps, PatchLogBucket } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
+import { customerKey } from '../support/kms';
 
 const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
 const MEMBER = { account: '444455556666', region: 'us-east-1' };
@@ -16,21 +16,6 @@ beforeEach(() => {
   app = testApp();
   stack = new Stack(app, 'Central', { env: CENTRAL });
 });
-
-/** A customer-managed key that limits grants to AWS services (Control Tower CT.KMS.PR.3). */
-function customerKey(scope: Stack = stack, id = 'Key'): kms.Key {
-  const key = new kms.Key(scope, id, { enableKeyRotation: true });
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-    }),
-  );
-  return key;
-}
 
 function syncOf(template: Template): { Properties: Record<string, unknown>; DependsOn?: string[] } {
   const syncs = Object.values(template.findResources('AWS::SSM::ResourceDataSync'));
@@ -81,7 +66,7 @@ describe('InventoryDataSync with its own bucket', () => {
   });
 
   test('prefix and key go to both the sync and its bucket', () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const sync = new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: key, syncName: 'fleet-inventory' });
     const template = Template.fromStack(stack);
     expect(syncOf(template).Properties).toEqual({
@@ -110,7 +95,7 @@ describe('InventoryDataSync with its own bucket', () => {
   });
 
   test('no legacy top-level destination fields', () => {
-    new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: customerKey() });
+    new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: customerKey(stack) });
     const props = syncOf(Template.fromStack(stack)).Properties;
     for (const legacy of ['BucketName', 'BucketRegion', 'SyncFormat', 'BucketPrefix', 'KMSKeyArn', 'SyncSource']) {
       expect(props[legacy]).toBeUndefined();
@@ -120,7 +105,7 @@ describe('InventoryDataSync with its own bucket', () => {
 
 describe('InventoryDataSync to an InventoryBucket of the app', () => {
   test("takes the bucket's prefix and key unless set", () => {
-    const key = customerKey();
+    const key = customerKey(stack);
     const central = new InventoryBucket(stack, 'Inventory', { prefix: 'inventory', encryptionKey: key });
     const sync = new InventoryDataSync(stack, 'Sync', { bucket: central.bucket });
     expect(sync.inventoryBucket).toBe(central);
@@ -219,7 +204,7 @@ describe('InventoryDataSync gates', () => {
   });
 
   test('with a KMS key and a prefix, pass every gate', () => {
-    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey(), prefix: 'inventory', sourceAccounts: ['111122223333', '444455556666'] });
+    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey(stack), prefix: 'inventory', sourceAccounts: ['111122223333', '444455556666'] });
     new InventoryDataSync(stack, 'Sync', { bucket: central.bucket });
     expect(allFindings(app)).toEqual([]);
   });
@@ -273,7 +258,7 @@ describe('InventoryDataSync validation', () => {
   });
 
   test('a key other than the InventoryBucket key is refused', () => {
-    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey() });
+    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey(stack) });
     expect(() => build({ bucket: central.bucket, encryptionKey: customerKey(stack, 'Other') })).toThrow(
       /^`encryptionKey` must be the key of the InventoryBucket Central\/Inventory, whose policy requires it on every delivery, got: Central\/Other/,
     );
