@@ -10,7 +10,7 @@ import {
 } from '../private/acknowledgements';
 import { SSM_SERVICE } from '../private/ssm-principal';
 import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
-import { fail } from '../private/validate';
+import { checkWholeDays, fail } from '../private/validate';
 import { retainedBucketProps } from '../private/retained-bucket';
 
 /**
@@ -161,8 +161,8 @@ export class InventoryBucket extends Construct {
     checkOrganizationId(this, props.organizationId);
     const sourceAccounts = resolveSourceAccounts(this, props.sourceAccounts, props.organizationId, stack.account);
     const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
-    checkWholeDays(this, 'noncurrentVersionExpiration', noncurrentVersionExpiration);
-    checkWholeDays(this, 'staleNodeExpiration', props.staleNodeExpiration);
+    checkWholeDays(this, 'noncurrentVersionExpiration', noncurrentVersionExpiration, 1, 3650);
+    checkWholeDays(this, 'staleNodeExpiration', props.staleNodeExpiration, 1, 3650);
 
     this.serverAccessLogsBucket = props.serverAccessLogsBucket ?? this.createAccessLogsBucket();
 
@@ -362,10 +362,3 @@ function checkOrganizationId(scope: IConstruct, organizationId: string | undefin
   }
 }
 
-function checkWholeDays(scope: IConstruct, prop: string, value: Duration | undefined): void {
-  if (value === undefined || value.isUnresolved()) return;
-  const days = value.toHours({ integral: false }) / 24;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) {
-    fail(scope, `\`${prop}\` must be a whole number of days from 1 to 3650, got: ${value.toHumanString()}`);
-  }
-}

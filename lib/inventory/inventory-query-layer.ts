@@ -14,7 +14,7 @@ import {
 import { INVENTORY_QUERIES } from '../private/inventory-queries';
 import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from '../private/inventory-schema';
 import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
-import { fail } from '../private/validate';
+import { checkWholeDays, fail } from '../private/validate';
 import { retainedBucketProps } from '../private/retained-bucket';
 
 /** Athena's smallest per-query data usage limit (10 MB). */
@@ -123,7 +123,7 @@ export interface InventoryQueryLayerProps {
   /**
    * Delete query results after this long (noncurrent versions one day later).
    *
-   * A whole number of days, at least 1.
+   * A whole number of days, from 1 to 3650.
    *
    * @default Duration.days(30)
    */
@@ -483,12 +483,7 @@ export class InventoryQueryLayer extends Construct {
         fail(this, `\`bytesScannedCutoffPerQuery\` must be at least 10 MB (${MIN_BYTES_SCANNED_CUTOFF} bytes), got: ${bytes} bytes`);
       }
     }
-    if (!resultsExpiration.isUnresolved()) {
-      const days = resultsExpiration.toDays({ integral: false });
-      if (!Number.isInteger(days) || days < 1) {
-        fail(this, `\`resultsExpiration\` must be a whole number of days, at least 1, got: ${resultsExpiration.toHumanString()}`);
-      }
-    }
+    checkWholeDays(this, 'resultsExpiration', resultsExpiration, 1, 3650);
   }
 }
 

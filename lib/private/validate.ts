@@ -39,3 +39,12 @@ export function checkDurationRange(
     );
   }
 }
+
+/** Checks a `Duration` prop that must be a whole number of days in an inclusive range; tokens are not inspected. */
+export function checkWholeDays(scope: IConstruct, prop: string, value: Duration | undefined, min: number, max: number): void {
+  if (value === undefined || value.isUnresolved()) return;
+  const days = value.toHours({ integral: false }) / 24;
+  if (!Number.isInteger(days) || days < min || days > max) {
+    fail(scope, `\`${prop}\` must be a whole number of days from ${min} to ${max}, got: ${value.toHumanString()}`);
+  }
+}

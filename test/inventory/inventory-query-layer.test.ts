@@ -605,7 +605,7 @@ describe('InventoryQueryLayer validation', () => {
     [{ inventoryTypes: ['AWS:BillingInfo' as InventoryType] }, /`inventoryTypes` may hold only InventoryType values \(AWS:Application, .*\), got: 'AWS:BillingInfo'/],
     [{ bytesScannedCutoffPerQuery: Size.mebibytes(9) }, /`bytesScannedCutoffPerQuery` must be at least 10 MB \(10485760 bytes\), got: 9437184 bytes/],
     [{ bytesScannedCutoffPerQuery: Size.bytes(10_485_759) }, /`bytesScannedCutoffPerQuery` .* got: 10485759 bytes/],
-    [{ resultsExpiration: Duration.hours(12) }, /`resultsExpiration` must be a whole number of days, at least 1, got: 12 hours/],
+    [{ resultsExpiration: Duration.hours(12) }, /`resultsExpiration` must be a whole number of days from 1 to 3650, got: 12 hours/],
     [{ resultsExpiration: Duration.hours(36) }, /`resultsExpiration` .* got: 1 day 12 hours/],
     [{ resultsExpiration: Duration.days(0) }, /`resultsExpiration` .* got: 0 days/],
   ] as [Partial<InventoryQueryLayerProps>, RegExp][])('rejects %j', (props, message) => {
