@@ -437,8 +437,9 @@ export function acknowledgeInventoryQueryWorkGroupFindings(workGroup: IConstruct
 }
 
 /**
- * Acknowledges the object wildcards of `InventoryQueryLayer.grantQuery` on the grantee: one per inventory type folder
- * and the results prefix, given as resolved CloudFormation values (the finding prints them flattened).
+ * Acknowledges the object wildcards of the query statements on what holds them (a `grantQuery` grantee or the
+ * `queryManagedPolicy`): one per inventory type folder and the results prefix, given as resolved CloudFormation values
+ * (the finding prints them flattened).
  */
 export function acknowledgeInventoryQueryGrant(
   grantee: IConstruct,
