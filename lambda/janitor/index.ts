@@ -1,7 +1,8 @@
 /**
  * Adapter for the janitor handler (docs/handler-contract.md, "janitor"): reads the environment once, owns the SSM
- * client and the logger, gives the pure core a port over paginated SSM calls and a deadline from the Lambda context,
- * and logs the run summary as one CloudWatch embedded-metric-format line plus one audit line per deregistration.
+ * client and the logger, gives the pure core a port over single SSM calls (one page each) and a deadline from the Lambda
+ * context (which also aborts the call in flight), and logs the run summary as one CloudWatch embedded-metric-format
+ * line plus one audit line per deregistration.
  */
 import {
   DeleteActivationCommand,
@@ -9,11 +10,9 @@ import {
   DescribeActivationsCommand,
   DescribeInstanceInformationCommand,
   SSMClient,
-  type Activation,
-  type InstanceInformation,
 } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { boolEnv, enumEnv, intEnv, requireEnv } from '../shared/env';
+import { boolEnv, enumEnv, intEnv, optionalEnv, requireEnv } from '../shared/env';
 import { createLogger, LOG_LEVELS } from '../shared/logger';
 import { DESCRIBE_PAGE_SIZE, markerFilters } from '../shared/nodes';
 import { ssmClientConfig } from '../shared/ssm-client';
@@ -21,10 +20,12 @@ import {
   AUDIT_MESSAGE,
   auditFields,
   runJanitor,
+  STOP_MARGIN_MS,
   stopBefore,
   toEmfLogLine,
   type JanitorConfig,
   type JanitorPort,
+  type JanitorRun,
   type JanitorSummary,
 } from './janitor';
 
@@ -43,67 +44,62 @@ const config: JanitorConfig = {
 };
 const metricsNamespace = requireEnv('METRICS_NAMESPACE');
 
+/**
+ * The instance role the API's activations carry (`IamRole`): when set, `DescribeActivations` asks SSM for those
+ * activations only, instead of every activation in the account and Region.
+ */
+const instanceRoleName = optionalEnv('INSTANCE_ROLE_NAME');
+
 // More attempts than the API handlers' default: nobody waits on a scheduled run, and throttling is left to the SDK.
 const ssm = new SSMClient(ssmClientConfig({ maxAttempts: 8, requestTimeoutMs: 3000 }));
 
 /** Page size for `DescribeActivations` (its maximum, as `DESCRIBE_PAGE_SIZE` is `DescribeInstanceInformation`'s). */
 const ACTIVATIONS_PAGE_SIZE = 50;
-/** Times a listing starts over when SSM refuses its `NextToken` (the list changed under it, e.g. an overlapping run). */
-const LISTING_RESTARTS = 2;
 
+const activationFilters = instanceRoleName === undefined ? undefined : [{ FilterKey: 'IamRole' as const, FilterValues: [instanceRoleName] }];
 const nodeFilters = markerFilters(config.markerTag);
 
-/**
- * Every item of a paginated Describe call. When SSM answers `InvalidNextToken` (a token gone stale because the list
- * changed while we paged through it), the listing starts over from the first page, up to {@link LISTING_RESTARTS}
- * times; any other error (after the SDK's retries) is thrown.
- */
-async function listAll<T>(fetchPage: (nextToken: string | undefined) => Promise<{ items?: T[]; nextToken?: string }>): Promise<T[]> {
-  for (let restarts = 0; ; restarts++) {
-    const all: T[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        const page = await fetchPage(nextToken);
-        all.push(...(page.items ?? []));
-        nextToken = page.nextToken || undefined;
-      } while (nextToken);
-      return all;
-    } catch (err) {
-      if (restarts >= LISTING_RESTARTS || (err as { name?: unknown } | null)?.name !== 'InvalidNextToken') throw err;
-    }
-  }
-}
-
-const port: JanitorPort = {
-  listActivations: () =>
-    listAll<Activation>(async (NextToken) => {
-      const page = await ssm.send(new DescribeActivationsCommand({ MaxResults: ACTIVATIONS_PAGE_SIZE, NextToken }));
+/** The port of one run: every call carries the run's abort signal, so the deadline ends a call in flight. */
+function portFor(abortSignal: AbortSignal): JanitorPort {
+  const options = { abortSignal };
+  return {
+    async describeActivations(NextToken) {
+      const page = await ssm.send(new DescribeActivationsCommand({ Filters: activationFilters, MaxResults: ACTIVATIONS_PAGE_SIZE, NextToken }), options);
       return { items: page.ActivationList, nextToken: page.NextToken };
-    }),
-  async deleteActivation(ActivationId) {
-    await ssm.send(new DeleteActivationCommand({ ActivationId }));
-  },
-  listNodes: () =>
-    listAll<InstanceInformation>(async (NextToken) => {
-      const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: nodeFilters, MaxResults: DESCRIBE_PAGE_SIZE, NextToken }));
+    },
+    async deleteActivation(ActivationId) {
+      await ssm.send(new DeleteActivationCommand({ ActivationId }), options);
+    },
+    async describeNodes(NextToken) {
+      const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: nodeFilters, MaxResults: DESCRIBE_PAGE_SIZE, NextToken }), options);
       return { items: page.InstanceInformationList, nextToken: page.NextToken };
-    }),
-  async deregister(InstanceId) {
-    await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId }));
-  },
-};
+    },
+    async deregister(InstanceId) {
+      await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId }), options);
+    },
+  };
+}
 
 // ---- per run ----
 
 /**
- * Lambda entry point for the EventBridge schedule (the event itself is not read). Returns the run summary. Starts no
- * more SSM calls once less than `STOP_MARGIN_MS` of the invocation's time remain, so the summary is always logged.
+ * Lambda entry point for the EventBridge schedule (the event itself is not read). Returns the run summary. Once less
+ * than `STOP_MARGIN_MS` of the invocation's time remain, starts no more SSM calls and aborts the one in flight, so the
+ * summary is always logged.
  */
 export async function handler(_event: unknown, context: Context): Promise<JanitorSummary> {
   const requestId = context.awsRequestId;
-  const shouldStop = stopBefore(() => context.getRemainingTimeInMillis());
-  const { summary, deregistered } = await runJanitor(port, config, new Date(), Date.now, shouldStop);
+  const remainingMs = () => context.getRemainingTimeInMillis();
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), Math.max(0, remainingMs() - STOP_MARGIN_MS));
+  const nearDeadline = stopBefore(remainingMs);
+  let run: JanitorRun;
+  try {
+    run = await runJanitor(portFor(deadline.signal), config, new Date(), Date.now, () => deadline.signal.aborted || nearDeadline());
+  } finally {
+    clearTimeout(timer);
+  }
+  const { summary, deregistered } = run;
   for (const node of deregistered) {
     logger.info(AUDIT_MESSAGE, { requestId, ...auditFields(node, summary.dryRun) });
   }

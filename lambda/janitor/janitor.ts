@@ -5,6 +5,8 @@
  * through a {@link JanitorPort} (one item's failure never stops the others), and shapes the run summary and its
  * CloudWatch embedded-metric-format log line. It has no SDK import, reads no environment and does not log: the adapter
  * (`index.ts`) passes in the configuration, the current time, a clock for the duration, a deadline and the port.
+ * Listings are processed page by page: the run holds one page of activations at a time, and of the nodes only the
+ * candidates for deregistration.
  */
 import { isHybridNodeId, isOnline, type NodeInfo } from '../shared/nodes';
 import { errorNameOf } from '../shared/ssm-errors';
@@ -36,16 +38,24 @@ export interface NodeRecord extends NodeInfo {
   readonly LastPingDateTime?: Date;
 }
 
+/** One page of a paginated Describe call. */
+export interface Page<T> {
+  readonly items?: readonly T[];
+  /** Absent or empty on the last page. */
+  readonly nextToken?: string;
+}
+
 /**
- * The side effects. Each call either succeeds or throws the SDK's error (after the SDK's own retries).
+ * The side effects, one SSM call each. Each call either succeeds or throws the SDK's error (after the SDK's own
+ * retries); a call cut short by the deadline throws an error named {@link ABORT_ERROR}.
  */
 export interface JanitorPort {
-  /** Every activation in the account and region (all pages of `DescribeActivations`). */
-  listActivations(): Promise<readonly ActivationRecord[]>;
+  /** One page of `DescribeActivations` (narrowed server-side to the API's instance role when the adapter knows it). */
+  describeActivations(nextToken: string | undefined): Promise<Page<ActivationRecord>>;
   /** `DeleteActivation`. */
   deleteActivation(activationId: string): Promise<void>;
-  /** Every node of this API (all pages of `DescribeInstanceInformation` filtered by the marker tag). */
-  listNodes(): Promise<readonly NodeRecord[]>;
+  /** One page of `DescribeInstanceInformation` filtered by the marker tag. */
+  describeNodes(nextToken: string | undefined): Promise<Page<NodeRecord>>;
   /** `DeregisterManagedInstance`. */
   deregister(instanceId: string): Promise<void>;
 }
@@ -84,6 +94,12 @@ export const WHOLE_STEP = '*';
 export const ACTIVATION_GONE_ERRORS: ReadonlySet<string> = new Set(['InvalidActivation', 'InvalidActivationId']);
 /** `DeregisterManagedInstance` errors meaning the node is already gone. */
 export const NODE_GONE_ERRORS: ReadonlySet<string> = new Set(['InvalidInstanceId']);
+/** Name of the error a call throws when the adapter aborts it because the deadline came (the SDK's `AbortError`). */
+export const ABORT_ERROR = 'AbortError';
+/** The error of a Describe call whose `NextToken` SSM no longer accepts (the list changed while we paged through it). */
+export const STALE_TOKEN_ERROR = 'InvalidNextToken';
+/** Times a listing starts over from its first page on {@link STALE_TOKEN_ERROR} before its step is given up. */
+export const LISTING_RESTARTS = 2;
 
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -97,10 +113,8 @@ export interface NodeCandidate {
   readonly lastPing: Date;
 }
 
-/** What a run will do. */
-export interface CleanupPlan {
-  /** Ours and expired or fully used, in listing order, without duplicates. */
-  readonly activationsToDelete: readonly string[];
+/** What a run will do with the nodes it found. */
+export interface NodePlan {
   /** Offline past the threshold, oldest first, at most `maxDeregistrationsPerRun`. */
   readonly nodesToDeregister: readonly NodeCandidate[];
   /** Offline past the threshold but beyond the cap, oldest first (left for a later run). */
@@ -119,7 +133,7 @@ export function isSpent(activation: ActivationRecord): boolean {
   return typeof count === 'number' && typeof limit === 'number' && count >= limit;
 }
 
-/** Ids of our spent activations, in listing order, without duplicates. Never anyone else's. */
+/** Ids of our spent activations (of one page), in listing order, without duplicates. Never anyone else's. */
 export function selectActivations(activations: readonly ActivationRecord[], marker: MarkerTag): string[] {
   const ids = new Set<string>();
   for (const activation of activations) {
@@ -129,43 +143,50 @@ export function selectActivations(activations: readonly ActivationRecord[], mark
 }
 
 /**
- * Splits this API's nodes into the ones to deregister now and the ones the cap leaves for later. A node qualifies when
- * its id starts with `mi-`, it is not `Online`, and its `LastPingDateTime` is strictly before `now − threshold`
- * (a node without a last ping time has an unknown age and is left alone). Oldest first; ties by id.
- * A threshold of `0` selects nothing.
+ * The node as a candidate for deregistration, or `undefined`: it qualifies when its id starts with `mi-`, it is not
+ * `Online`, and its `LastPingDateTime` is strictly before `cutoff` (a node without a last ping time has an unknown age
+ * and is left alone).
+ */
+export function nodeCandidate(node: NodeRecord, cutoff: number): NodeCandidate | undefined {
+  const id = node.InstanceId;
+  const lastPing = node.LastPingDateTime;
+  if (!isHybridNodeId(id) || isOnline(node)) return undefined;
+  if (!(lastPing instanceof Date) || Number.isNaN(lastPing.getTime()) || lastPing.getTime() >= cutoff) return undefined;
+  return { instanceId: id, name: node.Name, lastPing };
+}
+
+/** Candidates oldest first (ties by id), split at the cap. */
+export function capCandidates(
+  candidates: Iterable<NodeCandidate>,
+  maxDeregistrationsPerRun: number,
+): NodePlan {
+  const ordered = [...candidates].sort(
+    (a, b) => a.lastPing.getTime() - b.lastPing.getTime() || (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0),
+  );
+  return { nodesToDeregister: ordered.slice(0, maxDeregistrationsPerRun), nodesSkippedByCap: ordered.slice(maxDeregistrationsPerRun) };
+}
+
+/** The cutoff of {@link nodeCandidate}: `now − threshold`, epoch milliseconds. */
+export const offlineCutoff = (now: Date, deregisterOfflineAfterSeconds: number): number =>
+  now.getTime() - deregisterOfflineAfterSeconds * 1000;
+
+/**
+ * Splits this API's nodes into the ones to deregister now and the ones the cap leaves for later (see
+ * {@link nodeCandidate}); oldest first, ties by id, each node once. A threshold of `0` selects nothing.
  */
 export function selectNodes(
   nodes: readonly NodeRecord[],
   config: Pick<JanitorConfig, 'deregisterOfflineAfterSeconds' | 'maxDeregistrationsPerRun'>,
   now: Date,
-): Pick<CleanupPlan, 'nodesToDeregister' | 'nodesSkippedByCap'> {
+): NodePlan {
   if (config.deregisterOfflineAfterSeconds <= 0) return { nodesToDeregister: [], nodesSkippedByCap: [] };
-  const cutoff = now.getTime() - config.deregisterOfflineAfterSeconds * 1000;
+  const cutoff = offlineCutoff(now, config.deregisterOfflineAfterSeconds);
   const byId = new Map<string, NodeCandidate>();
   for (const node of nodes) {
-    const id = node.InstanceId;
-    const lastPing = node.LastPingDateTime;
-    if (!isHybridNodeId(id) || isOnline(node) || byId.has(id)) continue;
-    if (!(lastPing instanceof Date) || Number.isNaN(lastPing.getTime()) || lastPing.getTime() >= cutoff) continue;
-    byId.set(id, { instanceId: id, name: node.Name, lastPing });
+    const candidate = nodeCandidate(node, cutoff);
+    if (candidate && !byId.has(candidate.instanceId)) byId.set(candidate.instanceId, candidate);
   }
-  const ordered = [...byId.values()].sort(
-    (a, b) => a.lastPing.getTime() - b.lastPing.getTime() || (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0),
-  );
-  return {
-    nodesToDeregister: ordered.slice(0, config.maxDeregistrationsPerRun),
-    nodesSkippedByCap: ordered.slice(config.maxDeregistrationsPerRun),
-  };
-}
-
-/** The whole decision for one run, from the two listings (`nodes` is ignored when the threshold is `0`). */
-export function planCleanup(
-  activations: readonly ActivationRecord[],
-  nodes: readonly NodeRecord[],
-  config: JanitorConfig,
-  now: Date,
-): CleanupPlan {
-  return { activationsToDelete: selectActivations(activations, config.markerTag), ...selectNodes(nodes, config, now) };
+  return capCandidates(byId.values(), config.maxDeregistrationsPerRun);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -184,7 +205,7 @@ export interface JanitorSummary {
   readonly errors: readonly JanitorError[];
   /** Activations and nodes chosen but not touched because the deadline came (left for a later run). */
   readonly deferred: number;
-  /** The deadline came before the run was done: it started no more Delete/Deregister calls (nor the node listing). */
+  /** The deadline came before the run was done: it started no more SSM calls and aborted the one in flight. */
   readonly timedOut: boolean;
   /** Start of the run (the `now` passed in), epoch milliseconds. */
   readonly startedAt: number;
@@ -205,8 +226,8 @@ export type Clock = () => number;
 export type ShouldStop = () => boolean;
 
 /**
- * Time kept in hand before the function's timeout: enough for the SSM call already under way (the SDK's retries
- * included) to end and for the summary to be logged, so a run is never killed before it reports.
+ * Time kept in hand before the function's timeout. Once less remains the run starts no more SSM calls and the adapter
+ * aborts the ones in flight (the SDK's retries included), so the summary is always logged before the timeout.
  */
 export const STOP_MARGIN_MS = 20_000;
 
@@ -215,13 +236,172 @@ export function stopBefore(remainingMs: () => number, marginMs: number = STOP_MA
   return () => remainingMs() < marginMs;
 }
 
+/** Errors, deferred items and the deadline of one run. */
+class RunState {
+  public readonly errors: JanitorError[] = [];
+  public deferred = 0;
+  public timedOut = false;
+
+  constructor(private readonly shouldStop: ShouldStop) {}
+
+  /** Asked before each SSM call: whether the deadline has come; once it has, it stays. */
+  public deadlineNear(): boolean {
+    if (!this.timedOut && this.shouldStop()) this.timedOut = true;
+    return this.timedOut;
+  }
+
+  /** Whether a failed call was cut short by the deadline (aborted by the adapter), not failed on its own. */
+  public cutShort(err: unknown): boolean {
+    return errorNameOf(err) === ABORT_ERROR && this.deadlineNear();
+  }
+}
+
+/** How a listing ended. */
+type ListingEnd = 'done' | 'stopped' | 'failed';
+
 /**
- * Runs the janitor: (1) lists activations and deletes our spent ones; (2) when the threshold is above `0`, lists this
- * API's nodes and deregisters the long-offline ones, oldest first, up to the cap. Dry run: decides, calls nothing that
- * changes anything. "Already gone" errors count as done; any other failure of an item is recorded and the run goes on;
- * a failed listing ends its step and is recorded. Before each Delete/Deregister and before the node listing it asks
- * `shouldStop`: once that answers `true` the run starts nothing more, counts the chosen items it did not touch as
- * `deferred` and returns with `timedOut`. Never throws for an SSM failure.
+ * Pages through a Describe call and hands each page to `onPage` before asking for the next one (nothing is
+ * accumulated here). Asks the deadline before each page; starts over from the first page when SSM refuses a
+ * `NextToken` (up to {@link LISTING_RESTARTS} times); records any other failure as a whole-step error. `onPage`
+ * answers `false` to stop the listing.
+ */
+async function forEachPage<T>(
+  state: RunState,
+  action: JanitorAction,
+  fetchPage: (nextToken: string | undefined) => Promise<Page<T>>,
+  onPage: (items: readonly T[]) => Promise<boolean>,
+): Promise<ListingEnd> {
+  let nextToken: string | undefined;
+  let restarts = 0;
+  for (;;) {
+    if (state.deadlineNear()) return 'stopped';
+    let page: Page<T>;
+    try {
+      page = await fetchPage(nextToken);
+    } catch (err) {
+      if (state.cutShort(err)) return 'stopped';
+      const errorName = errorNameOf(err);
+      if (errorName === STALE_TOKEN_ERROR && restarts < LISTING_RESTARTS) {
+        restarts += 1;
+        nextToken = undefined;
+        continue;
+      }
+      state.errors.push({ id: WHOLE_STEP, action, errorName });
+      return 'failed';
+    }
+    if (!(await onPage(page.items ?? []))) return 'stopped';
+    nextToken = page.nextToken || undefined;
+    if (nextToken === undefined) return 'done';
+  }
+}
+
+/**
+ * Step 1, page by page: deletes our spent activations of each page before asking for the next. A pass that deleted
+ * anything is followed by another one: SSM does not document whether a `NextToken` still points at the right place
+ * once items before it are gone, and a positional token would skip as many items as were deleted. Each activation is
+ * acted on once per run (an item that failed is not retried by a later pass).
+ */
+async function cleanActivations(port: JanitorPort, config: JanitorConfig, state: RunState): Promise<string[]> {
+  const deleted: string[] = [];
+  const handled = new Set<string>();
+  for (;;) {
+    let deletedThisPass = 0;
+    const end = await forEachPage(state, 'DescribeActivations', (token) => port.describeActivations(token), async (items) => {
+      const chosen = selectActivations(items, config.markerTag).filter((id) => !handled.has(id));
+      for (const [index, id] of chosen.entries()) {
+        handled.add(id);
+        if (config.dryRun) {
+          deleted.push(id);
+          continue;
+        }
+        if (state.deadlineNear()) {
+          state.deferred += chosen.length - index;
+          return false;
+        }
+        try {
+          await port.deleteActivation(id);
+          deleted.push(id);
+          deletedThisPass += 1;
+        } catch (err) {
+          if (state.cutShort(err)) {
+            state.deferred += chosen.length - index;
+            return false;
+          }
+          const errorName = errorNameOf(err);
+          if (ACTIVATION_GONE_ERRORS.has(errorName)) {
+            deleted.push(id);
+            deletedThisPass += 1;
+          } else {
+            state.errors.push({ id, action: 'DeleteActivation', errorName });
+          }
+        }
+      }
+      return true;
+    });
+    if (end !== 'done' || deletedThisPass === 0) return deleted;
+  }
+}
+
+/**
+ * Step 2: lists this API's nodes page by page, keeping only the candidates (not the listing), then deregisters the
+ * oldest up to the cap (oldest-first needs the whole listing). A listing cut short by the deadline deregisters
+ * nothing: the candidates found so far, up to the cap, count as deferred.
+ */
+async function cleanNodes(
+  port: JanitorPort,
+  config: JanitorConfig,
+  now: Date,
+  state: RunState,
+): Promise<{ readonly deregistered: NodeCandidate[]; readonly skipped: readonly NodeCandidate[] }> {
+  const deregistered: NodeCandidate[] = [];
+  const cutoff = offlineCutoff(now, config.deregisterOfflineAfterSeconds);
+  const found = new Map<string, NodeCandidate>();
+  const end = await forEachPage(state, 'DescribeInstanceInformation', (token) => port.describeNodes(token), async (items) => {
+    for (const node of items) {
+      const candidate = nodeCandidate(node, cutoff);
+      if (candidate && !found.has(candidate.instanceId)) found.set(candidate.instanceId, candidate);
+    }
+    return true;
+  });
+  const plan = capCandidates(found.values(), config.maxDeregistrationsPerRun);
+  if (end === 'failed') return { deregistered, skipped: [] };
+  if (end === 'stopped') {
+    state.deferred += plan.nodesToDeregister.length;
+    return { deregistered, skipped: [] };
+  }
+  for (const [index, node] of plan.nodesToDeregister.entries()) {
+    if (config.dryRun) {
+      deregistered.push(node);
+      continue;
+    }
+    if (state.deadlineNear()) {
+      state.deferred += plan.nodesToDeregister.length - index;
+      break;
+    }
+    try {
+      await port.deregister(node.instanceId);
+      deregistered.push(node);
+    } catch (err) {
+      if (state.cutShort(err)) {
+        state.deferred += plan.nodesToDeregister.length - index;
+        break;
+      }
+      const errorName = errorNameOf(err);
+      if (NODE_GONE_ERRORS.has(errorName)) deregistered.push(node);
+      else state.errors.push({ id: node.instanceId, action: 'DeregisterManagedInstance', errorName });
+    }
+  }
+  return { deregistered, skipped: plan.nodesSkippedByCap };
+}
+
+/**
+ * Runs the janitor: (1) pages through the activations and deletes our spent ones page by page; (2) when the threshold
+ * is above `0`, pages through this API's nodes and deregisters the long-offline ones, oldest first, up to the cap.
+ * Dry run: decides, calls nothing that changes anything. "Already gone" errors count as done; any other failure of an
+ * item is recorded and the run goes on; a failed listing ends its step and is recorded. Before every SSM call (each
+ * page included) it asks `shouldStop`: once that answers `true` the run starts nothing more, counts the chosen items it
+ * did not touch as `deferred` and returns with `timedOut`; a call the adapter aborted for the deadline
+ * ({@link ABORT_ERROR}) counts the same way, not as an error. Never throws for an SSM failure.
  */
 export async function runJanitor(
   port: JanitorPort,
@@ -231,90 +411,22 @@ export async function runJanitor(
   shouldStop: ShouldStop = () => false,
 ): Promise<JanitorRun> {
   const started = clock();
-  const errors: JanitorError[] = [];
-  const activationsDeleted: string[] = [];
-  const deregistered: NodeCandidate[] = [];
-  let skipped: readonly NodeCandidate[] = [];
-  let timedOut = false;
-  let deferred = 0;
-  /** Whether the deadline has come; once it has, it stays. */
-  const deadlineNear = (): boolean => {
-    if (!timedOut && shouldStop()) timedOut = true;
-    return timedOut;
-  };
-
-  // Step 1: activations.
-  let activations: readonly ActivationRecord[] | undefined;
-  try {
-    activations = await port.listActivations();
-  } catch (err) {
-    errors.push({ id: WHOLE_STEP, action: 'DescribeActivations', errorName: errorNameOf(err) });
-  }
-  const toDelete = activations ? selectActivations(activations, config.markerTag) : [];
-  for (const [index, id] of toDelete.entries()) {
-    if (config.dryRun) {
-      activationsDeleted.push(id);
-      continue;
-    }
-    if (deadlineNear()) {
-      deferred += toDelete.length - index;
-      break;
-    }
-    try {
-      await port.deleteActivation(id);
-      activationsDeleted.push(id);
-    } catch (err) {
-      const errorName = errorNameOf(err);
-      if (ACTIVATION_GONE_ERRORS.has(errorName)) activationsDeleted.push(id);
-      else errors.push({ id, action: 'DeleteActivation', errorName });
-    }
-  }
-
-  // Step 2: nodes.
-  if (config.deregisterOfflineAfterSeconds > 0 && !deadlineNear()) {
-    let nodes: readonly NodeRecord[] | undefined;
-    try {
-      nodes = await port.listNodes();
-    } catch (err) {
-      errors.push({ id: WHOLE_STEP, action: 'DescribeInstanceInformation', errorName: errorNameOf(err) });
-    }
-    if (nodes) {
-      const plan = selectNodes(nodes, config, now);
-      skipped = plan.nodesSkippedByCap;
-      for (const [index, node] of plan.nodesToDeregister.entries()) {
-        if (config.dryRun) {
-          deregistered.push(node);
-          continue;
-        }
-        if (deadlineNear()) {
-          deferred += plan.nodesToDeregister.length - index;
-          break;
-        }
-        try {
-          await port.deregister(node.instanceId);
-          deregistered.push(node);
-        } catch (err) {
-          const errorName = errorNameOf(err);
-          if (NODE_GONE_ERRORS.has(errorName)) deregistered.push(node);
-          else errors.push({ id: node.instanceId, action: 'DeregisterManagedInstance', errorName });
-        }
-      }
-    }
-  }
-
+  const state = new RunState(shouldStop);
+  const activationsDeleted = await cleanActivations(port, config, state);
+  const nodes = config.deregisterOfflineAfterSeconds > 0 ? await cleanNodes(port, config, now, state) : { deregistered: [], skipped: [] };
   return {
     summary: {
       dryRun: config.dryRun,
       activationsDeleted,
-      nodesDeregistered: deregistered.map((n) => n.instanceId),
-      nodesSkippedByCap: skipped.map((n) => n.instanceId),
-      errors,
-      deferred,
-      timedOut,
+      nodesDeregistered: nodes.deregistered.map((n) => n.instanceId),
+      nodesSkippedByCap: nodes.skipped.map((n) => n.instanceId),
+      errors: state.errors,
+      deferred: state.deferred,
+      timedOut: state.timedOut,
       startedAt: now.getTime(),
       durationMs: Math.max(0, clock() - started),
     },
-    deregistered,
+    deregistered: nodes.deregistered,
   };
 }
 

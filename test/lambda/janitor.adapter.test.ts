@@ -9,11 +9,13 @@ type Handler = (typeof import('../../lambda/janitor/index'))['handler'];
 
 const MARKER_KEY = 'hybrid-fleet:activation-api';
 const MARKER_VALUE = 'Stack/Api';
+const ROLE_NAME = 'HybridFleetInstanceRole';
 const NAMESPACE = 'HybridFleet/ActivationJanitor';
 
 const ENV: Readonly<Record<string, string>> = {
   MARKER_TAG_KEY: MARKER_KEY,
   MARKER_TAG_VALUE: MARKER_VALUE,
+  INSTANCE_ROLE_NAME: ROLE_NAME,
   DEREGISTER_OFFLINE_AFTER_SECONDS: String(24 * 3600),
   MAX_DEREGISTRATIONS_PER_RUN: '10',
   DRY_RUN: 'false',
@@ -116,18 +118,31 @@ describe('janitor adapter', () => {
     mockPages(loaded);
   });
 
-  test('pages DescribeActivations via NextToken with MaxResults 50; deletes exactly our spent activations', async () => {
+  test('pages DescribeActivations via NextToken with MaxResults 50, filtered by the instance role; deletes exactly our spent activations', async () => {
     const summary = await loaded.handler({}, janitorContext('req-1'));
 
     const describeCalls = loaded.mock.commandCalls(loaded.ssm.DescribeActivationsCommand).map((c) => c.args[0].input);
-    expect(describeCalls).toEqual([
-      { MaxResults: 50, NextToken: undefined },
-      { MaxResults: 50, NextToken: 'tok-2' },
-      { MaxResults: 50, NextToken: 'tok-3' },
-    ]);
+    const Filters = [{ FilterKey: 'IamRole', FilterValues: [ROLE_NAME] }];
+    const pass = [
+      { Filters, MaxResults: 50, NextToken: undefined },
+      { Filters, MaxResults: 50, NextToken: 'tok-2' },
+      { Filters, MaxResults: 50, NextToken: 'tok-3' },
+    ];
+    // The first pass deleted some, so a second pass checks nothing was skipped (it finds only what it already did).
+    expect(describeCalls).toEqual([...pass, ...pass]);
     const deletes = loaded.mock.commandCalls(loaded.ssm.DeleteActivationCommand).map((c) => c.args[0].input);
     expect(deletes).toEqual([{ ActivationId: 'p1-expired' }, { ActivationId: 'p2-used' }, { ActivationId: 'p3-expired' }]);
     expect(summary.activationsDeleted).toEqual(['p1-expired', 'p2-used', 'p3-expired']);
+  });
+
+  test('streams: the spent activations of a page are deleted before the next page is asked for', async () => {
+    await loaded.handler({}, janitorContext('req-stream'));
+    const order = loaded.mock.send.getCalls().map((c) => {
+      const input = c.args[0].input as { NextToken?: string; ActivationId?: string };
+      return c.args[0] instanceof loaded.ssm.DescribeActivationsCommand ? `page:${input.NextToken ?? ''}`
+        : c.args[0] instanceof loaded.ssm.DeleteActivationCommand ? `delete:${input.ActivationId}` : undefined;
+    }).filter((x) => x !== undefined);
+    expect(order.slice(0, 6)).toEqual(['page:', 'delete:p1-expired', 'page:tok-2', 'delete:p2-used', 'page:tok-3', 'delete:p3-expired']);
   });
 
   test('pages DescribeInstanceInformation with the marker tag filter only; deregisters exactly the long-offline mi- nodes', async () => {
@@ -229,14 +244,16 @@ describe('janitor adapter', () => {
     expect(summary.nodesDeregistered).toEqual([mi(4), mi(1)]);
   });
 
-  test('InvalidNextToken on every restart: after 2 restarts the step ends with one error', async () => {
+  test('InvalidNextToken on every restart: after 2 restarts the step ends with one error (page 1 was already cleaned)', async () => {
     loaded.mock.on(loaded.ssm.DescribeActivationsCommand).callsFake((input) => {
       if (input.NextToken) throw sdkError('InvalidNextToken');
       return ACTIVATION_PAGES[''];
     });
     const summary = await loaded.handler({}, janitorContext('req-stale'));
     expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DescribeActivationsCommand, 6);
-    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DeleteActivationCommand, 0);
+    const deletes = loaded.mock.commandCalls(loaded.ssm.DeleteActivationCommand).map((c) => c.args[0].input);
+    expect(deletes).toEqual([{ ActivationId: 'p1-expired' }]);
+    expect(summary.activationsDeleted).toEqual(['p1-expired']);
     expect(summary.errors).toEqual([{ id: '*', action: 'DescribeActivations', errorName: 'InvalidNextToken' }]);
   });
 
@@ -249,18 +266,51 @@ describe('janitor adapter', () => {
     expect(runLines()[0]).toMatchObject({ Errors: 1 });
   });
 
-  test('less than 20 s left (context.getRemainingTimeInMillis): no Delete/Deregister, all chosen deferred, summary logged at WARN', async () => {
+  test('less than 20 s left (context.getRemainingTimeInMillis): no SSM call at all, summary logged at WARN', async () => {
     const summary = await loaded.handler({}, janitorContext('req-late', 19_999));
 
-    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DescribeActivationsCommand, 3);
-    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DeleteActivationCommand, 0);
-    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DescribeInstanceInformationCommand, 0);
-    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DeregisterManagedInstanceCommand, 0);
-    expect(summary).toMatchObject({ activationsDeleted: [], nodesDeregistered: [], errors: [], deferred: 3, timedOut: true });
+    expect(loaded.mock.send.callCount).toBe(0);
+    expect(summary).toMatchObject({ activationsDeleted: [], nodesDeregistered: [], errors: [], deferred: 0, timedOut: true });
     const runs = runLines();
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ level: 'WARN', requestId: 'req-late', Errors: 0, Deferred: 3, deferred: 3, timedOut: true });
+    expect(runs[0]).toMatchObject({ level: 'WARN', requestId: 'req-late', Errors: 0, Deferred: 0, deferred: 0, timedOut: true });
     expect(auditLines()).toEqual([]);
+  });
+
+  test('every SSM call carries the run\'s abort signal; a run with time to spare never aborts it', async () => {
+    await loaded.handler({}, janitorContext('req-signal'));
+    const calls = loaded.mock.send.getCalls();
+    expect(calls.length).toBeGreaterThan(0);
+    const signals = new Set(calls.map((c) => ((c.args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal));
+    expect(signals.size).toBe(1);
+    const [signal] = signals;
+    expect(signal).toBeInstanceOf(AbortSignal);
+    expect(signal?.aborted).toBe(false);
+  });
+
+  test('the deadline aborts the call in flight: a hung page ends the run in time, deferred, not an error', async () => {
+    const signalOf = () => ((loaded.mock.send.lastCall.args as unknown[])[1] as { abortSignal: AbortSignal }).abortSignal;
+    let aborted: AbortSignal | undefined;
+    loaded.mock.on(loaded.ssm.DescribeActivationsCommand).callsFake((input) => {
+      if (!input.NextToken) return ACTIVATION_PAGES[''];
+      // Page 2 hangs until the signal it was sent with is aborted, then fails as the SDK does.
+      const signal = signalOf();
+      return new Promise((_, reject) => signal.addEventListener('abort', () => {
+        aborted = signal;
+        reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+      }));
+    });
+    const started = Date.now();
+    // 300 ms until the 20 s margin.
+    const summary = await loaded.handler({}, janitorContext('req-hung', 20_300));
+    const ms = Date.now() - started;
+
+    expect(aborted?.aborted).toBe(true);
+    expect(ms).toBeGreaterThanOrEqual(250);
+    expect(ms).toBeLessThan(2000);
+    expect(summary).toMatchObject({ activationsDeleted: ['p1-expired'], errors: [], deferred: 0, timedOut: true, nodesDeregistered: [] });
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.DescribeInstanceInformationCommand, 0);
+    expect(runLines()[0]).toMatchObject({ level: 'WARN', Errors: 0, timedOut: true });
   });
 });
 
@@ -281,6 +331,16 @@ describe('janitor adapter configuration', () => {
     });
     expect(runLines()[0]).toMatchObject({ dryRun: true, NodesSkippedByCap: 1, nodesSkippedByCap: [mi(1)] });
     expect(auditLines()).toEqual([expect.objectContaining({ instanceId: mi(4), dryRun: true })]);
+  });
+
+  test('without INSTANCE_ROLE_NAME: DescribeActivations lists without filters (the marker tag still decides)', async () => {
+    const loaded = load({ INSTANCE_ROLE_NAME: undefined });
+    mockPages(loaded);
+    const summary = await loaded.handler({}, janitorContext('no-role'));
+    const inputs = loaded.mock.commandCalls(loaded.ssm.DescribeActivationsCommand).map((c) => c.args[0].input);
+    expect(inputs.length).toBeGreaterThan(0);
+    for (const input of inputs) expect(input).not.toHaveProperty('Filters', expect.anything());
+    expect(summary.activationsDeleted).toEqual(['p1-expired', 'p2-used', 'p3-expired']);
   });
 
   test('DEREGISTER_OFFLINE_AFTER_SECONDS=0: nodes are never described nor deregistered', async () => {

@@ -1,5 +1,6 @@
 import {
-  planCleanup,
+  ABORT_ERROR,
+  LISTING_RESTARTS,
   runJanitor,
   selectActivations,
   selectNodes,
@@ -11,6 +12,7 @@ import {
   type JanitorConfig,
   type JanitorPort,
   type NodeRecord,
+  type Page,
   type ShouldStop,
 } from '../../lambda/janitor/janitor';
 
@@ -38,35 +40,62 @@ function sdkError(name: string): Error {
   return err;
 }
 
-/** A fake port that records calls and fails the ids listed in `failures` (id → error name). */
+/**
+ * A fake SSM behind the port: pages its lists `pageSize` items at a time with POSITIONAL tokens (the index of the next
+ * item, the worst case for a listing that deletes as it goes), removes what is deleted or deregistered, records calls
+ * (`activations`, `activations@<token>`, `delete:<id>`, `nodes`, `nodes@<token>`, `deregister:<id>`) and fails the
+ * keys listed in `failures` (a call name, or `activations`/`nodes` for every page) with the given error name.
+ */
 class FakePort implements JanitorPort {
   public readonly calls: string[] = [];
+  public activations: ActivationRecord[];
+  public nodes: NodeRecord[];
+  /** Called on each call before it is answered (it may throw, e.g. to abort it). */
+  public onCall: (call: string) => void = () => undefined;
+  /** Failures of one call each (call name → error name), used up as they fire. */
+  public readonly failOnce = new Map<string, string>();
   constructor(
-    public activations: readonly ActivationRecord[] = [],
-    public nodes: readonly NodeRecord[] = [],
+    activations: readonly ActivationRecord[] = [],
+    nodes: readonly NodeRecord[] = [],
     public readonly failures: Record<string, string> = {},
-  ) {}
-  private maybeFail(key: string): void {
-    const name = this.failures[key];
-    if (name !== undefined) throw sdkError(name);
+    public readonly pageSize = 50,
+  ) {
+    this.activations = [...activations];
+    this.nodes = [...nodes];
   }
-  async listActivations() {
-    this.calls.push('listActivations');
-    this.maybeFail('listActivations');
-    return this.activations;
+  private call(name: string, ...failureKeys: string[]): void {
+    this.calls.push(name);
+    this.onCall(name);
+    const once = this.failOnce.get(name);
+    if (once !== undefined) {
+      this.failOnce.delete(name);
+      throw sdkError(once);
+    }
+    for (const key of [name, ...failureKeys]) {
+      const errorName = this.failures[key];
+      if (errorName !== undefined) throw sdkError(errorName);
+    }
+  }
+  private page<T>(items: readonly T[], token: string | undefined): Page<T> {
+    const start = token === undefined ? 0 : Number(token);
+    const end = start + this.pageSize;
+    return { items: items.slice(start, end), nextToken: end < items.length ? String(end) : undefined };
+  }
+  async describeActivations(token: string | undefined) {
+    this.call(token === undefined ? 'activations' : `activations@${token}`, 'activations');
+    return this.page(this.activations, token);
   }
   async deleteActivation(id: string) {
-    this.calls.push(`delete:${id}`);
-    this.maybeFail(id);
+    this.call(`delete:${id}`);
+    this.activations = this.activations.filter((a) => a.ActivationId !== id);
   }
-  async listNodes() {
-    this.calls.push('listNodes');
-    this.maybeFail('listNodes');
-    return this.nodes;
+  async describeNodes(token: string | undefined) {
+    this.call(token === undefined ? 'nodes' : `nodes@${token}`, 'nodes');
+    return this.page(this.nodes, token);
   }
   async deregister(id: string) {
-    this.calls.push(`deregister:${id}`);
-    this.maybeFail(id);
+    this.call(`deregister:${id}`);
+    this.nodes = this.nodes.filter((n) => n.InstanceId !== id);
   }
 }
 
@@ -140,18 +169,6 @@ describe('selectNodes', () => {
   });
 });
 
-test('planCleanup combines both decisions', () => {
-  const plan = planCleanup(
-    [activation('used', { RegistrationsCount: 1 }), activation('live')],
-    [node(mi(1), 48 * HOUR), node(mi(2), 30 * HOUR), node(mi(3), 2 * HOUR)],
-    { ...CONFIG, maxDeregistrationsPerRun: 1 },
-    NOW,
-  );
-  expect(plan.activationsToDelete).toEqual(['used']);
-  expect(plan.nodesToDeregister.map((n) => n.instanceId)).toEqual([mi(1)]);
-  expect(plan.nodesSkippedByCap.map((n) => n.instanceId)).toEqual([mi(2)]);
-});
-
 describe('runJanitor', () => {
   const activations = [
     activation('expired', { Expired: true }),
@@ -167,11 +184,11 @@ describe('runJanitor', () => {
     node('i-0123456789abcdef0', 100 * HOUR),
   ];
 
-  test('deletes our spent activations, then deregisters long-offline nodes oldest first', async () => {
+  test('deletes our spent activations, checks with a second pass, then deregisters long-offline nodes oldest first', async () => {
     const port = new FakePort(activations, nodes);
     const { summary, deregistered } = await runJanitor(port, CONFIG, NOW);
     expect(port.calls).toEqual([
-      'listActivations', 'delete:expired', 'delete:used', 'listNodes', `deregister:${mi(2)}`, `deregister:${mi(1)}`,
+      'activations', 'delete:expired', 'delete:used', 'activations', 'nodes', `deregister:${mi(2)}`, `deregister:${mi(1)}`,
     ]);
     expect(summary).toEqual({
       dryRun: false,
@@ -202,7 +219,7 @@ describe('runJanitor', () => {
   test('dry run: lists, but calls no Delete/Deregister, and reports what would have been done', async () => {
     const port = new FakePort(activations, nodes);
     const { summary, deregistered } = await runJanitor(port, { ...CONFIG, dryRun: true, maxDeregistrationsPerRun: 1 }, NOW);
-    expect(port.calls).toEqual(['listActivations', 'listNodes']);
+    expect(port.calls).toEqual(['activations', 'nodes']);
     expect(summary).toMatchObject({
       dryRun: true,
       activationsDeleted: ['expired', 'used'],
@@ -217,7 +234,7 @@ describe('runJanitor', () => {
     const port = new FakePort(
       [activation('a', { Expired: true }), activation('b', { Expired: true })],
       [node(mi(1), 48 * HOUR)],
-      { a: 'InvalidActivation', b: 'InvalidActivationId', [mi(1)]: 'InvalidInstanceId' },
+      { 'delete:a': 'InvalidActivation', 'delete:b': 'InvalidActivationId', [`deregister:${mi(1)}`]: 'InvalidInstanceId' },
     );
     const { summary, deregistered } = await runJanitor(port, CONFIG, NOW);
     expect(summary.activationsDeleted).toEqual(['a', 'b']);
@@ -226,16 +243,16 @@ describe('runJanitor', () => {
     expect(summary.errors).toEqual([]);
   });
 
-  test('one item\'s failure does not stop the others; it is reported with id, action and error name', async () => {
+  test('one item\'s failure does not stop the others, nor is it retried by the second pass; it is reported with id, action and error name', async () => {
     const port = new FakePort(
       [activation('a', { Expired: true }), activation('b', { Expired: true }), activation('c', { Expired: true })],
       [node(mi(1), 48 * HOUR), node(mi(2), 36 * HOUR), node(mi(3), 30 * HOUR)],
-      { b: 'ThrottlingException', [mi(2)]: 'AccessDeniedException' },
+      { 'delete:b': 'ThrottlingException', [`deregister:${mi(2)}`]: 'AccessDeniedException' },
     );
     const { summary, deregistered } = await runJanitor(port, CONFIG, NOW);
     expect(port.calls).toEqual([
-      'listActivations', 'delete:a', 'delete:b', 'delete:c',
-      'listNodes', `deregister:${mi(1)}`, `deregister:${mi(2)}`, `deregister:${mi(3)}`,
+      'activations', 'delete:a', 'delete:b', 'delete:c', 'activations',
+      'nodes', `deregister:${mi(1)}`, `deregister:${mi(2)}`, `deregister:${mi(3)}`,
     ]);
     expect(summary.activationsDeleted).toEqual(['a', 'c']);
     expect(summary.nodesDeregistered).toEqual([mi(1), mi(3)]);
@@ -257,18 +274,18 @@ describe('runJanitor', () => {
   });
 
   test('DescribeActivations failure ends step 1 (counted once); the node step still runs', async () => {
-    const port = new FakePort(activations, nodes, { listActivations: 'InternalServerError' });
+    const port = new FakePort(activations, nodes, { activations: 'InternalServerError' });
     const { summary } = await runJanitor(port, CONFIG, NOW);
-    expect(port.calls).toEqual(['listActivations', 'listNodes', `deregister:${mi(2)}`, `deregister:${mi(1)}`]);
+    expect(port.calls).toEqual(['activations', 'nodes', `deregister:${mi(2)}`, `deregister:${mi(1)}`]);
     expect(summary.activationsDeleted).toEqual([]);
     expect(summary.nodesDeregistered).toEqual([mi(2), mi(1)]);
     expect(summary.errors).toEqual([{ id: WHOLE_STEP, action: 'DescribeActivations', errorName: 'InternalServerError' }]);
   });
 
   test('DescribeInstanceInformation failure ends step 2 (counted once); activations are still cleaned', async () => {
-    const port = new FakePort(activations, nodes, { listNodes: 'ThrottlingException' });
+    const port = new FakePort(activations, nodes, { nodes: 'ThrottlingException' });
     const { summary } = await runJanitor(port, CONFIG, NOW);
-    expect(port.calls).toEqual(['listActivations', 'delete:expired', 'delete:used', 'listNodes']);
+    expect(port.calls).toEqual(['activations', 'delete:expired', 'delete:used', 'activations', 'nodes']);
     expect(summary.activationsDeleted).toEqual(['expired', 'used']);
     expect(summary.nodesDeregistered).toEqual([]);
     expect(summary.nodesSkippedByCap).toEqual([]);
@@ -278,7 +295,7 @@ describe('runJanitor', () => {
   test('threshold 0: no node work at all (nodes are not even listed)', async () => {
     const port = new FakePort(activations, nodes);
     const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
-    expect(port.calls).toEqual(['listActivations', 'delete:expired', 'delete:used']);
+    expect(port.calls).toEqual(['activations', 'delete:expired', 'delete:used', 'activations']);
     expect(summary.nodesDeregistered).toEqual([]);
     expect(summary.nodesSkippedByCap).toEqual([]);
   });
@@ -286,7 +303,7 @@ describe('runJanitor', () => {
   test('nothing to do: no calls beyond the listings, empty summary', async () => {
     const port = new FakePort([activation('live')], [node(mi(1), HOUR)]);
     const { summary } = await runJanitor(port, CONFIG, NOW);
-    expect(port.calls).toEqual(['listActivations', 'listNodes']);
+    expect(port.calls).toEqual(['activations', 'nodes']);
     expect(summary).toMatchObject({ activationsDeleted: [], nodesDeregistered: [], nodesSkippedByCap: [], errors: [] });
   });
 
@@ -296,6 +313,74 @@ describe('runJanitor', () => {
     const { summary } = await runJanitor(new FakePort(), CONFIG, NOW, clock);
     expect(summary.durationMs).toBe(250);
     expect(summary.startedAt).toBe(NOW.getTime());
+  });
+});
+
+describe('runJanitor pagination', () => {
+  const spent = (id: string) => activation(id, { Expired: true });
+  const live = (id: string) => activation(id);
+
+  test('page by page: each page\'s spent activations are deleted before the next page is asked for', async () => {
+    const port = new FakePort([spent('s1'), live('l1'), live('l2'), spent('s2'), live('l3')], [], {}, 2);
+    const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
+    // s1 is deleted before page 2 is asked for, s2 before page 3.
+    expect(port.calls.slice(0, 4)).toEqual(['activations', 'delete:s1', 'activations@2', 'delete:s2']);
+    expect(summary).toMatchObject({ activationsDeleted: ['s1', 's2'], errors: [], deferred: 0, timedOut: false });
+  });
+
+  test('positional tokens skip what deletions shifted: further passes catch it, until a pass deletes nothing', async () => {
+    const list = [spent('s1'), live('l1'), spent('s2'), live('l2'), spent('s3'), live('l3')];
+    const port = new FakePort(list, [], {}, 2);
+    const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
+    expect(port.calls).toEqual([
+      // Pass 1: deleting s1 moves s2 onto page 1, which was already read: s2 is skipped.
+      'activations', 'delete:s1', 'activations@2', 'delete:s3', 'activations@4',
+      // Pass 2 finds s2; pass 3 deletes nothing and ends the step.
+      'activations', 'delete:s2', 'activations@2',
+      'activations', 'activations@2',
+    ]);
+    expect(summary.activationsDeleted).toEqual(['s1', 's3', 's2']);
+    expect(port.activations.map((a) => a.ActivationId)).toEqual(['l1', 'l2', 'l3']);
+  });
+
+  test('an item listed by several passes (or on several pages) is acted on once per run', async () => {
+    const port = new FakePort([spent('a'), live('l1'), spent('b')], [], { 'delete:a': 'ThrottlingException' }, 2);
+    const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
+    expect(port.calls.filter((c) => c === 'delete:a')).toHaveLength(1);
+    expect(summary.errors).toEqual([{ id: 'a', action: 'DeleteActivation', errorName: 'ThrottlingException' }]);
+    expect(summary.activationsDeleted).toEqual(['b']);
+  });
+
+  test('InvalidNextToken: the listing starts over from the first page; what page 1 deleted is not deleted again', async () => {
+    const port = new FakePort([spent('s1'), live('l1'), live('l2'), spent('s2')], [], {}, 2);
+    port.failOnce.set('activations@2', 'InvalidNextToken');
+    const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
+    expect(port.calls.slice(0, 5)).toEqual(['activations', 'delete:s1', 'activations@2', 'activations', 'activations@2']);
+    expect(summary).toMatchObject({ activationsDeleted: ['s1', 's2'], errors: [] });
+    expect(port.calls.filter((c) => c === 'delete:s1')).toHaveLength(1);
+  });
+
+  test(`InvalidNextToken on every restart: after ${LISTING_RESTARTS} restarts the step ends with one error; the node step still runs`, async () => {
+    const port = new FakePort([spent('s1'), live('l1'), live('l2'), spent('s2')], [node(mi(1), 48 * HOUR)], { 'activations@2': 'InvalidNextToken' }, 2);
+    const { summary } = await runJanitor(port, CONFIG, NOW);
+    expect(port.calls).toEqual([
+      'activations', 'delete:s1', 'activations@2', 'activations', 'activations@2', 'activations', 'activations@2',
+      'nodes', `deregister:${mi(1)}`,
+    ]);
+    expect(summary.activationsDeleted).toEqual(['s1']);
+    expect(summary.errors).toEqual([{ id: WHOLE_STEP, action: 'DescribeActivations', errorName: 'InvalidNextToken' }]);
+  });
+
+  test('nodes are listed page by page with the same restarts; the oldest-first order spans all pages', async () => {
+    const nodes = [node(mi(1), 30 * HOUR), node(mi(2), 2 * HOUR), node(mi(3), 90 * HOUR), node(mi(4), 50 * HOUR), node(mi(5), 70 * HOUR)];
+    const port = new FakePort([], nodes, {}, 2);
+    port.failOnce.set('nodes@4', 'InvalidNextToken');
+    const { summary } = await runJanitor(port, { ...CONFIG, maxDeregistrationsPerRun: 3 }, NOW);
+    expect(port.calls).toEqual([
+      'activations', 'nodes', 'nodes@2', 'nodes@4', 'nodes', 'nodes@2', 'nodes@4',
+      `deregister:${mi(3)}`, `deregister:${mi(5)}`, `deregister:${mi(4)}`,
+    ]);
+    expect(summary).toMatchObject({ nodesDeregistered: [mi(3), mi(5), mi(4)], nodesSkippedByCap: [mi(1)], errors: [] });
   });
 });
 
@@ -311,9 +396,10 @@ describe('runJanitor deadline', () => {
   const stale = (count: number) => Array.from({ length: count }, (_, i) => node(mi(i + 1), (100 - i) * HOUR));
 
   test('hit during the activations: no more deletions, the rest deferred, nodes not listed, summary returned', async () => {
-    const port = new FakePort(spent('a', 'b', 'c', 'd'), stale(2), { b: 'ThrottlingException' });
-    const { summary, deregistered } = await runJanitor(port, CONFIG, NOW, undefined, stopAfter(2));
-    expect(port.calls).toEqual(['listActivations', 'delete:a', 'delete:b']);
+    const port = new FakePort(spent('a', 'b', 'c', 'd'), stale(2), { 'delete:b': 'ThrottlingException' });
+    // Asked before the page, before delete:a, before delete:b: the 4th answer is "stop".
+    const { summary, deregistered } = await runJanitor(port, CONFIG, NOW, undefined, stopAfter(3));
+    expect(port.calls).toEqual(['activations', 'delete:a', 'delete:b']);
     expect(summary).toEqual({
       dryRun: false,
       activationsDeleted: ['a'],
@@ -328,12 +414,30 @@ describe('runJanitor deadline', () => {
     expect(deregistered).toEqual([]);
   });
 
+  test('checked between pages: once near, the next page is not asked for (its items are unknown, so not counted)', async () => {
+    const port = new FakePort([...spent('a'), activation('l1'), ...spent('b', 'c')], stale(1), {}, 2);
+    // Asked before page 1 and before delete:a; the third question, before page 2, answers "stop".
+    const stop = stopAfter(2);
+    const { summary } = await runJanitor(port, CONFIG, NOW, undefined, stop);
+    expect(port.calls).toEqual(['activations', 'delete:a']);
+    expect(summary).toMatchObject({ activationsDeleted: ['a'], deferred: 0, timedOut: true, errors: [] });
+    expect(stop.asked).toBe(3);
+  });
+
+  test('checked between node pages: a cut listing deregisters nothing; the candidates found, up to the cap, are deferred', async () => {
+    const port = new FakePort([], stale(5), {}, 2);
+    const stop = () => port.calls.includes('nodes@2');
+    const { summary } = await runJanitor(port, { ...CONFIG, maxDeregistrationsPerRun: 3 }, NOW, undefined, stop);
+    expect(port.calls).toEqual(['activations', 'nodes', 'nodes@2']);
+    expect(summary).toMatchObject({ nodesDeregistered: [], nodesSkippedByCap: [], deferred: 3, timedOut: true, errors: [] });
+  });
+
   test('hit during the nodes: no more deregistrations, the rest deferred; the cap\'s skipped are still reported', async () => {
     const port = new FakePort(spent('a'), stale(5));
-    // Asked before delete:a, before listNodes, before each deregistration: the 4th answer is "stop".
-    const stop = stopAfter(3);
+    // Asked before the page, delete:a, the second pass's page, the node page and each deregistration: the 6th is "stop".
+    const stop = stopAfter(5);
     const { summary, deregistered } = await runJanitor(port, { ...CONFIG, maxDeregistrationsPerRun: 4 }, NOW, undefined, stop);
-    expect(port.calls).toEqual(['listActivations', 'delete:a', 'listNodes', `deregister:${mi(1)}`]);
+    expect(port.calls).toEqual(['activations', 'delete:a', 'activations', 'nodes', `deregister:${mi(1)}`]);
     expect(summary).toMatchObject({
       activationsDeleted: ['a'],
       nodesDeregistered: [mi(1)],
@@ -343,44 +447,90 @@ describe('runJanitor deadline', () => {
       timedOut: true,
     });
     expect(deregistered.map((n) => n.instanceId)).toEqual([mi(1)]);
-    expect(stop.asked).toBe(4);
+    expect(stop.asked).toBe(6);
   });
 
-  test('already near at the start: only the activation listing runs; everything chosen is deferred', async () => {
+  test('already near at the start: no call at all; nothing is known, so nothing is deferred', async () => {
     const port = new FakePort(spent('a', 'b'), stale(3));
     const { summary } = await runJanitor(port, CONFIG, NOW, undefined, () => true);
-    expect(port.calls).toEqual(['listActivations']);
-    expect(summary).toMatchObject({ activationsDeleted: [], nodesDeregistered: [], errors: [], deferred: 2, timedOut: true });
+    expect(port.calls).toEqual([]);
+    expect(summary).toMatchObject({ activationsDeleted: [], nodesDeregistered: [], errors: [], deferred: 0, timedOut: true });
   });
 
   test('once near, it stays near: a later "not near" answer does not resume the run', async () => {
-    const answers = [false, true, false, false, false];
+    const answers = [false, false, true, false, false, false];
     const port = new FakePort(spent('a', 'b', 'c'), stale(1));
     const { summary } = await runJanitor(port, CONFIG, NOW, undefined, () => answers.shift() ?? false);
-    expect(port.calls).toEqual(['listActivations', 'delete:a']);
+    expect(port.calls).toEqual(['activations', 'delete:a']);
     expect(summary).toMatchObject({ activationsDeleted: ['a'], deferred: 2, timedOut: true });
   });
 
   test('a deadline that comes when nothing is left to start does not mark the run timed out', async () => {
-    const port = new FakePort(spent('a'));
+    const port = new FakePort([activation('live')]);
     const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW, undefined, stopAfter(1));
-    expect(port.calls).toEqual(['listActivations', 'delete:a']);
-    expect(summary).toMatchObject({ activationsDeleted: ['a'], deferred: 0, timedOut: false });
+    expect(port.calls).toEqual(['activations']);
+    expect(summary).toMatchObject({ activationsDeleted: [], deferred: 0, timedOut: false });
   });
 
-  test('dry run: decisions need no calls and are all reported; only the node listing waits for the deadline', async () => {
+  test('dry run: decisions need no calls and are all reported; the next listing waits for the deadline', async () => {
     const port = new FakePort(spent('a', 'b'), stale(2));
-    const { summary } = await runJanitor(port, { ...CONFIG, dryRun: true }, NOW, undefined, () => true);
-    expect(port.calls).toEqual(['listActivations']);
+    const { summary } = await runJanitor(port, { ...CONFIG, dryRun: true }, NOW, undefined, stopAfter(1));
+    expect(port.calls).toEqual(['activations']);
     expect(summary).toMatchObject({ dryRun: true, activationsDeleted: ['a', 'b'], nodesDeregistered: [], deferred: 0, timedOut: true });
   });
 
   test('a failed listing and then the deadline: the summary is still returned, nothing thrown', async () => {
-    const port = new FakePort(spent('a'), stale(1), { listActivations: 'InternalServerError' });
-    await expect(runJanitor(port, CONFIG, NOW, undefined, stopAfter(0))).resolves.toMatchObject({
+    const port = new FakePort(spent('a'), stale(1), { activations: 'InternalServerError' });
+    await expect(runJanitor(port, CONFIG, NOW, undefined, stopAfter(1))).resolves.toMatchObject({
       summary: { errors: [{ id: WHOLE_STEP, action: 'DescribeActivations', errorName: 'InternalServerError' }], deferred: 0, timedOut: true },
     });
-    expect(port.calls).toEqual(['listActivations']);
+    expect(port.calls).toEqual(['activations']);
+  });
+});
+
+describe('runJanitor abort (a call in flight cut short by the adapter at the deadline)', () => {
+  /** A deadline that comes as the adapter aborts: `abortOn` throws AbortError and flips the deadline. */
+  function aborting(port: FakePort, abortOn: string): ShouldStop {
+    let aborted = false;
+    port.onCall = (call) => {
+      if (call === abortOn) {
+        aborted = true;
+        throw sdkError(ABORT_ERROR);
+      }
+    };
+    return () => aborted;
+  }
+
+  test('an aborted Delete is deferred with the rest of its page, not an error; nothing more starts', async () => {
+    const port = new FakePort(['a', 'b', 'c'].map((id) => activation(id, { Expired: true })), [node(mi(1), 48 * HOUR)]);
+    const { summary } = await runJanitor(port, CONFIG, NOW, undefined, aborting(port, 'delete:b'));
+    expect(port.calls).toEqual(['activations', 'delete:a', 'delete:b']);
+    expect(summary).toMatchObject({ activationsDeleted: ['a'], errors: [], deferred: 2, timedOut: true, nodesDeregistered: [] });
+  });
+
+  test('an aborted page ends the listing without an error', async () => {
+    const port = new FakePort([activation('a', { Expired: true }), activation('l'), activation('b', { Expired: true })], [], {}, 2);
+    const { summary } = await runJanitor(port, CONFIG, NOW, undefined, aborting(port, 'activations@2'));
+    expect(port.calls).toEqual(['activations', 'delete:a', 'activations@2']);
+    expect(summary).toMatchObject({ activationsDeleted: ['a'], errors: [], deferred: 0, timedOut: true });
+  });
+
+  test('an aborted node page or Deregister: deferred, not an error', async () => {
+    const nodes = [node(mi(1), 48 * HOUR), node(mi(2), 36 * HOUR), node(mi(3), 30 * HOUR)];
+    const cut = new FakePort([], nodes, {}, 2);
+    const onPage = await runJanitor(cut, CONFIG, NOW, undefined, aborting(cut, 'nodes@2'));
+    expect(onPage.summary).toMatchObject({ nodesDeregistered: [], errors: [], deferred: 2, timedOut: true });
+
+    const port = new FakePort([], nodes);
+    const { summary } = await runJanitor(port, CONFIG, NOW, undefined, aborting(port, `deregister:${mi(2)}`));
+    expect(port.calls).toEqual(['activations', 'nodes', `deregister:${mi(1)}`, `deregister:${mi(2)}`]);
+    expect(summary).toMatchObject({ nodesDeregistered: [mi(1)], errors: [], deferred: 2, timedOut: true });
+  });
+
+  test('an AbortError while the deadline is not near is an ordinary failure (recorded, the run goes on)', async () => {
+    const port = new FakePort([activation('a', { Expired: true }), activation('b', { Expired: true })], [], { 'delete:a': ABORT_ERROR });
+    const { summary } = await runJanitor(port, { ...CONFIG, deregisterOfflineAfterSeconds: 0 }, NOW);
+    expect(summary).toMatchObject({ activationsDeleted: ['b'], errors: [{ id: 'a', action: 'DeleteActivation', errorName: ABORT_ERROR }], timedOut: false });
   });
 });
 
