@@ -20,6 +20,9 @@ const REGION = 'eu-west-1';
 const MARKER_KEY = 'hybrid-fleet:activation-api';
 const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
 const OTHER_VALUE = 'SomeoneElse/ActivationApi';
+/** The API's instance role: every activation `stub.addActivation` makes carries it unless told otherwise. */
+const ROLE_NAME = 'HybridFleetInstanceRole';
+const ROLE_FILTER = [{ FilterKey: 'IamRole', FilterValues: [ROLE_NAME] }];
 const NAMESPACE = 'HybridFleet/ActivationJanitor';
 const HOUR = 3_600_000;
 const THRESHOLD_SECONDS = 24 * 3600;
@@ -28,6 +31,7 @@ const e2e = useE2e('janitor', {
   LOG_LEVEL: 'INFO',
   MARKER_TAG_KEY: MARKER_KEY,
   MARKER_TAG_VALUE: MARKER_VALUE,
+  INSTANCE_ROLE_NAME: ROLE_NAME,
   DEREGISTER_OFFLINE_AFTER_SECONDS: String(THRESHOLD_SECONDS),
   MAX_DEREGISTRATIONS_PER_RUN: '1000',
   DRY_RUN: 'false',
@@ -197,6 +201,13 @@ function expectCleaned(fleet: Fleet): void {
   expect(nodeIds()).toEqual(sorted(fleet.keptNodes));
 }
 
+/** Resolves once the stub has answered (or dropped) every request of `operation` so far; gives up after 10 s. */
+async function settled(operation: string): Promise<void> {
+  for (let waited = 0; stub.requestsFor(operation).some((r) => r.outcome === undefined) && waited < 10_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const pagesOf = (operation: string) => stub.requestsFor(operation).filter((r) => r.outcome === 'ok');
 
 test('cleans our spent activations and long-offline nodes over several pages; everything else stays', async () => {
@@ -211,12 +222,17 @@ test('cleans our spent activations and long-offline nodes over several pages; ev
   expect(summary).toMatchObject({ deferred: 0, timedOut: false });
   expectCleaned(fleet);
 
-  // 120 activations → 3 pages; 60 nodes of ours → 2 pages, always through the marker tag filter with MaxResults 50.
-  expect(pagesOf('DescribeActivations').map((r) => r.body)).toEqual([
-    { MaxResults: 50 },
-    { MaxResults: 50, NextToken: '50' },
-    { MaxResults: 50, NextToken: '100' },
-  ]);
+  // 120 activations of the instance role, listed by it with MaxResults 50, page by page: the spent ones of a page are
+  // deleted before the next page is asked for. The stub's tokens are positions, so deletions make a pass skip items;
+  // the passes that follow find them (at most 3 passes of at most 3 pages here).
+  const pages = pagesOf('DescribeActivations');
+  for (const page of pages) expect(page.body).toMatchObject({ Filters: ROLE_FILTER, MaxResults: 50 });
+  expect(pages.slice(0, 2).map((r) => r.body.NextToken)).toEqual([undefined, '50']);
+  expect(pages.length).toBeLessThanOrEqual(9);
+  const firstDelete = stub.requests.findIndex((r) => r.operation === 'DeleteActivation');
+  expect(firstDelete).toBeGreaterThan(-1);
+  expect(firstDelete).toBeLessThan(stub.requests.indexOf(pages[1]));
+  // 60 nodes of ours → 2 pages, always through the marker tag filter with MaxResults 50.
   const filters = [{ Key: `tag:${MARKER_KEY}`, Values: [MARKER_VALUE] }];
   expect(pagesOf('DescribeInstanceInformation').map((r) => r.body)).toEqual([
     { Filters: filters, MaxResults: 50 },
@@ -326,7 +342,8 @@ test('a NextToken SSM refuses (InvalidNextToken: the list changed while paging) 
   expect(summary.errors).toEqual([]);
   expect(summary.nodesDeregistered).toEqual(fleet.staleNodes);
   expectCleaned(fleet);
-  expect(stub.requestsFor('DescribeActivations').map((r) => r.body.NextToken)).toEqual([undefined, '50', undefined, '50', '100']);
+  // The refused token sends the listing back to its first page (later passes then check that nothing was skipped).
+  expect(stub.requestsFor('DescribeActivations').slice(0, 3).map((r) => r.body.NextToken)).toEqual([undefined, '50', undefined]);
   expect(stub.requestsFor('DescribeInstanceInformation').map((r) => r.body.NextToken)).toEqual([undefined, '50', undefined, '50']);
 });
 
@@ -414,9 +431,16 @@ test('deadline: once less than 20 s of the timeout remain, no Delete/Deregister 
 
   expect(summary).toMatchObject({ timedOut: true, errors: [], nodesDeregistered: [], nodesSkippedByCap: [] });
   expect(summary.deferred).toBeGreaterThan(0);
-  expect(summary.activationsDeleted.length + summary.deferred).toBe(fleet.spentActivations.length);
-  expect(stub.requestsFor('DeleteActivation')).toHaveLength(summary.activationsDeleted.length);
-  const left = fleet.spentActivations.filter((id) => !summary.activationsDeleted.includes(id));
+  // Deferred: the rest of the page being worked on when the deadline came (later pages were not even listed).
+  expect(summary.activationsDeleted.length + summary.deferred).toBeLessThanOrEqual(fleet.spentActivations.length);
+  // The Delete in flight at the deadline was aborted (deferred, not an error); the stub still carries it out: wait
+  // until it has answered every request (or found the client gone).
+  await settled('DeleteActivation');
+  const aborted = stub.requestsFor('DeleteActivation').map((r) => r.body.ActivationId).filter((id) => !summary.activationsDeleted.includes(id));
+  expect(aborted.length).toBeLessThanOrEqual(1);
+  expect(stub.requestsFor('DeleteActivation')).toHaveLength(summary.activationsDeleted.length + aborted.length);
+  const left = fleet.spentActivations.filter((id) => !summary.activationsDeleted.includes(id) && stub.state.activations.has(id));
+  expect(left.length).toBeGreaterThanOrEqual(summary.deferred - aborted.length);
   expect(activationIds()).toEqual(sorted([...fleet.keptActivations, ...left]));
   // The node step is not started at all: its items are unknown, so not counted.
   expect(stub.requestsFor('DescribeInstanceInformation')).toHaveLength(0);
@@ -440,6 +464,46 @@ test('deadline: once less than 20 s of the timeout remain, no Delete/Deregister 
   expect(next.summary).toMatchObject({ timedOut: false, deferred: 0, errors: [], nodesDeregistered: fleet.staleNodes });
   expect(sorted(next.summary.activationsDeleted)).toEqual(sorted(left));
   expectCleaned(fleet);
+});
+
+test('asks SSM only for the instance role\'s activations: another role\'s are never listed, even with our marker', async () => {
+  const now = Date.now();
+  const spent = (i: number, iamRole?: string) =>
+    stub.addActivation({ name: `n-${i}`, tags: ours(`n-${i}`), expirationDate: new Date(now - HOUR), iamRole }).ActivationId;
+  const mine = Array.from({ length: 10 }, (_, i) => spent(i));
+  const otherRole = Array.from({ length: 100 }, (_, i) => spent(100 + i, 'SomeOtherRole'));
+  const { summary } = await runOnce({ DEREGISTER_OFFLINE_AFTER_SECONDS: '0' });
+
+  expect(summary.errors).toEqual([]);
+  expect(sorted(summary.activationsDeleted)).toEqual(sorted(mine));
+  expect(activationIds()).toEqual(sorted(otherRole));
+  // One page for the 10 of the role, and one for the pass that checks nothing was skipped: never the 100 others.
+  expect(pagesOf('DescribeActivations').map((r) => r.body)).toEqual([
+    { Filters: ROLE_FILTER, MaxResults: 50 },
+    { Filters: ROLE_FILTER, MaxResults: 50 },
+  ]);
+});
+
+test('deadline: a page that hangs is aborted when the margin comes; the run returns in time without an error', async () => {
+  // Two pages of activations, the 4 spent ones on page 1.
+  const fleet = seedFleet({ expired: 2, used: 2, live: 40, others: 40, stale: 0, online: 0, recent: 0, foreign: 0, ec2: 0 });
+  // Page 2 answers only after 8 s; the 20 s margin comes 3 s into the run. The socket timeout is out of the way.
+  stub.script('DescribeActivations', [{ passthrough: true }, Faults.delay(8000)]);
+  const { summary, output, ms } = await runOnce({ SSM_REQUEST_TIMEOUT_MS: '30000' }, 23_000);
+
+  expect(ms).toBeLessThan(7000);
+  expect(summary).toMatchObject({ timedOut: true, errors: [], deferred: 0, nodesDeregistered: [] });
+  // Page 1's spent activations were deleted before page 2 was asked for.
+  const firstPage = stub.requestsFor('DescribeActivations')[0];
+  expect(sorted(summary.activationsDeleted)).toEqual(sorted(fleet.spentActivations));
+  expect(stub.requestsFor('DeleteActivation').every((r) => r.receivedAt >= firstPage.receivedAt)).toBe(true);
+  expect(stub.requestsFor('DescribeInstanceInformation')).toHaveLength(0);
+  const [run] = jsonLines(output).filter((l) => l.message === 'janitor run');
+  expect(run).toMatchObject({ level: 'WARN', Errors: 0, timedOut: true });
+
+  // The client went away: when the stub comes to answer page 2, its connection is gone.
+  await settled('DescribeActivations');
+  expect(stub.requestsFor('DescribeActivations')[1].outcome).toBe('aborted');
 });
 
 test.each([

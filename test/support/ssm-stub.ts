@@ -152,6 +152,8 @@ export interface ActivationSeed {
   /** Default: one hour from now. */
   readonly expirationDate?: Date;
   readonly createdDate?: Date;
+  /** The activation's `IamRole` (default `HybridFleetInstanceRole`). */
+  readonly iamRole?: string;
 }
 
 /** Ready-made faults. */
@@ -398,7 +400,7 @@ export class SsmStub {
       ActivationCode: randomActivationCode(),
       request: {
         DefaultInstanceName: seed.name,
-        IamRole: 'HybridFleetInstanceRole',
+        IamRole: seed.iamRole ?? 'HybridFleetInstanceRole',
         RegistrationLimit: seed.registrationLimit ?? 1,
         ExpirationDate: (seed.expirationDate ?? new Date(Date.now() + 3_600_000)).toISOString(),
         Tags: tagList(seed.tags ?? {}),
