@@ -9,7 +9,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeHandlerFindings, acknowledgeAlarmWithoutAction } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
+import { checkTagKey, checkTagValue } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
+
+/** The janitor function's timeout. */
+const JANITOR_TIMEOUT = Duration.minutes(5);
+/** The timeout alarm fires once a run lasts this share of the function's timeout. */
+const TIMEOUT_ALARM_SHARE = 0.8;
 
 /**
  * Properties for an `ActivationJanitor`.
@@ -17,13 +23,30 @@ import { checkDurationRange, checkIntegerRange, fail } from '../private/validate
 export interface ActivationJanitorProps {
   /**
    * Key of the marker tag that identifies the activations and nodes this janitor may clean up.
+   *
+   * A Systems Manager tag key: 1 to 128 letters, numbers, spaces and `_ . : / = - @`; no `+`, and not starting with
+   * `aws:`.
    */
   readonly markerTagKey: string;
 
   /**
    * Value of the marker tag (e.g. `HybridActivationApi.markerTagValue`).
+   *
+   * A Systems Manager tag value: 1 to 256 letters, numbers, spaces and `_ . : / = + - @`.
    */
   readonly markerTagValue: string;
+
+  /**
+   * The role that the API's activations give to the machines they register (their `IamRole`, e.g.
+   * `HybridActivationApi.instanceRole`).
+   *
+   * The janitor then asks Systems Manager only for the activations of this role instead of listing every activation
+   * in the account and Region; it still touches only those that carry the marker tag. Activations created with
+   * another role (for example before the API's role was replaced) are then no longer seen.
+   *
+   * @default - every activation in the account and Region is listed
+   */
+  readonly instanceRole?: iam.IRole;
 
   /**
    * When the janitor runs.
@@ -72,16 +95,18 @@ export interface ActivationJanitorProps {
   readonly logEncryptionKey?: kms.IKey;
 
   /**
-   * Create an alarm that fires when a run reports errors (an item it could not delete or deregister).
+   * Create the janitor's alarms: `errorAlarm` (a run reported items it could not delete or deregister),
+   * `functionErrorAlarm` (an invocation failed, e.g. was killed by the timeout, and so reported nothing) and
+   * `timeoutAlarm` (a run lasted 80 % of the function's timeout or longer).
    *
    * @default true
    */
   readonly errorAlarm?: boolean;
 
   /**
-   * Action of the error alarm.
+   * Action of the alarms.
    *
-   * @default - no action; add one to `errorAlarm`
+   * @default - no action; add one to each alarm
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
@@ -93,7 +118,9 @@ export interface ActivationJanitorProps {
  * It only ever touches activations and nodes that carry the API's marker tag. Runs are idempotent and safe to overlap.
  * Each run logs a summary in CloudWatch embedded metric format (namespace `METRICS_NAMESPACE`): `ActivationsDeleted`,
  * `NodesDeregistered`, `NodesSkippedByCap`, `Errors`, and `Deferred` (items left for the next run because the run
- * neared its 5-minute timeout).
+ * neared its 5-minute timeout). It works through the listings page by page and, 20 seconds before the timeout, starts
+ * no more calls and aborts the one in flight; alarms also watch the function's own errors and durations, which catch
+ * a run that never got to log its summary.
  */
 export class ActivationJanitor extends Construct {
   /** CloudWatch namespace of the janitor's metrics (dimension `MarkerTagValue`). */
@@ -105,8 +132,17 @@ export class ActivationJanitor extends Construct {
   /** The schedule rule that runs it. */
   public readonly rule: events.Rule;
 
-  /** Alarm on run errors, unless `errorAlarm` is false. */
+  /** Alarm on run errors (the `Errors` metric of the run summary), unless `errorAlarm` is false. */
   public readonly errorAlarm?: cloudwatch.Alarm;
+
+  /**
+   * Alarm on failed invocations (the function's own `Errors` metric), unless `errorAlarm` is false. A run that crashes
+   * or is killed by the timeout logs no summary, so `errorAlarm` cannot see it.
+   */
+  public readonly functionErrorAlarm?: cloudwatch.Alarm;
+
+  /** Alarm on a run lasting 80 % of the function's timeout or longer (its `Duration`), unless `errorAlarm` is false. */
+  public readonly timeoutAlarm?: cloudwatch.Alarm;
 
   private readonly markerTagValue: string;
 
@@ -119,6 +155,8 @@ export class ActivationJanitor extends Construct {
     if (props.maxDeregistrationsPerRun !== undefined && props.deregisterOfflineAfter === undefined) {
       fail(this, `\`maxDeregistrationsPerRun\` only applies with \`deregisterOfflineAfter\`; set both or neither, got: ${props.maxDeregistrationsPerRun}`);
     }
+    checkTagKey(this, 'markerTagKey', props.markerTagKey);
+    checkTagValue(this, 'markerTagValue', props.markerTagKey, props.markerTagValue);
     if (Token.isUnresolved(props.markerTagValue) === false && props.markerTagValue.length === 0) {
       fail(this, '`markerTagValue` must not be empty, got: \'\'');
     }
@@ -128,7 +166,7 @@ export class ActivationJanitor extends Construct {
     const fn = new HandlerFunction(this, 'Handler', {
       handlerName: 'janitor',
       description: `Deletes used or expired activations${deregister ? ' and deregisters long-offline nodes' : ''} of ${props.markerTagValue}`,
-      timeout: Duration.minutes(5),
+      timeout: JANITOR_TIMEOUT,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       logEncryptionKey: props.logEncryptionKey,
       environment: {
@@ -138,6 +176,7 @@ export class ActivationJanitor extends Construct {
         MAX_DEREGISTRATIONS_PER_RUN: String(maxDeregistrations),
         DRY_RUN: String(props.dryRun ?? false),
         METRICS_NAMESPACE: ActivationJanitor.METRICS_NAMESPACE,
+        ...(props.instanceRole ? { INSTANCE_ROLE_NAME: props.instanceRole.roleName } : {}),
       },
     });
     this.handler = fn.function;
@@ -169,15 +208,31 @@ export class ActivationJanitor extends Construct {
     });
 
     if (props.errorAlarm ?? true) {
-      this.errorAlarm = this.metricErrors().createAlarm(this, 'ErrorAlarm', {
-        alarmDescription: `The activation janitor ${this.node.path} could not delete or deregister some items`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      if (props.alarmAction) this.errorAlarm.addAlarmAction(props.alarmAction);
-      else acknowledgeAlarmWithoutAction(this.errorAlarm);
+      const alarm = (id: string, metric: cloudwatch.Metric, threshold: number, description: string): cloudwatch.Alarm => {
+        const created = metric.createAlarm(this, id, {
+          alarmDescription: `The activation janitor ${this.node.path} ${description}`,
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        if (props.alarmAction) created.addAlarmAction(props.alarmAction);
+        else acknowledgeAlarmWithoutAction(created);
+        return created;
+      };
+      this.errorAlarm = alarm('ErrorAlarm', this.metricErrors(), 1, 'could not delete or deregister some items');
+      this.functionErrorAlarm = alarm(
+        'FunctionErrorAlarm',
+        fn.function.metricErrors({ period: Duration.hours(1) }),
+        1,
+        'failed or was killed by its timeout (such a run logs no summary)',
+      );
+      this.timeoutAlarm = alarm(
+        'TimeoutAlarm',
+        fn.function.metricDuration({ statistic: 'Maximum', period: Duration.hours(1) }),
+        JANITOR_TIMEOUT.toMilliseconds() * TIMEOUT_ALARM_SHARE,
+        `ran for ${TIMEOUT_ALARM_SHARE * 100} % of its ${JANITOR_TIMEOUT.toHumanString()} timeout or longer`,
+      );
     }
     acknowledgeHandlerFindings(fn, {
       reservedConcurrency: false,

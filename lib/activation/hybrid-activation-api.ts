@@ -382,6 +382,7 @@ export class HybridActivationApi extends Construct {
       this.janitor = new ActivationJanitor(this, 'Janitor', {
         markerTagKey: HybridActivationApi.MARKER_TAG_KEY,
         markerTagValue: this.markerTagValue,
+        instanceRole: this.instanceRole,
         schedule: props.janitorSchedule,
         deregisterOfflineAfter: props.deregisterOfflineAfter,
         maxDeregistrationsPerRun: props.maxDeregistrationsPerRun,

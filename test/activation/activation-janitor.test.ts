@@ -1,7 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ActivationJanitor, ActivationJanitorProps } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
@@ -69,6 +70,17 @@ test('ActivationJanitor: deregisterOfflineAfter lets it deregister only marked n
   });
 });
 
+test('ActivationJanitor: with instanceRole, the function gets the role name to list only that role\'s activations', () => {
+  const role = new iam.Role(stack, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
+  const { template } = build({ instanceRole: role });
+  expect(janitorEnv(template).INSTANCE_ROLE_NAME).toEqual({ Ref: stack.getLogicalId(role.node.defaultChild as iam.CfnRole) });
+});
+
+test('ActivationJanitor: without instanceRole, no role name (every activation is listed)', () => {
+  const { template } = build();
+  expect(janitorEnv(template)).not.toHaveProperty('INSTANCE_ROLE_NAME');
+});
+
 test('ActivationJanitor: schedule is configurable', () => {
   const { template } = build({ schedule: events.Schedule.cron({ minute: '15', hour: '3' }) });
   template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 3 * * ? *)' });
@@ -97,9 +109,45 @@ test('ActivationJanitor: an error alarm on its Errors metric, with an optional a
   }
 });
 
+test('ActivationJanitor: alarms on the function\'s own Errors and on a Duration of 80 % of its timeout, with the same action', () => {
+  const topic = new sns.Topic(stack, 'Topic');
+  const { janitor, template } = build({ alarmAction: new cwActions.SnsAction(topic) });
+  const functionName = { Ref: stack.getLogicalId(janitor.handler.node.defaultChild as CfnElement) };
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: [{ Name: 'FunctionName', Value: functionName }],
+    Statistic: 'Sum',
+    Period: 3600,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 300 });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Duration',
+    Dimensions: [{ Name: 'FunctionName', Value: functionName }],
+    Statistic: 'Maximum',
+    Period: 3600,
+    Threshold: 240_000,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+  });
+  template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  const alarmOf = (alarm: { readonly node: { readonly defaultChild?: unknown } } | undefined) =>
+    template.toJSON().Resources[stack.getLogicalId(alarm?.node.defaultChild as CfnElement)]?.Properties;
+  expect(alarmOf(janitor.functionErrorAlarm)).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+  expect(alarmOf(janitor.timeoutAlarm)).toMatchObject({ MetricName: 'Duration', Statistic: 'Maximum' });
+});
+
 test('ActivationJanitor: errorAlarm false creates no alarm', () => {
   const { janitor, template } = build({ errorAlarm: false });
   expect(janitor.errorAlarm).toBeUndefined();
+  expect(janitor.functionErrorAlarm).toBeUndefined();
+  expect(janitor.timeoutAlarm).toBeUndefined();
   template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
 });
 
@@ -114,6 +162,20 @@ test.each([
   [{ deregisterOfflineAfter: Duration.days(1), maxDeregistrationsPerRun: 0 }, /`maxDeregistrationsPerRun` must be an integer from 1 to 1000, got: 0/],
   [{ maxDeregistrationsPerRun: 5 }, /`maxDeregistrationsPerRun` only applies with `deregisterOfflineAfter`; set both or neither, got: 5/],
   [{ markerTagValue: '' }, /`markerTagValue` must not be empty/],
+  [{ markerTagValue: 'bad#value' }, /`markerTagValue` tag values may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#value'/],
+  [{ markerTagValue: 'v'.repeat(257) }, /`markerTagValue` tag values must be at most 256 characters long, got 257/],
+  [{ markerTagKey: 'aws:marker' }, /`markerTagKey` tag keys must not start with the reserved prefix 'aws:', got: 'aws:marker'/],
+  [{ markerTagKey: 'AWS:marker' }, /`markerTagKey` tag keys must not start with the reserved prefix 'aws:', got: 'AWS:marker'/],
+  [{ markerTagKey: 'bad#key' }, /`markerTagKey` tag keys may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#key'/],
+  [{ markerTagKey: '' }, /`markerTagKey` tag keys must be 1 to 128 characters long, got: ''/],
 ] as [Partial<ActivationJanitorProps>, RegExp][])('ActivationJanitor: rejects %j', (props, message) => {
   expect(() => new ActivationJanitor(stack, 'Janitor', { ...MARKER, ...props })).toThrow(message);
+});
+
+test('ActivationJanitor: marker key and value given as tokens are not inspected at synth time', () => {
+  const { template } = build({
+    markerTagKey: Lazy.string({ produce: () => 'hybrid-fleet:activation-api' }),
+    markerTagValue: Lazy.string({ produce: () => 'c8abc' }),
+  });
+  expect(janitorEnv(template)).toMatchObject({ MARKER_TAG_KEY: 'hybrid-fleet:activation-api', MARKER_TAG_VALUE: 'c8abc' });
 });

@@ -683,7 +683,8 @@ describe('HybridActivationApi lifecycle', () => {
   test('alarmAction applies to the 5xx alarm and the janitor alarm', () => {
     const topic = new sns.Topic(stack, 'Alarms');
     const { template } = build({ alarmAction: new cwActions.SnsAction(topic) });
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] }, 2);
+    // The 5xx alarm and the janitor's three (run errors, function errors, duration near the timeout).
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] }, 4);
   });
 
   test('every lifecycle option on still passes every gate (API key mode too)', () => {
