@@ -200,10 +200,13 @@ export class ActivationJanitor extends Construct {
       );
     }
 
+    // A failed run is not retried, neither by EventBridge nor by Lambda's own asynchronous retries (2 by default,
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html): the next scheduled run picks
+    // up whatever is left, and a run killed by its timeout is not run twice more back to back.
+    fn.function.configureAsyncInvoke({ retryAttempts: 0 });
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Runs the activation janitor of ${props.markerTagValue}`,
       schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
-      // A failed run is not retried: the next scheduled run picks up whatever is left.
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });
 

@@ -31,6 +31,8 @@ test('ActivationJanitor: runs hourly, deletes activations only, and deregisters 
     ScheduleExpression: 'rate(1 hour)',
     Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
   });
+  // Nor does Lambda retry a failed (or timed-out) asynchronous invocation.
+  template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
   expect(janitorEnv(template)).toMatchObject({
     MARKER_TAG_KEY: 'hybrid-fleet:activation-api',
     MARKER_TAG_VALUE: 'c8abc',
