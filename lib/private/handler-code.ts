@@ -2,8 +2,8 @@ import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /**
- * Lambda runtime of every handler this library ships. The esbuild target in `scripts/bundle.js` matches it
- * (`node24`); bump both together.
+ * Lambda runtime of every handler this library ships: the one constant. `scripts/bundle.js` derives its esbuild
+ * target (`node24`) from this line.
  */
 export const HANDLER_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
