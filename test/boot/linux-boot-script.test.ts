@@ -46,6 +46,10 @@ describe('linux boot script (register-node.sh)', () => {
     expect(r.stdout).toContain('PUT <api-url>/instances/<mi-id>/tags');
     expect(r.stdout).toContain('--strict-tagging');
     expect(r.stdout).toContain('SSM_REGISTRATION_FILE');
+    expect(r.stdout).toContain('--credential-process COMMAND');
+    expect(r.stdout).toContain('ACTIVATION_CREDENTIAL_PROCESS');
+    expect(r.stdout).toContain('aws_signing_helper credential-process');
+    expect(r.stdout).toContain('curl --aws-sigv4 when curl is 7.75 or later');
   });
 
   test('api-key mode: sends the key, name and tags, registers the agent, never prints the code or key', async () => {
