@@ -44,6 +44,18 @@ function expectSigned(req: RecordedRequest, akid: string, secret: string, token:
   expect(req.headers['x-api-key']).toBeUndefined();
 }
 
+/** What the script runs besides curl, the hashers (sha256sum, openssl) excluded. */
+const SCRIPT_TOOLS = ['bash', 'sh', 'awk', 'sed', 'tr', 'grep', 'head', 'mktemp', 'rm', 'date', 'sleep', 'od', 'cat'];
+
+/** Links `tools` from this machine's PATH into the sandbox's bin, to run the script with PATH=<bin> only. */
+function linkTools(sb: ReturnType<typeof makeSandbox>, tools: string[]) {
+  for (const tool of tools) {
+    const dir = (process.env.PATH ?? '/usr/bin:/bin').split(':').find((d) => fs.existsSync(path.join(d, tool)));
+    if (!dir) throw new Error(`${tool} is not installed`);
+    fs.symlinkSync(path.join(dir, tool), path.join(sb.bin, tool));
+  }
+}
+
 function expectNoBasicAuth(api: FakeServer) {
   for (const req of allRequests(api)) expect(String(req.headers.authorization ?? '')).not.toMatch(/^Basic/i);
 }
@@ -90,16 +102,27 @@ describe('linux boot script with a curl that cannot sign (curl 7.61)', () => {
     expectRegistered(sb);
   });
 
+  test('without sha256sum it hashes with openssl dgst (RHEL 7/8, Ubuntu 18.04/20.04 have it)', async () => {
+    const api = await server([success()]);
+    const sb = makeSandbox();
+    installOldCurl(sb);
+    linkTools(sb, [...SCRIPT_TOOLS, 'openssl']);
+    const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), ['--name', 'web-01'], {
+      ...FAST_RETRIES, PATH: sb.bin, IMDS_ENDPOINT: api.origin, ACTIVATION_API_REGION: 'eu-west-1',
+    });
+
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('signing SigV4 in the script (openssl)');
+    expectNoBasicAuth(api);
+    expectSigned(api.apiRequests[0], AKID, SECRET_KEY, SESSION_TOKEN);
+    expectRegistered(sb);
+  });
+
   test('with no way to sign, it fails before reading any credential', async () => {
     const api = await server([success()]);
     const sb = makeSandbox();
     installOldCurl(sb);
-    // A PATH with only what the script needs, minus sha256sum and openssl.
-    const tools = ['bash', 'sh', 'awk', 'sed', 'tr', 'grep', 'head', 'mktemp', 'rm', 'date', 'hostname', 'sleep', 'od', 'timeout', 'cat'];
-    for (const tool of tools) {
-      const dir = (process.env.PATH ?? '/usr/bin:/bin').split(':').find((d) => fs.existsSync(path.join(d, tool)));
-      if (dir) fs.symlinkSync(path.join(dir, tool), path.join(sb.bin, tool));
-    }
+    linkTools(sb, SCRIPT_TOOLS);
     const r = await run(sb, sb.script(api.apiUrl, BootScriptAuth.IAM), ['--name', 'web-01'], {
       ...FAST_RETRIES, PATH: sb.bin, IMDS_ENDPOINT: api.origin, ACTIVATION_API_REGION: 'eu-west-1',
     });
