@@ -3,14 +3,19 @@
 #
 # It asks a HybridActivationApi (cdk-ssm-hybrid-fleet) for a one-time activation, then registers
 # amazon-ssm-agent with it and (re)starts the agent. Needs bash, POSIX tools, curl and an installed agent.
+# With iam auth it signs with AWS Signature Version 4: with curl's --aws-sigv4 when this curl has it (7.75 or later),
+# otherwise in the script itself (SHA-256 from sha256sum or openssl). Credentials are never sent any other way.
+# Credentials come from the EC2 instance profile (IMDSv2) or, on-premises, from a credential process such as IAM
+# Roles Anywhere's aws_signing_helper (--credential-process).
 # Optionally (--tag-after-registration) it then re-applies the --tag tags to the new managed node through the
 # API (PUT <api-url>/instances/<mi-id>/tags), because activation tags do not always reach the node.
 #
 # The construct bakes the API URL and the authentication mode into this file; the unrendered file shipped in
 # the package works on-premises with ACTIVATION_API_URL (or --api-url) and an API key. Run with --help.
 #
-# The activation code, the API key and the instance-profile credentials are never printed (and never put on
-# a command line other than the agent's own -register call): curl gets them through a config on stdin.
+# The activation code, the API key and the credentials are never printed (and never put on a command line other
+# than the agent's own -register call): curl gets them through a config on stdin, and the script's own SigV4
+# signer feeds every key to SHA-256 on stdin.
 set -euo pipefail
 
 API_URL="${ACTIVATION_API_URL:-@@ACTIVATION_API_URL@@}"
@@ -23,6 +28,8 @@ NAME="${NODE_NAME:-}"
 REGION="${ACTIVATION_API_REGION:-}"
 API_KEY="${ACTIVATION_API_KEY:-}"
 API_KEY_FILE=""
+CREDENTIAL_PROCESS="${ACTIVATION_CREDENTIAL_PROCESS:-}"
+CREDENTIAL_PROCESS_TIMEOUT=120 # seconds
 IMDS="${IMDS_ENDPOINT:-http://169.254.169.254}"
 MAX_ATTEMPTS="${ACTIVATION_MAX_ATTEMPTS:-8}"
 RETRY_BASE="${ACTIVATION_RETRY_BASE_SECONDS:-2}"
@@ -57,8 +64,15 @@ Options:
                         otherwise the short hostname)
   --tag KEY=VALUE       tag for the activation (repeatable; the API decides which keys/values it accepts)
   --api-url URL         activation API base URL (env ACTIVATION_API_URL)
-  --auth MODE           iam (SigV4 with EC2 instance-profile credentials) or api-key (env ACTIVATION_AUTH;
-                        with neither set and the script not rendered, api-key when a key is given)
+  --auth MODE           iam (SigV4 with AWS credentials) or api-key (env ACTIVATION_AUTH; with neither set and
+                        the script not rendered: iam with --credential-process, api-key when a key is given)
+  --credential-process COMMAND
+                        iam auth with the credentials this command prints (the AWS credential_process JSON:
+                        Version 1, AccessKeyId, SecretAccessKey, SessionToken) instead of the EC2 instance
+                        profile; run with sh -c. For IAM Roles Anywhere:
+                        "aws_signing_helper credential-process --certificate C --private-key K
+                         --trust-anchor-arn TA --profile-arn P --role-arn R"
+                        (env ACTIVATION_CREDENTIAL_PROCESS). Needs the region (--region or an execute-api URL)
   --api-key-file PATH   file holding the API key (api-key auth; or env ACTIVATION_API_KEY)
   --region REGION       region of the API for SigV4 (env ACTIVATION_API_REGION; default: from the URL host,
                         else the EC2 instance's region)
@@ -84,6 +98,8 @@ Environment:
   SSM_REGISTRATION_FILE              the agent's registration file, read by --tag-after-registration
                                      (default /var/lib/amazon/ssm/registration)
 
+SigV4 signing: curl --aws-sigv4 when curl is 7.75 or later and accepts the option, otherwise the script signs
+itself (needs sha256sum or openssl, and od). Credentials are read only once one of the two is known to work.
 Retries on HTTP 429, 5xx and network errors; fails at once on any other HTTP 4xx. Logs go to stderr.
 EOF
 }
@@ -174,6 +190,8 @@ while [ "$#" -gt 0 ]; do
     --api-url=*) API_URL=${1#*=}; shift ;;
     --auth) need_value "$@"; AUTH=$2; shift 2 ;;
     --auth=*) AUTH=${1#*=}; shift ;;
+    --credential-process) need_value "$@"; CREDENTIAL_PROCESS=$2; shift 2 ;;
+    --credential-process=*) CREDENTIAL_PROCESS=${1#*=}; shift ;;
     --api-key-file) need_value "$@"; API_KEY_FILE=$2; shift 2 ;;
     --api-key-file=*) API_KEY_FILE=${1#*=}; shift ;;
     --region) need_value "$@"; REGION=$2; shift 2 ;;
@@ -206,7 +224,8 @@ fi
 
 case $AUTH in
   @@* | '')
-    if [ -n "$API_KEY" ]; then AUTH=api-key
+    if [ -n "$CREDENTIAL_PROCESS" ]; then AUTH=iam
+    elif [ -n "$API_KEY" ]; then AUTH=api-key
     else die "no authentication mode: set ACTIVATION_AUTH or pass --auth (iam or api-key); api-key auth also needs ACTIVATION_API_KEY or --api-key-file"
     fi ;;
   iam | api-key) ;;
@@ -214,6 +233,15 @@ case $AUTH in
 esac
 if [ "$AUTH" = api-key ] && [ -z "$API_KEY" ]; then
   die "api-key auth needs the API key: set ACTIVATION_API_KEY or pass --api-key-file"
+fi
+if [ "$AUTH" = api-key ] && [ -n "$CREDENTIAL_PROCESS" ]; then
+  die "--credential-process (ACTIVATION_CREDENTIAL_PROCESS) needs iam auth, not api-key"
+fi
+if [ -z "$REGION" ]; then
+  REGION=$(printf '%s' "$API_HOST" | sed -E -n 's/^[^.]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?(:[0-9]+)?$/\1/p')
+fi
+if [ -n "$CREDENTIAL_PROCESS" ] && [ -z "$REGION" ]; then
+  die "--credential-process needs the API's region: set ACTIVATION_API_REGION or pass --region"
 fi
 
 if ! is_uint "$MAX_ATTEMPTS" || [ "$MAX_ATTEMPTS" -lt 1 ]; then
@@ -261,11 +289,123 @@ case $AGENT in
 esac
 [ -x "$AGENT" ] || die "amazon-ssm-agent at '$AGENT' is not executable"
 
+# Files holding secrets are private while the script runs; the agent is (re)started with the caller's umask
+# (a SysV `service` start inherits it).
+ORIGINAL_UMASK=$(umask)
 umask 077
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/register-node.XXXXXX") || die "cannot create a temporary directory"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------- SigV4 signer
+# Decided before any credential is read, and failing closed: credentials go out only in a SigV4 signature.
+# curl < 7.75 does not know --aws-sigv4; given the option in a -K config it only warns (hidden by -s) and
+# would send `user` as HTTP Basic auth, i.e. the secret key in clear. So curl signs only when it reports 7.75 or
+# later AND accepts the option on its command line without a word (probed against nothing, with no
+# credentials); the option is also passed on the command line, where an unknown option is a fatal error.
+# Otherwise the script signs itself and `user` is never given to curl.
+SIGNER=""
+HASHER=""
+CURL_VERSION=""
+
+curl_can_sign() {
+  local banner major minor rest probe_err
+  banner=$(curl --version 2>/dev/null) || return 1
+  banner=${banner%%$'\n'*}
+  CURL_VERSION=$(printf '%s' "$banner" | awk '{ print $2 }')
+  major=${CURL_VERSION%%.*}
+  rest=${CURL_VERSION#*.}
+  minor=${rest%%.*}
+  is_uint "$major" && is_uint "$minor" || return 1
+  if [ "$major" -lt 7 ] || { [ "$major" -eq 7 ] && [ "$minor" -lt 75 ]; }; then return 1; fi
+  : >"$TMP/probe"
+  probe_err=$(curl -sS --aws-sigv4 'aws:amz:us-east-1:execute-api' -o /dev/null "file://$TMP/probe" 2>&1) || return 1
+  [ -z "$probe_err" ]
+}
+
+choose_signer() {
+  if curl_can_sign; then
+    SIGNER=curl
+    return 0
+  fi
+  if command -v sha256sum >/dev/null 2>&1; then HASHER=sha256sum
+  elif command -v openssl >/dev/null 2>&1; then HASHER=openssl
+  fi
+  if [ -z "$HASHER" ] || ! command -v od >/dev/null 2>&1; then
+    die "cannot sign requests: curl ${CURL_VERSION:-(unknown version)} lacks --aws-sigv4 (needs 7.75 or later) and the script's own SigV4 signer needs sha256sum or openssl, and od; no credentials were read"
+  fi
+  SIGNER=script
+  log "curl ${CURL_VERSION:-(unknown version)} cannot sign (--aws-sigv4 needs 7.75 or later): signing SigV4 in the script ($HASHER)"
+}
+
+# sha256_hex < DATA: the lowercase hex SHA-256 of stdin.
+sha256_hex() {
+  local out
+  if [ "$HASHER" = sha256sum ]; then out=$(sha256sum); else out=$(openssl dgst -sha256 -r); fi
+  printf '%s' "${out:0:64}"
+}
+
+# hex_escapes HEX: HEX as \xNN escapes for printf %b.
+hex_escapes() {
+  local h=$1 out="" i
+  for ((i = 0; i < ${#h}; i += 2)); do out+="\\x${h:i:2}"; done
+  printf '%s' "$out"
+}
+
+# hmac_hex KEY_HEX MESSAGE: HMAC-SHA256 (RFC 2104) of MESSAGE, in hex. Built on SHA-256 over stdin (printf is a
+# shell builtin) so that no key ever appears in a command line, which every user can read (ps, /proc).
+hmac_hex() {
+  local key=$1 msg=$2 ipad="" opad="" i b inner
+  if [ "${#key}" -gt 128 ]; then key=$(printf '%b' "$(hex_escapes "$key")" | sha256_hex); fi
+  while [ "${#key}" -lt 128 ]; do key+=00; done
+  for ((i = 0; i < 128; i += 2)); do
+    b=$((16#${key:i:2}))
+    printf -v ipad '%s\\x%02x' "$ipad" $((b ^ 0x36))
+    printf -v opad '%s\\x%02x' "$opad" $((b ^ 0x5c))
+  done
+  inner=$({ printf '%b' "$ipad"; printf '%s' "$msg"; } | sha256_hex)
+  { printf '%b' "$opad"; printf '%b' "$(hex_escapes "$inner")"; } | sha256_hex
+}
+
+# sigv4_config METHOD URL BODY_FILE: curl config lines with the headers that sign the request for execute-api
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). Host is sent as signed.
+sigv4_config() {
+  local method=$1 url=$2 body_file=$3 rest path host amz_date date_stamp payload_hash headers signed_headers
+  local canonical scope string_to_sign key signature
+  rest=${url#*://}
+  host=${rest%%/*}
+  case $rest in */*) path="/${rest#*/}" ;; *) path=/ ;; esac
+  case $path in *[!A-Za-z0-9/._~-]*) die "cannot sign the path '$path': only unreserved characters are supported" ;; esac
+  case $url in
+    https://*:443 | https://*:443/*) host=${host%:443} ;;
+    http://*:80 | http://*:80/*) host=${host%:80} ;;
+  esac
+  amz_date=$(date -u +%Y%m%dT%H%M%SZ)
+  date_stamp=${amz_date%%T*}
+  payload_hash=$(sha256_hex <"$body_file")
+  headers="content-type:application/json"$'\n'"host:$host"$'\n'"x-amz-content-sha256:$payload_hash"$'\n'"x-amz-date:$amz_date"$'\n'
+  signed_headers="content-type;host;x-amz-content-sha256;x-amz-date"
+  if [ -n "$SESSION_TOKEN" ]; then
+    headers+="x-amz-security-token:$SESSION_TOKEN"$'\n'
+    signed_headers+=";x-amz-security-token"
+  fi
+  canonical="$method"$'\n'"$path"$'\n\n'"$headers"$'\n'"$signed_headers"$'\n'"$payload_hash"
+  scope="$date_stamp/$REGION/execute-api/aws4_request"
+  string_to_sign="AWS4-HMAC-SHA256"$'\n'"$amz_date"$'\n'"$scope"$'\n'"$(printf '%s' "$canonical" | sha256_hex)"
+  key=$(printf '%s' "AWS4$SECRET" | od -An -v -tx1 | tr -d ' \n')
+  key=$(hmac_hex "$key" "$date_stamp")
+  key=$(hmac_hex "$key" "$REGION")
+  key=$(hmac_hex "$key" execute-api)
+  key=$(hmac_hex "$key" aws4_request)
+  signature=$(hmac_hex "$key" "$string_to_sign")
+  [ "${#signature}" -eq 64 ] || die "the script's SigV4 signer failed"
+  printf 'header = "%s"\n' "Host: $host" "X-Amz-Date: $amz_date" "X-Amz-Content-Sha256: $payload_hash"
+  if [ -n "$SESSION_TOKEN" ]; then printf 'header = "%s"\n' "$(curl_quote "X-Amz-Security-Token: $SESSION_TOKEN")"; fi
+  printf 'header = "%s"\n' "$(curl_quote "Authorization: AWS4-HMAC-SHA256 Credential=$AKID/$scope, SignedHeaders=$signed_headers, Signature=$signature")"
+}
+
+if [ "$AUTH" = iam ]; then choose_signer; fi
 
 # ---------------------------------------------------------------------------------------------- IMDSv2
 IMDS_TOKEN=""
@@ -295,7 +435,35 @@ imds_required() {
   imds_token || die "cannot reach the EC2 instance metadata service at $IMDS (iam auth works on EC2 with an instance profile; use api-key auth elsewhere)"
 }
 
-if [ "$AUTH" = iam ]; then
+# read_credential_process: AKID, SECRET and SESSION_TOKEN from the credential process's JSON (the AWS
+# credential_process format, https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html).
+read_credential_process() {
+  local out rc=0 version err
+  log "reading credentials from the credential process"
+  if command -v timeout >/dev/null 2>&1; then
+    out=$(timeout "$CREDENTIAL_PROCESS_TIMEOUT" sh -c "$CREDENTIAL_PROCESS" </dev/null 2>"$TMP/credential-process.err") || rc=$?
+  else
+    out=$(sh -c "$CREDENTIAL_PROCESS" </dev/null 2>"$TMP/credential-process.err") || rc=$?
+  fi
+  AKID=$(printf '%s' "$out" | json_string AccessKeyId)
+  SECRET=$(printf '%s' "$out" | json_string SecretAccessKey)
+  SESSION_TOKEN=$(printf '%s' "$out" | json_string SessionToken)
+  version=$(printf '%s' "$out" | tr -d '\r\n' | sed -E -n 's/.*"Version"[[:space:]]*:[[:space:]]*([0-9]+).*/\1/p')
+  out=""
+  if [ "$rc" -ne 0 ]; then
+    err=$(head -c 300 "$TMP/credential-process.err" | tr -d '\r\n')
+    die "the credential process failed (exit $rc): $(mask "$err")"
+  fi
+  [ "$version" = 1 ] || die "the credential process printed no JSON with \"Version\": 1 (got '${version:-none}')"
+  if [ -z "$AKID" ] || [ -z "$SECRET" ]; then
+    die "the credential process printed no AccessKeyId or SecretAccessKey"
+  fi
+}
+
+if [ "$AUTH" = iam ] && [ -n "$CREDENTIAL_PROCESS" ]; then
+  read_credential_process
+  printf '%s' "$REGION" | grep -Eq '^[a-z0-9-]+$' || die "invalid region '$REGION'"
+elif [ "$AUTH" = iam ]; then
   imds_required
   if [ -z "$NAME" ]; then
     NAME=$(imds_get meta-data/instance-id) || die "cannot read the instance id from IMDS: $(head -c 300 "$TMP/imds.err")"
@@ -311,9 +479,6 @@ if [ "$AUTH" = iam ]; then
   CREDS=""
   if [ -z "$AKID" ] || [ -z "$SECRET" ] || [ -z "$SESSION_TOKEN" ]; then
     die "the instance-profile credentials from IMDS lack AccessKeyId, SecretAccessKey or Token"
-  fi
-  if [ -z "$REGION" ]; then
-    REGION=$(printf '%s' "$API_HOST" | sed -E -n 's/^[^.]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?(:[0-9]+)?$/\1/p')
   fi
   if [ -z "$REGION" ]; then
     REGION=$(imds_get meta-data/placement/region) || die "cannot tell the API's region: set ACTIVATION_API_REGION or pass --region"
@@ -338,12 +503,17 @@ fi
 HTTP_STATUS=000
 CURL_RC=0
 
+# curl_config METHOD URL BODY_FILE: the curl config with the credentials. `user` (which curl sends as HTTP
+# Basic auth unless it signs) only when curl is known to sign; --aws-sigv4 itself is on the command line.
 curl_config() {
   printf 'user-agent = "%s"\n' "$USER_AGENT"
-  if [ "$AUTH" = iam ]; then
-    printf 'aws-sigv4 = "aws:amz:%s:execute-api"\n' "$REGION"
+  if [ "$AUTH" = iam ] && [ "$SIGNER" = curl ]; then
     printf 'user = "%s"\n' "$(curl_quote "$AKID:$SECRET")"
-    printf 'header = "%s"\n' "$(curl_quote "x-amz-security-token: $SESSION_TOKEN")"
+    if [ -n "$SESSION_TOKEN" ]; then printf 'header = "%s"\n' "$(curl_quote "x-amz-security-token: $SESSION_TOKEN")"; fi
+  elif [ "$AUTH" = iam ] && [ "$SIGNER" = script ]; then
+    sigv4_config "$@"
+  elif [ "$AUTH" = iam ]; then
+    die "internal error: no SigV4 signer"
   else
     printf 'header = "%s"\n' "$(curl_quote "x-api-key: $API_KEY")"
   fi
@@ -356,7 +526,10 @@ send_request() {
   : >"$TMP/headers"
   : >"$TMP/curl.err"
   CURL_RC=0
-  HTTP_STATUS=$(curl_config | curl -sS -K - -X "$1" \
+  local config sign_args=()
+  config=$(curl_config "$1" "$2" "$3")
+  if [ "$AUTH" = iam ] && [ "$SIGNER" = curl ]; then sign_args=(--aws-sigv4 "aws:amz:$REGION:execute-api"); fi
+  HTTP_STATUS=$(printf '%s\n' "$config" | curl -sS -K - ${sign_args[@]+"${sign_args[@]}"} -X "$1" \
     --connect-timeout "$CONNECT_TIMEOUT" --max-time "$REQUEST_TIMEOUT" \
     -H 'Content-Type: application/json' -H 'Accept: application/json' \
     --data-binary "@$3" \
@@ -485,6 +658,9 @@ start_agent() {
   fi
 }
 
+# The agent and its service manager get the caller's umask back, not 077 (a SysV init script started with
+# `service` inherits it, and so would every file the agent creates).
+umask "$ORIGINAL_UMASK"
 log "stopping amazon-ssm-agent"
 stop_agent
 log "registering amazon-ssm-agent ($AGENT) with activation $(mask "$ACT_ID")"

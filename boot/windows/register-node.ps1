@@ -210,12 +210,34 @@ if (-not (Test-Path -LiteralPath $Agent -PathType Leaf)) {
 [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
 
 # ------------------------------------------------------------------------------------------------ IMDSv2
+# IMDS is link-local and must never go through a proxy: a system (WinINET/WinHTTP) or environment proxy would
+# get 169.254.169.254 forwarded to itself, or refused. Invoke-RestMethod -NoProxy exists only in PowerShell 7,
+# so the calls use HttpWebRequest with no proxy at all (https://learn.microsoft.com/dotnet/api/system.net.httpwebrequest.proxy).
+# Throws on network errors and on any non-2xx answer (WebException).
+function Invoke-Imds([string]$Method, [string]$Path, [hashtable]$Headers) {
+    $request = [Net.HttpWebRequest]::Create("$Imds/latest/$Path")
+    $request.Method = $Method
+    $request.Proxy = $null
+    $request.Timeout = 5000
+    $request.ReadWriteTimeout = 5000
+    $request.AllowAutoRedirect = $false
+    $request.UserAgent = $UserAgent
+    foreach ($name in $Headers.Keys) { $request.Headers.Add($name, $Headers[$name]) }
+    if ($Method -eq 'PUT') { $request.ContentLength = 0 }
+    $response = $request.GetResponse()
+    try {
+        $reader = New-Object IO.StreamReader($response.GetResponseStream(), [Text.Encoding]::UTF8)
+        try { return $reader.ReadToEnd() } finally { $reader.Dispose() }
+    } finally {
+        $response.Close()
+    }
+}
+
 function Initialize-ImdsToken {
     $last = ''
     for ($attempt = 1; $attempt -le 3; $attempt++) {
         try {
-            $script:ImdsToken = [string](Invoke-RestMethod -Method Put -Uri "$Imds/latest/api/token" -UseBasicParsing -TimeoutSec 5 `
-                -Headers @{ 'X-aws-ec2-metadata-token-ttl-seconds' = '21600' })
+            $script:ImdsToken = [string](Invoke-Imds 'PUT' 'api/token' @{ 'X-aws-ec2-metadata-token-ttl-seconds' = '21600' })
             if ($script:ImdsToken) { return }
         } catch {
             $last = $_.Exception.Message
@@ -226,8 +248,7 @@ function Initialize-ImdsToken {
 }
 
 function Get-ImdsValue([string]$Path) {
-    return Invoke-RestMethod -Method Get -Uri "$Imds/latest/$Path" -UseBasicParsing -TimeoutSec 5 `
-        -Headers @{ 'X-aws-ec2-metadata-token' = $script:ImdsToken }
+    return Invoke-Imds 'GET' $Path @{ 'X-aws-ec2-metadata-token' = $script:ImdsToken }
 }
 
 if ($AuthMode -eq 'iam') {
@@ -378,8 +399,8 @@ function Get-ServerMessage([string]$Body) {
 # within ACTIVATION_MAX_ATTEMPTS and ACTIVATION_RETRY_MAX_SECONDS; any other 4xx fails at once. $What names the
 # request in messages ('request', 'tag request'). Returns @{ Response = <the 200/201 attempt, or $null>;
 # Error = <the masked reason when Response is $null> }; the caller decides whether a failure is fatal.
-# -Retry404: a node that has just registered may not be listed by Systems Manager yet, so the tag request retries 404.
-function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$What, [switch]$Retry404) {
+# -RetryNotFound: a node that has just registered may not be listed by Systems Manager yet, so the tag request retries 404.
+function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$What, [switch]$RetryNotFound) {
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $attempt = 1
     while ($true) {
@@ -389,7 +410,7 @@ function Invoke-ApiRequest([string]$Method, [Uri]$Uri, [byte[]]$Body, [string]$W
         if ($r.Status -eq 0) {
             if (-not $r.Retryable) { return @{ Response = $null; Error = "request to $Uri failed: $($r.Error)" } }
             $reason = "network error: $($r.Error)"
-        } elseif ($r.Status -eq 429 -or $r.Status -ge 500 -or ($Retry404 -and $r.Status -eq 404)) {
+        } elseif ($r.Status -eq 429 -or $r.Status -ge 500 -or ($RetryNotFound -and $r.Status -eq 404)) {
             $reason = "HTTP $($r.Status): $(Get-ServerMessage $r.Body)"
             $seconds = 0
             if ($r.RetryAfter -and [int]::TryParse(([string]$r.RetryAfter).Trim(), [ref]$seconds) -and $seconds -ge 0) { $retryAfter = $seconds }
@@ -494,7 +515,7 @@ function Set-NodeTags {
     $tagsUri = [Uri]"$ApiUrl/instances/$managedId/tags"
     $tagBytes = [Text.Encoding]::UTF8.GetBytes(([ordered]@{ tags = $Tags } | ConvertTo-Json -Compress -Depth 4))
     Write-Log "re-applying $($Tags.Count) tag(s) to ${managedId}: PUT $tagsUri"
-    $tagOutcome = Invoke-ApiRequest 'PUT' $tagsUri $tagBytes 'tag request' -Retry404
+    $tagOutcome = Invoke-ApiRequest 'PUT' $tagsUri $tagBytes 'tag request' -RetryNotFound
     if ($null -eq $tagOutcome.Response) {
         Resolve-TaggingFailure "could not tag ${managedId}: $($tagOutcome.Error)"
         return

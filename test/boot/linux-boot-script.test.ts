@@ -1,329 +1,21 @@
 /**
  * Runs the real Linux boot script (boot/linux/register-node.sh) with bash against a loopback fake activation API
  * (which also plays IMDSv2 and the tag-node endpoint), with a fake amazon-ssm-agent (which writes the agent's
- * registration file like the real one) and systemctl on PATH. Also a static check of the Windows script, which
- * cannot run here.
+ * registration file like the real one) and systemctl on PATH; lints it with ShellCheck. The signing fallback
+ * for old curl, credential processes and the umask are in linux-boot-script-signing.test.ts.
  */
-import { spawn } from 'child_process';
-import * as crypto from 'crypto';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { BootScriptAuth, BootScriptPlatform } from '../../lib/activation/boot-script';
-import { bootScriptPath, renderBootScript } from '../../lib/private/render-boot-script';
+import { BootScriptAuth } from '../../lib/activation/boot-script';
+import {
+  ACTIVATION_ID, ACTIVATION_REGION, AKID, API_KEY, FAST_RETRIES, IMDS_TOKEN, INSTANCE_ID, LINUX_SCRIPT, MANAGED_ID,
+  ROLE_NAME, SESSION_TOKEN, cleanUp, expectNoSecrets, expectRegistered, freePort, makeSandbox, run, server,
+  sigV4Signature, success,
+} from './harness';
 
-const LINUX_SCRIPT = bootScriptPath(BootScriptPlatform.LINUX);
-const WINDOWS_SCRIPT = bootScriptPath(BootScriptPlatform.WINDOWS);
-
-const ACTIVATION_ID = '5743558d-563b-4457-8682-d16c3EXAMPLE';
-const ACTIVATION_CODE = 'dRmgnYaFv567vEXAMPLE';
-const ACTIVATION_REGION = 'eu-central-1';
-const API_KEY = 'k3y-Th4t-Must-N0t-Leak';
-const INSTANCE_ID = 'i-0123456789abcdef0';
-const IMDS_TOKEN = 'imds-token-AQAEAEXAMPLE==';
-const ROLE_NAME = 'hybrid-node-role';
-const AKID = 'ASIAEXAMPLEAKID12345';
-const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLE+session/token==';
-const MANAGED_ID = 'mi-0123456789abcdef0';
-
-const FAST_RETRIES = { ACTIVATION_MAX_ATTEMPTS: '4', ACTIVATION_RETRY_BASE_SECONDS: '0.05' };
-
-interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-interface ScriptedResponse {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-interface FakeServer {
-  /** Base URL of the fake API stage, with a trailing slash like `RestApi.url`. */
-  apiUrl: string;
-  /** Origin, used as IMDS_ENDPOINT. */
-  origin: string;
-  /** Requests to the activation API (POST /activations). */
-  apiRequests: RecordedRequest[];
-  /** Requests to the tag-node endpoint (PUT /instances/{id}/tags). */
-  tagRequests: RecordedRequest[];
-  /** Requests to the fake IMDS. */
-  imdsRequests: RecordedRequest[];
-  close(): Promise<void>;
-}
-
-function success(overrides: Record<string, string> = {}): ScriptedResponse {
-  return {
-    status: 201,
-    body: {
-      activationId: ACTIVATION_ID,
-      activationCode: ACTIVATION_CODE,
-      region: ACTIVATION_REGION,
-      instanceName: 'web-01',
-      expiresAt: '2030-01-01T00:00:00.000Z',
-      ...overrides,
-    },
-    headers: { 'Cache-Control': 'no-store' },
-  };
-}
-
-interface ServerOptions {
-  /** Region IMDS reports (404 when unset). */
-  region?: string;
-  /** Answers of `PUT /prod/instances/{id}/tags`, in order (the last one repeats); default: 200 echoing the tags. */
-  tagResponses?: ScriptedResponse[];
-}
-
-/**
- * Starts a loopback server: `POST /prod/activations` answers the scripted responses in order (the last one
- * repeats), `PUT /prod/instances/{id}/tags` likewise the tag responses, `/latest/...` plays IMDSv2.
- */
-async function startServer(responses: ScriptedResponse[], imds: ServerOptions = {}): Promise<FakeServer> {
-  const apiRequests: RecordedRequest[] = [];
-  const tagRequests: RecordedRequest[] = [];
-  const imdsRequests: RecordedRequest[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const rec: RecordedRequest = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
-      };
-      const send = (status: number, body: string, headers: Record<string, string> = {}) => {
-        res.writeHead(status, headers);
-        res.end(body);
-      };
-      if (rec.url.startsWith('/latest/')) {
-        imdsRequests.push(rec);
-        if (rec.url === '/latest/api/token') {
-          if (rec.method !== 'PUT' || !rec.headers['x-aws-ec2-metadata-token-ttl-seconds']) return send(400, '');
-          return send(200, IMDS_TOKEN);
-        }
-        if (rec.headers['x-aws-ec2-metadata-token'] !== IMDS_TOKEN) return send(401, '');
-        switch (rec.url) {
-          case '/latest/meta-data/instance-id':
-            return send(200, INSTANCE_ID);
-          case '/latest/meta-data/iam/security-credentials/':
-            return send(200, ROLE_NAME);
-          case `/latest/meta-data/iam/security-credentials/${ROLE_NAME}`:
-            return send(200, JSON.stringify({
-              Code: 'Success',
-              LastUpdated: '2030-01-01T00:00:00Z',
-              Type: 'AWS-HMAC',
-              AccessKeyId: AKID,
-              SecretAccessKey: SECRET_KEY,
-              Token: SESSION_TOKEN,
-              Expiration: '2030-01-01T06:00:00Z',
-            }, null, 2));
-          case '/latest/meta-data/placement/region':
-            return imds.region ? send(200, imds.region) : send(404, '');
-          default:
-            return send(404, '');
-        }
-      }
-      if (rec.method === 'POST' && rec.url === '/prod/activations') {
-        apiRequests.push(rec);
-        const r = responses[Math.min(apiRequests.length - 1, responses.length - 1)];
-        const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-        return send(r.status, body, { 'Content-Type': 'application/json', ...r.headers });
-      }
-      const tagPath = /^\/prod\/instances\/([^/?]+)\/tags$/.exec(rec.url);
-      if (rec.method === 'PUT' && tagPath) {
-        tagRequests.push(rec);
-        const scripted = imds.tagResponses ?? [];
-        if (scripted.length === 0) {
-          let tags: unknown = {};
-          try { tags = JSON.parse(rec.body).tags; } catch { return send(400, JSON.stringify({ message: 'body is not JSON' })); }
-          return send(200, JSON.stringify({ instanceId: decodeURIComponent(tagPath[1]), tags }), { 'Content-Type': 'application/json' });
-        }
-        const r = scripted[Math.min(tagRequests.length - 1, scripted.length - 1)];
-        const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-        return send(r.status, body, { 'Content-Type': 'application/json', ...r.headers });
-      }
-      return send(404, JSON.stringify({ message: 'not found' }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    apiUrl: `${origin}/prod/`,
-    origin,
-    apiRequests,
-    tagRequests,
-    imdsRequests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** A loopback port with nothing listening on it. */
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Sandbox {
-  dir: string;
-  bin: string;
-  /** Lines `systemctl <args>` / `amazon-ssm-agent <args>`, in call order. */
-  calls(): string[];
-  /** argv of the fake agent, one element per arg, or undefined when it never ran. */
-  agentArgs(): string[] | undefined;
-  /** The agent's registration file (SSM_REGISTRATION_FILE of every run unless a test overrides it). */
-  registrationFile: string;
-  /** Writes a script rendered like the construct does (or the unrendered one) and returns its path. */
-  script(apiUrl?: string, auth?: BootScriptAuth): string;
-}
-
-let sandboxes: string[] = [];
-let servers: FakeServer[] = [];
-
-function makeSandbox(): Sandbox {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-node-test-'));
-  sandboxes.push(dir);
-  const bin = path.join(dir, 'bin');
-  fs.mkdirSync(bin);
-  const callsFile = path.join(dir, 'calls.log');
-  const argsFile = path.join(dir, 'agent.args');
-  // The fake agent echoes its whole command line (activation code included) to prove the script masks it.
-  // Like the real one, a successful -register writes the registration file (unless FAKE_AGENT_NO_REGISTRATION_FILE).
-  fs.writeFileSync(path.join(bin, 'amazon-ssm-agent'), [
-    '#!/bin/sh',
-    `printf '%s\\n' "$@" > '${argsFile}'`,
-    `echo "amazon-ssm-agent $*" >> '${callsFile}'`,
-    'echo "fake agent: registering with $*"',
-    'if [ "${FAKE_AGENT_EXIT:-0}" = 0 ] && [ -z "${FAKE_AGENT_NO_REGISTRATION_FILE:-}" ] && [ -n "${SSM_REGISTRATION_FILE:-}" ]; then',
-    '  region=""; prev=""',
-    '  for a in "$@"; do if [ "$prev" = -region ]; then region=$a; fi; prev=$a; done',
-    `  printf '{"ManagedInstanceID":"%s","Region":"%s"}' "\${FAKE_MANAGED_INSTANCE_ID:-${MANAGED_ID}}" "$region" > "$SSM_REGISTRATION_FILE"`,
-    'fi',
-    'exit "${FAKE_AGENT_EXIT:-0}"',
-    '',
-  ].join('\n'), { mode: 0o755 });
-  fs.writeFileSync(path.join(bin, 'systemctl'), [
-    '#!/bin/sh',
-    `echo "systemctl $*" >> '${callsFile}'`,
-    'exit 0',
-    '',
-  ].join('\n'), { mode: 0o755 });
-  return {
-    dir,
-    bin,
-    calls: () => (fs.existsSync(callsFile) ? fs.readFileSync(callsFile, 'utf8').trim().split('\n') : []),
-    agentArgs: () => (fs.existsSync(argsFile) ? fs.readFileSync(argsFile, 'utf8').replace(/\n$/, '').split('\n') : undefined),
-    registrationFile: path.join(dir, 'registration'),
-    script: (apiUrl?: string, auth?: BootScriptAuth) => {
-      const target = path.join(dir, 'register-node.sh');
-      const text = apiUrl === undefined
-        ? fs.readFileSync(LINUX_SCRIPT, 'utf8')
-        : renderBootScript(BootScriptPlatform.LINUX, apiUrl, auth ?? BootScriptAuth.API_KEY);
-      fs.writeFileSync(target, text, { mode: 0o755 });
-      return target;
-    },
-  };
-}
-
-async function server(responses: ScriptedResponse[], imds: ServerOptions = {}): Promise<FakeServer> {
-  const s = await startServer(responses, imds);
-  servers.push(s);
-  return s;
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(sb: Sandbox, script: string, args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    // A clean environment: nothing ACTIVATION_* or proxy-related leaks in from the developer's shell, and the
-    // agent's registration file is the sandbox's, never the machine's.
-    const child = spawn('bash', [script, ...args], {
-      env: {
-        PATH: `${sb.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        HOME: sb.dir,
-        TMPDIR: sb.dir,
-        LANG: 'C',
-        SSM_REGISTRATION_FILE: sb.registrationFile,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-function expectNoSecrets(r: RunResult) {
-  for (const secret of [ACTIVATION_CODE, API_KEY, SECRET_KEY, SESSION_TOKEN]) {
-    expect(r.stdout).not.toContain(secret);
-    expect(r.stderr).not.toContain(secret);
-  }
-}
-
-function expectRegistered(sb: Sandbox, region = ACTIVATION_REGION) {
-  expect(sb.agentArgs()).toEqual(['-register', '-code', ACTIVATION_CODE, '-id', ACTIVATION_ID, '-region', region, '-y']);
-  expect(sb.calls()).toEqual([
-    'systemctl stop amazon-ssm-agent',
-    expect.stringMatching(/^amazon-ssm-agent -register /),
-    'systemctl start amazon-ssm-agent',
-  ]);
-}
-
-/** Recomputes the SigV4 signature of a request curl signed and the server received. */
-function sigV4Signature(req: RecordedRequest, region: string, date: string): string {
-  const auth = String(req.headers.authorization);
-  const signedHeaders = /SignedHeaders=([^,]+)/.exec(auth)![1].split(';');
-  const amzDate = String(req.headers['x-amz-date']);
-  const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
-  const hmac = (key: Buffer | string, s: string) => crypto.createHmac('sha256', key).update(s, 'utf8').digest();
-  const canonicalRequest = [
-    req.method,
-    req.url.split('?')[0],
-    '',
-    ...signedHeaders.map((h) => `${h}:${String(req.headers[h]).trim().replace(/\s+/g, ' ')}`),
-    '',
-    signedHeaders.join(';'),
-    sha256(req.body),
-  ].join('\n');
-  const scope = `${date}/${region}/execute-api/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const kDate = hmac(`AWS4${SECRET_KEY}`, date);
-  const kSigning = hmac(hmac(hmac(kDate, region), 'execute-api'), 'aws4_request');
-  return crypto.createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
-}
-
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  for (const dir of sandboxes) fs.rmSync(dir, { recursive: true, force: true });
-  sandboxes = [];
-});
+afterEach(cleanUp);
 
 describe('linux boot script (register-node.sh)', () => {
   test('passes bash -n', async () => {
@@ -331,6 +23,16 @@ describe('linux boot script (register-node.sh)', () => {
       spawn('bash', ['-n', LINUX_SCRIPT], { stdio: 'ignore' }).on('close', resolve);
     });
     expect(r).toBe(0);
+  });
+
+  test('ShellCheck reports nothing at severity warning or above', () => {
+    const found = spawnSync('sh', ['-c', 'command -v shellcheck'], { encoding: 'utf8' });
+    if (found.status !== 0) {
+      throw new Error('shellcheck is not installed: install it (Debian/Ubuntu: apt-get install -y shellcheck; .ci/run does this as root)');
+    }
+    const r = spawnSync('shellcheck', ['-S', 'warning', '-f', 'gcc', LINUX_SCRIPT], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   test('--help prints usage and exits 0', async () => {
@@ -344,6 +46,10 @@ describe('linux boot script (register-node.sh)', () => {
     expect(r.stdout).toContain('PUT <api-url>/instances/<mi-id>/tags');
     expect(r.stdout).toContain('--strict-tagging');
     expect(r.stdout).toContain('SSM_REGISTRATION_FILE');
+    expect(r.stdout).toContain('--credential-process COMMAND');
+    expect(r.stdout).toContain('ACTIVATION_CREDENTIAL_PROCESS');
+    expect(r.stdout).toContain('aws_signing_helper credential-process');
+    expect(r.stdout).toContain('curl --aws-sigv4 when curl is 7.75 or later');
   });
 
   test('api-key mode: sends the key, name and tags, registers the agent, never prints the code or key', async () => {
@@ -480,6 +186,7 @@ describe('linux boot script (register-node.sh)', () => {
     expect(req.headers['x-api-key']).toBeUndefined();
     const date = /Credential=[^/]+\/(\d{8})\//.exec(auth)![1];
     expect(/Signature=([0-9a-f]{64})/.exec(auth)![1]).toBe(sigV4Signature(req, 'eu-west-1', date));
+    expect(r.stderr).not.toContain('signing SigV4 in the script'); // this curl (7.75+) signs itself
     expect(JSON.parse(req.body)).toEqual({ name: INSTANCE_ID, tags: { PatchMode: 'report' } });
 
     // IMDSv2: a PUT for the token first, then every read carries it.
@@ -818,83 +525,5 @@ describe('linux boot script: re-applying the tags after registration (--tag-afte
     expect(r2.stderr).toContain('register-node: error: --strict-tagging only makes sense with --tag-after-registration');
     expect(api.apiRequests).toHaveLength(0);
     expect(sb.agentArgs()).toBeUndefined();
-  });
-});
-
-describe('windows boot script (register-node.ps1), static checks', () => {
-  const text = fs.readFileSync(WINDOWS_SCRIPT, 'utf8');
-
-  test('contains both placeholders and renders like the Linux script', () => {
-    expect(text).toContain('@@ACTIVATION_API_URL@@');
-    expect(text).toContain('@@ACTIVATION_AUTH@@');
-    const rendered = renderBootScript(BootScriptPlatform.WINDOWS, 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/', BootScriptAuth.IAM);
-    expect(rendered).not.toContain('@@ACTIVATION_API_URL@@');
-    expect(rendered).not.toContain('@@ACTIVATION_AUTH@@');
-    expect(rendered).toContain('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');
-  });
-
-  test('never writes the activation code to output', () => {
-    const outputLine = /\b(Write-Host|Write-Output|Write-Verbose|Write-Warning|Write-Error|Write-Information|Write-Log|Write-Debug|Out-Host|Out-File|Add-Content|Set-Content|Stop-WithError|Console\]::(?:Error\.)?Write(?:Line)?)\b/i;
-    const codeVar = /\$(ActivationCode|Code)\b|activationCode/i;
-    const offending = text.split(/\r?\n/).filter((l) => !/^\s*#/.test(l) && outputLine.test(l) && codeVar.test(l));
-    expect(offending).toEqual([]);
-    expect(text).not.toMatch(/Set-PSDebug\s+-Trace/i);
-    expect(text).not.toMatch(/Start-Transcript/i);
-  });
-
-  test('registers the agent with -register -code -id -region -y between Stop-Service and Start-Service', () => {
-    const stop = text.indexOf('Stop-Service');
-    const register = text.search(/-register\s+-code\s+\$\w+\s+-id\s+\$\w+\s+-region\s+\$\w+\s+-y/);
-    const start = text.lastIndexOf('Start-Service');
-    expect(stop).toBeGreaterThan(-1);
-    expect(register).toBeGreaterThan(stop);
-    expect(start).toBeGreaterThan(register);
-    expect(text).toContain('AmazonSSMAgent');
-    expect(text).toContain('amazon-ssm-agent.exe');
-  });
-
-  test('retries 429 and 5xx, honours Retry-After, signs SigV4 for execute-api, supports the API key header', () => {
-    expect(text).toMatch(/429/);
-    expect(text).toMatch(/Retry-After/);
-    expect(text).toMatch(/-ge 500/);
-    expect(text).toMatch(/AWS4-HMAC-SHA256/);
-    expect(text).toMatch(/execute-api/);
-    expect(text).toMatch(/x-amz-security-token/);
-    expect(text).toMatch(/x-api-key/);
-    expect(text).toMatch(/X-aws-ec2-metadata-token/);
-    expect(text).toMatch(/ACTIVATION_MAX_ATTEMPTS/);
-    expect(text).toMatch(/ACTIVATION_RETRY_BASE_SECONDS/);
-  });
-
-  test('optionally re-applies the tags after registration: PUT /instances/<mi-id>/tags through the one retry loop', () => {
-    const usage = /@'\r?\n(Usage: register-node\.ps1[\s\S]*?)\r?\n'@/.exec(text)![1];
-    expect(usage).toContain('--tag-after-registration');
-    expect(usage).toContain('ACTIVATION_TAG_AFTER_REGISTRATION=true');
-    expect(usage).toContain('PUT <api-url>/instances/<mi-id>/tags');
-    expect(usage).toContain('--strict-tagging');
-    expect(usage).toContain('SSM_REGISTRATION_FILE');
-    // Flags are parsed; the env var is read.
-    expect(text).toMatch(/'--tag-after-registration'[^\n]*\$TagAfterRegistration = 'true'/);
-    expect(text).toMatch(/'--strict-tagging'[^\n]*\$StrictTagging = \$true/);
-    expect(text).toContain('$env:ACTIVATION_TAG_AFTER_REGISTRATION');
-    // The node id comes from the agent's registration file.
-    expect(text).toMatch(/Join-Path \$env:ProgramData 'Amazon\\SSM\\InstanceData\\registration'/);
-    expect(text).toContain('$env:SSM_REGISTRATION_FILE');
-    expect(text).toMatch(/\.ManagedInstanceID\b/);
-    expect(text).toContain("-cnotmatch '^mi-[0-9a-f]{17}$'");
-    // The PUT goes to /instances/<id>/tags with {"tags": ...} through the same request function as the POST.
-    expect(text).toMatch(/"\$ApiUrl\/instances\/\$managedId\/tags"/);
-    expect(text).toMatch(/@\{ tags = \$Tags \}/);
-    expect(text).toMatch(/Invoke-ApiRequest 'POST' \$Endpoint/);
-    expect(text).toMatch(/Invoke-ApiRequest 'PUT' \$tagsUri/);
-    expect(text.match(/Start-Sleep -Milliseconds/g)).toHaveLength(1); // one retry loop, not a copy
-    // SigV4 signs whichever method is sent, not a hard-coded POST.
-    expect(text).toMatch(/\$canonicalRequest = @\(\$Method,/);
-    expect(text).toMatch(/Get-SigV4Headers \$Method \$Uri \$Body/);
-    // The step runs after the agent started; a failure warns, or exits non-zero with --strict-tagging.
-    const callSite = text.search(/^\s*if \(\$Tags\.Count -gt 0\) \{ Set-NodeTags \}/m);
-    expect(callSite).toBeGreaterThan(text.lastIndexOf('Start-Service'));
-    expect(text).toContain('register-node: warning: ');
-    expect(text).toMatch(/if \(\$StrictTagging\) \{[\s\S]{0,200}?exit \$TaggingFailedExitCode/);
   });
 });
