@@ -11,8 +11,14 @@
  *       against the same loopback SSM stub                                                         target ≤ 1.2
  *   (e) synth of an app with 100 patch groups ÷ the same app with 1 (whole processes), and CloudFormation
  *       resources per patch group                                                                  target ≤ 2.0
+ *   (f) boot storm: 200 machines run the real Linux boot script against the bundled handler behind a throttled
+ *       local API front and a throttled SSM stub (scripts/bench-boot-storm.ts): time until all are registered ÷ the
+ *       theoretical minimum                                                                        target ≤ 1.3
+ *       share registered 100 %, activations per registered machine ≤ 1.05, SSM calls per registration (stated)
  * Prints a table and exits 0 whatever the results (it is a benchmark, not a test).
- * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200).
+ * Sections: all by default; only some with their names as arguments or in BENCH_ONLY (comma-separated):
+ * synth, size, init, request, patch-groups, boot-storm — e.g. `npm run bench -- boot-storm`.
+ * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200), BENCH_STORM_* (see (f)).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +30,7 @@ import { CreateActivationCommand, type CreateActivationCommandInput, SSMClient }
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { SsmStub } from '../test/support/ssm-stub';
+import { benchBootStorm, STORM_TARGETS } from './bench-boot-storm';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
@@ -419,6 +426,17 @@ async function benchRequest(): Promise<void> {
   }
 }
 
+// ---------- (f) boot storm ----------
+
+async function benchStorm(): Promise<void> {
+  const figures = await benchBootStorm(out);
+  if (!figures) return;
+  results.push(['(f) boot storm: time ÷ minimum', figures.ratio, STORM_TARGETS.ratio]);
+  results.push(['(f) activations per registered machine', figures.activationsPerMachine, STORM_TARGETS.activationsPerMachine]);
+  // share: 1 - share ≤ 0 reads as "100 % registered"
+  results.push(['(f) share of machines NOT registered', 1 - figures.share, 0]);
+}
+
 // ---------- main ----------
 
 const results: Array<[string, number, number]> = [];
@@ -430,11 +448,23 @@ async function main(): Promise<void> {
     out(`${path.relative(ROOT, BUNDLE)} not found: run npm run bundle`);
     return;
   }
-  benchSynth();
-  benchSize();
-  benchInit();
-  await benchRequest();
-  benchPatchGroups();
+  const sections: Record<string, () => void | Promise<void>> = {
+    'synth': benchSynth,
+    'size': benchSize,
+    'init': benchInit,
+    'request': benchRequest,
+    'patch-groups': benchPatchGroups,
+    'boot-storm': benchStorm,
+  };
+  const chosen = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((s) => s.trim()).filter((s) => s);
+  const unknown = chosen.filter((s) => !(s in sections));
+  if (unknown.length > 0) {
+    out(`unknown section(s) ${unknown.join(', ')}; sections: ${Object.keys(sections).join(', ')}`);
+    return;
+  }
+  for (const [name, run] of Object.entries(sections)) {
+    if (chosen.length === 0 || chosen.includes(name)) await run();
+  }
 
   out();
   out('Summary (ratios measured side by side in this run)');

@@ -72,3 +72,55 @@ test('ssm-stub: register copies activation tags to a new node; tags, deregister 
   await ssm.send(new DeleteActivationCommand({ ActivationId: activation.ActivationId }));
   await expect(ssm.send(new DeleteActivationCommand({ ActivationId: activation.ActivationId }))).rejects.toMatchObject({ name: 'InvalidActivation' });
 });
+
+/** A raw awsJson1_1 call (RegisterManagedInstance is not in the public SDK). */
+async function rawCall(operation: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(stub.url, {
+    method: 'POST',
+    headers: { 'X-Amz-Target': `AmazonSSM.${operation}`, 'Content-Type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test('ssm-stub: RegisterManagedInstance registers once per code, with the activation tags, and refuses a wrong or used code', async () => {
+  const activation = stub.addActivation({ name: 'app-7', tags: { Name: 'app-7', PatchGroup: 'linux' } });
+  const wrong = await rawCall('RegisterManagedInstance', { ActivationId: activation.ActivationId, ActivationCode: 'not-the-code' });
+  expect(wrong).toEqual({ status: 400, body: expect.objectContaining({ __type: 'InvalidActivation' }) });
+  expect(stub.state.nodes.size).toBe(0);
+
+  const ok = await rawCall('RegisterManagedInstance', { ActivationId: activation.ActivationId, ActivationCode: activation.ActivationCode });
+  expect(ok.status).toBe(200);
+  expect(ok.body.InstanceId).toMatch(/^mi-[0-9a-f]{17}$/);
+  const node = stub.state.nodes.get(ok.body.InstanceId)!;
+  expect({ name: node.Name, tags: Object.fromEntries(node.tags), activationId: node.ActivationId })
+    .toEqual({ name: 'app-7', tags: { Name: 'app-7', PatchGroup: 'linux' }, activationId: activation.ActivationId });
+
+  const again = await rawCall('RegisterManagedInstance', { ActivationId: activation.ActivationId, ActivationCode: activation.ActivationCode });
+  expect(again).toEqual({ status: 400, body: expect.objectContaining({ __type: 'InvalidActivation' }) });
+  const expired = stub.addActivation({ expirationDate: new Date(Date.now() - 1000) });
+  expect((await rawCall('RegisterManagedInstance', { ActivationId: expired.ActivationId, ActivationCode: expired.ActivationCode })).status).toBe(400);
+  expect(stub.state.nodes.size).toBe(1);
+});
+
+test('ssm-stub: a rate limit throttles each operation beyond its burst, spares exempt ones, and refills over time', async () => {
+  stub.rateLimit({ tps: 2, burst: 3, exempt: ['ListTagsForResource'] });
+  const describe = () => ssm.send(new DescribeInstanceInformationCommand({})).then(() => 'ok', (e) => e.name);
+  const first = await Promise.all(Array.from({ length: 5 }, describe));
+  expect(first.filter((r) => r === 'ok')).toHaveLength(3);
+  expect(first.filter((r) => r === 'ThrottlingException')).toHaveLength(2);
+  // Another operation has its own bucket.
+  await expect(ssm.send(new DeleteActivationCommand({ ActivationId: 'nope' }))).rejects.toMatchObject({ name: 'InvalidActivation' });
+  // Exempt: never throttled (it fails on the missing node, not on the rate).
+  const exempt = await Promise.all(Array.from({ length: 5 }, () =>
+    ssm.send(new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: 'mi-00000000000000000' })).catch((e) => e.name)));
+  expect(exempt).toEqual(Array(5).fill('InvalidResourceId'));
+  expect(stub.requests.filter((r) => r.rateLimited)).toHaveLength(2);
+  expect(stub.requests.filter((r) => r.rateLimited).every((r) => r.errorType === 'ThrottlingException')).toBe(true);
+
+  await new Promise((resolve) => setTimeout(resolve, 600)); // 2 TPS: a token back
+  expect(await describe()).toBe('ok');
+
+  stub.reset(); // back to no limit
+  expect(await Promise.all(Array.from({ length: 6 }, describe))).toEqual(Array(6).fill('ok'));
+});

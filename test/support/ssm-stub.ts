@@ -9,13 +9,15 @@
  * Operations live in a handler map keyed by operation name (`stub.handle(op, fn)` adds or replaces one);
  * `CreateActivation` is built in. Faults are scripted per operation: each request first takes the next step queued
  * for its operation (`failNext`, `delayNext`, `destroyNext`, `script`); when the queue is empty, a persistent fault
- * (`failAlways`) applies, else the handler answers.
+ * (`failAlways`) applies, else the handler answers. An optional rate limit (`rateLimit` option or method) answers
+ * `ThrottlingException` beyond a fixed rate per operation, before any scripted step is taken.
  *
  * No test-framework imports: used from jest (test/e2e) and from the plain node bench (scripts/bench.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /** One request as the stub received it. */
 export interface RecordedRequest {
@@ -33,6 +35,24 @@ export interface RecordedRequest {
   outcome?: 'ok' | 'error' | 'destroyed' | 'aborted';
   /** HTTP status sent (absent when the socket was destroyed or the client went away). */
   status?: number;
+  /** `__type` of the error sent, when the answer was an error. */
+  errorType?: string;
+  /** True when the stub's rate limit answered `ThrottlingException`. */
+  rateLimited?: boolean;
+}
+
+/**
+ * A fixed request rate per operation: each operation has its own token bucket (as AWS throttles each API action
+ * separately) refilled at `tps` tokens per second up to `burst`; a request finding the bucket empty is answered
+ * `ThrottlingException` (HTTP 400, "Rate exceeded").
+ */
+export interface RateLimit {
+  /** Requests per second per operation (> 0). */
+  readonly tps: number;
+  /** Bucket size (≥ 1). Default: `tps` rounded up (one second's worth). */
+  readonly burst?: number;
+  /** Operations never limited (e.g. `RegisterManagedInstance`, called by agents rather than by the handlers). */
+  readonly exempt?: readonly string[];
 }
 
 /** A scripted answer for one request (or, with `failAlways`, for every request) of an operation. */
@@ -89,6 +109,16 @@ function page<T>(items: T[], input: any, bounds: { min: number; max: number; def
   if (!Number.isInteger(start) || start < 0 || start > items.length) return { error: { status: 400, type: 'InvalidNextToken', message: 'bad token' } };
   const end = start + max;
   return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
+}
+
+/**
+ * When an activation expires, in ms since the epoch: the SDK sends `ExpirationDate` as epoch seconds (a number),
+ * seeded activations hold an ISO string; default 24 hours after creation, as SSM does.
+ */
+function expirationOf(a: StoredActivation): number {
+  const raw = a.request?.ExpirationDate;
+  if (typeof raw === 'number') return raw * 1000;
+  return raw === undefined ? a.createdAt + 24 * 3_600_000 : new Date(raw).getTime();
 }
 
 function activationTags(a: StoredActivation): Record<string, string> {
@@ -300,11 +330,53 @@ export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
     if (!node) return { error: { status: 400, type: 'InvalidResourceId', message: 'The resource ID is not valid.' } };
     return { body: { TagList: tagList(node.tags) } };
   },
+
+  /**
+   * What amazon-ssm-agent calls on `-register` (not in the public SDK): checks the activation id and code, that it
+   * has not expired and has registrations left, then registers a node as {@link SsmStub.register} does.
+   */
+  RegisterManagedInstance: (input, stub) => {
+    const activation = stub.state.activations.get(input?.ActivationId);
+    if (!activation || typeof input?.ActivationCode !== 'string' || input.ActivationCode !== activation.ActivationCode) {
+      return { error: { status: 400, type: 'InvalidActivation', message: 'Activation ID or activation code is not valid.' } };
+    }
+    if (expirationOf(activation) <= Date.now()) return { error: { status: 400, type: 'InvalidActivation', message: 'Activation has expired.' } };
+    if (activation.registrationsCount >= (activation.request?.RegistrationLimit ?? 1)) {
+      return { error: { status: 400, type: 'InvalidActivation', message: 'Activation has reached its registration limit.' } };
+    }
+    return { body: { InstanceId: stub.register(activation.ActivationId).InstanceId } };
+  },
 };
 
 export interface SsmStubOptions {
   /** Log every request to stderr (debugging). */
   readonly verbose?: boolean;
+  /** Throttle every operation (but the exempt ones) to a fixed rate; default none. See `rateLimit()`. */
+  readonly rateLimit?: RateLimit;
+}
+
+/** Token buckets of a {@link RateLimit}, one per operation. */
+class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly burst: number;
+
+  constructor(private readonly limit: RateLimit) {
+    if (!(limit.tps > 0)) throw new Error(`ssm-stub: rate limit tps must be > 0, got ${limit.tps}`);
+    this.burst = limit.burst ?? Math.ceil(limit.tps);
+    if (!(this.burst >= 1)) throw new Error(`ssm-stub: rate limit burst must be >= 1, got ${limit.burst}`);
+  }
+
+  /** Takes a token for `operation`; false when its bucket is empty (the request is throttled). */
+  public take(operation: string, now = performance.now()): boolean {
+    if (this.limit.exempt?.includes(operation)) return true;
+    const bucket = this.buckets.get(operation) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.tps);
+    bucket.at = now;
+    this.buckets.set(operation, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 }
 
 export class SsmStub {
@@ -319,8 +391,17 @@ export class SsmStub {
   private readonly persistent = new Map<string, FaultSpec>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<Socket>();
+  private limiter?: RateLimiter;
 
-  constructor(private readonly options: SsmStubOptions = {}) {}
+  constructor(private readonly options: SsmStubOptions = {}) {
+    this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+  }
+
+  /** Sets (or, with `undefined`, removes) the rate limit; buckets start full. `reset()` goes back to the option's. */
+  public rateLimit(limit: RateLimit | undefined): this {
+    this.limiter = limit ? new RateLimiter(limit) : undefined;
+    return this;
+  }
 
   /** Starts listening on 127.0.0.1 (random port); resolves to the endpoint URL (`http://127.0.0.1:<port>`). */
   public async start(): Promise<string> {
@@ -372,6 +453,7 @@ export class SsmStub {
     this.state.nodes.clear();
     this.handlers.clear();
     for (const [op, h] of Object.entries(DEFAULT_HANDLERS)) this.handlers.set(op, h);
+    this.rateLimit(this.options.rateLimit);
   }
 
   /** Seeds a managed node (default: an online hybrid node without tags); returns it. */
@@ -510,6 +592,10 @@ export class SsmStub {
       return this.send(res, record, 404, { __type: 'UnknownOperationException', message: `no route ${req.method} ${req.url}` });
     }
     const op = record.operation;
+    if (this.limiter && !this.limiter.take(op)) {
+      record.rateLimited = true;
+      return this.sendError(res, record, Faults.throttling());
+    }
     const step = this.queues.get(op)?.shift() ?? this.persistent.get(op);
 
     if (step?.delayMs) {
@@ -549,6 +635,7 @@ export class SsmStub {
   private sendError(res: http.ServerResponse, record: RecordedRequest, fault: FaultSpec): void {
     const type = fault.type ?? 'InternalServerError';
     const status = fault.status ?? (type === 'InternalServerError' ? 500 : 400);
+    record.errorType = type;
     this.send(res, record, status, { __type: type, message: fault.message ?? `${type} injected by ssm-stub` }, fault.headers);
   }
 
