@@ -246,7 +246,7 @@ export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
     return {
       body: {
         ActivationList: paged.items.map((a) => {
-          const expiration = new Date(a.request?.ExpirationDate ?? a.createdAt + 24 * 3_600_000);
+          const expiration = new Date(expirationOf(a));
           return {
             ActivationId: a.ActivationId,
             Description: a.request?.Description,
