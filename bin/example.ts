@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The example app: what `npm run synth` builds into cdk.out/ (offline, no AWS account needed).
 // It uses the library exactly as a consumer does.
-import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Duration, Environment, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -32,6 +32,9 @@ export class HybridFleetExampleStack extends Stack {
     super(scope, id, props);
 
     this.activations = new HybridActivationApi(this, 'Activations', {
+      // The marker that identifies this API's nodes, pinned so that renaming the stack or construct keeps them managed
+      // (this is the value the default derived from the path HybridFleetExample/Activations).
+      markerTagValue: 'c88cc453c197692dd2fa02a681083f3af0cf98f631',
       activationLifetime: Duration.hours(1),
       defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report' },
       allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
@@ -172,8 +175,21 @@ export class InventoryMemberStack extends Stack {
   }
 }
 
+/**
+ * The environment of the activation stack, from context: `cdk synth -c env=111122223333/eu-west-1`. Without it the
+ * stack is environment-agnostic; the gates build the app both ways.
+ */
+export function exampleEnv(app: App): Environment | undefined {
+  const value: unknown = app.node.tryGetContext('env');
+  if (value === undefined) return undefined;
+  const match = typeof value === 'string' ? /^(\d{12})\/([a-z]{2}(-[a-z]+)+-\d)$/.exec(value) : null;
+  if (!match) throw new Error(`context 'env' must be <account>/<region> like 111122223333/eu-west-1, got: '${String(value)}'`);
+  return { account: match[1], region: match[2] };
+}
+
 export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
   new HybridFleetExampleStack(app, 'HybridFleetExample', {
+    env: exampleEnv(app),
     description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
   });
   new InventoryCentralStack(app, 'InventoryCentral', { description: 'Central fleet inventory: bucket, sync and Athena' });

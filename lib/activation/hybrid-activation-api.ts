@@ -96,7 +96,7 @@ export interface HybridActivationApiProps {
   /**
    * How long each issued activation code stays usable; the expiry is computed per request.
    *
-   * Systems Manager accepts 1 minute up to 30 days. Codes are single-use, so a short lifetime only limits how long a
+   * From 1 minute to 30 days (Systems Manager's range); above 1 day a synth warning is emitted. Codes are single-use, so a short lifetime only limits how long a
    * leaked, unused code is worth anything.
    *
    * @default Duration.hours(1)
@@ -121,6 +121,20 @@ export interface HybridActivationApiProps {
    * @default - callers may not set tags
    */
   readonly allowedTags?: AllowedTag[];
+
+  /**
+   * Value of the marker tag (`HybridActivationApi.MARKER_TAG_KEY`) that this API puts on every activation, and so on
+   * every node it registers. It is how the API recognizes its own nodes: the janitor deregisters, the tag route tags
+   * and the name-conflict policy replaces only nodes that carry it.
+   *
+   * Set it explicitly and never change it: nodes registered under an old value are no longer managed by this API.
+   * A tag value: 1 to 256 letters, numbers, spaces and `_ . : / = + - @`.
+   *
+   * @default - the construct's address (`node.addr`), a hash of its path: renaming or moving the stack or this
+   * construct changes it. The synth warning `cdk-ssm-hybrid-fleet:markerTagValueNotPinned` names the current value
+   * to pin.
+   */
+  readonly markerTagValue?: string;
 
   /**
    * How callers authenticate.
@@ -156,6 +170,8 @@ export interface HybridActivationApiProps {
   /**
    * Steady-state requests per second the stage accepts before answering `429`.
    *
+   * Greater than 0 and at most 10,000 (fractions allowed).
+   *
    * @default 10
    */
   readonly throttlingRateLimit?: number;
@@ -163,12 +179,16 @@ export interface HybridActivationApiProps {
   /**
    * Burst of requests the stage accepts before answering `429`.
    *
+   * A whole number from 1 to 5,000.
+   *
    * @default 20
    */
   readonly throttlingBurstLimit?: number;
 
   /**
    * Name of the API Gateway stage (part of the URL).
+   *
+   * 1 to 128 letters, numbers and underscores (`[a-zA-Z0-9_]`).
    *
    * @default 'v1'
    */
@@ -211,6 +231,8 @@ export interface HybridActivationApiProps {
   /**
    * Reserved concurrency of the handler function, to cap how many activations can be created in parallel.
    *
+   * A whole number from 1 to 1,000 (the account's concurrency quota must leave room for it).
+   *
    * @default - unreserved (the account's shared pool)
    */
   readonly reservedConcurrentExecutions?: number;
@@ -244,6 +266,8 @@ export interface HybridActivationApiProps {
    * The standard instance tier allows 1,000 hybrid nodes per account and region (all APIs and activations together);
    * a ceiling below that keeps room for other registrations. Nodes this request would replace are not counted.
    *
+   * A whole number from 1 to 100,000.
+   *
    * @default - no ceiling
    */
   readonly maxRegisteredNodes?: number;
@@ -265,12 +289,16 @@ export interface HybridActivationApiProps {
   /**
    * Let the janitor deregister nodes registered through this API that have been offline longer than this.
    *
+   * From 30 minutes to 365 days.
+   *
    * @default - nodes are never deregistered by the janitor
    */
   readonly deregisterOfflineAfter?: Duration;
 
   /**
    * At most this many nodes deregistered per janitor run (with `deregisterOfflineAfter`).
+   *
+   * A whole number from 1 to 1,000.
    *
    * @default 10
    */
@@ -345,7 +373,7 @@ export class HybridActivationApi extends Construct {
 
     this.authorization = authorization;
     this.nameConflictPolicy = props.nameConflictPolicy ?? NameConflictPolicy.REPLACE_OFFLINE;
-    this.markerTagValue = this.node.addr;
+    this.markerTagValue = this.resolveMarkerTagValue(props.markerTagValue);
     this.validate(props, lifetime, rateLimit, burstLimit, stageName, defaultTags, allowedTags);
 
     this.instanceRole = props.instanceRole ?? this.createInstanceRole();
@@ -539,6 +567,24 @@ export class HybridActivationApi extends Construct {
    */
   public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handler.metricErrors({ statistic: 'Sum', ...props });
+  }
+
+  /** The marker tag value: validated when given, else today's default (the address) with a warning to pin it. */
+  private resolveMarkerTagValue(value: string | undefined): string {
+    if (value === undefined) {
+      Annotations.of(this).addWarningV2(
+        'cdk-ssm-hybrid-fleet:markerTagValueNotPinned',
+        `\`markerTagValue\` is not set, so it is derived from this construct's path: '${this.node.addr}'. Renaming or moving ` +
+          'the stack or this construct changes it, and nodes registered under the old value are no longer managed by ' +
+          `this API (janitor, tag route, name conflicts). Pin it: markerTagValue: '${this.node.addr}'`,
+      );
+      return this.node.addr;
+    }
+    if (!Token.isUnresolved(value) && value.length === 0) {
+      fail(this, "`markerTagValue` must be 1 to 256 characters long, got: ''");
+    }
+    checkTagValue(this, 'markerTagValue', HybridActivationApi.MARKER_TAG_KEY, value);
+    return value;
   }
 
   private get bootScriptAuth(): BootScriptAuth {

@@ -87,7 +87,9 @@ export interface PatchGroupProps {
   readonly installWindow?: MaintenanceWindow;
 
   /**
-   * When the group's own install window opens (ignored with `installWindow`).
+   * When the group's own install window opens (ignored with `installWindow`), in UTC: the group's own window has no
+   * time zone. For local time, create a `MaintenanceWindow` with `scheduleTimezone` (e.g. `Europe/Berlin`) and pass
+   * it as `installWindow`.
    *
    * @default MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }) (Sundays 03:00 UTC)
    */
@@ -95,6 +97,8 @@ export interface PatchGroupProps {
 
   /**
    * Length of the group's own install window (ignored with `installWindow`).
+   *
+   * A whole number of hours from 1 to 24; the window's cutoff is derived (1 hour, or 0 for a one-hour window).
    *
    * @default Duration.hours(3)
    */
@@ -226,6 +230,11 @@ export class PatchGroup extends Construct {
   constructor(scope: Construct, id: string, props: PatchGroupProps) {
     super(scope, id);
     const tagKey = props.tagKey ?? PatchGroupTagKey.PATCH_GROUP;
+    // The type allows only the enum, but plain JavaScript (and a cast) can pass any string.
+    const tagKeys: string[] = Object.values(PatchGroupTagKey);
+    if (!Token.isUnresolved(tagKey) && !tagKeys.includes(tagKey)) {
+      fail(this, `\`tagKey\` must be one of ${tagKeys.map((k) => `'${k}'`).join(', ')} (PatchGroupTagKey), got: '${String(tagKey)}'`);
+    }
     const modeTagKey = props.modeTagKey ?? 'PatchMode';
     const enforceValue = props.enforceModeValue ?? 'enforce';
     const maxConcurrency = props.maxConcurrency ?? '10%';

@@ -29,6 +29,8 @@ export interface PatchLogBucketProps {
   /**
    * Delete patch command output after this many days (noncurrent versions a week later).
    *
+   * A whole number from 1 to 3650.
+   *
    * @default 365
    */
   readonly expirationDays?: number;

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /*
@@ -260,7 +260,32 @@ export const ACKNOWLEDGEMENTS = {
 } satisfies Record<string, Acknowledgement>;
 
 function acknowledge(scope: IConstruct, ack: Acknowledgement): void {
-  Validations.of(scope).acknowledge(...ack.ids.map((id) => ({ id, reason: ack.reason })));
+  const inStack = forStackEnvironment(scope);
+  const ids = new Set(ack.ids.flatMap(inStack));
+  Validations.of(scope).acknowledge(...[...ids].map((id) => ({ id, reason: ack.reason })));
+}
+
+/**
+ * The rule ids above name ARNs as an environment-agnostic stack renders them (`<AWS::Region>`, `<AWS::AccountId>`,
+ * `<AWS::Partition>`), but cdk-nag prints an ARN as the stack renders it: a stack with an explicit account and Region
+ * has literals there instead. Returns a function that rewrites an id for the stack of `scope`. The partition is
+ * literal only in ARNs built from the stack (`formatArn`) with the partition-literals feature flag on, while
+ * aws-cdk-lib writes AWS-managed policy ARNs with `AWS::Partition` always, so both forms are kept.
+ */
+function forStackEnvironment(scope: IConstruct): (id: string) => string[] {
+  const stack = Stack.of(scope);
+  const text = (value: string): string => flattenReference(stack.resolve(value));
+  const substitute = (id: string, pairs: [string, string][]): string =>
+    pairs.reduce((result, [placeholder, value]) => result.split(placeholder).join(value), id);
+  const environment: [string, string][] = [
+    ['<AWS::Region>', text(stack.region)],
+    ['<AWS::AccountId>', text(stack.account)],
+  ];
+  const partition: [string, string][] = [['<AWS::Partition>', text(stack.partition)]];
+  return (id) => {
+    const inEnvironment = substitute(id, environment);
+    return [inEnvironment, substitute(inEnvironment, partition)];
+  };
 }
 
 /** A function of this library with its role and log group (see `HandlerFunction`). */

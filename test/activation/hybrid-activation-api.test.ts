@@ -704,3 +704,45 @@ describe('HybridActivationApi lifecycle', () => {
     );
   });
 });
+
+describe('HybridActivationApi markerTagValue', () => {
+  const WARNING = 'cdk-ssm-hybrid-fleet:markerTagValueNotPinned';
+
+  test('a pinned value is used everywhere the marker is checked, and survives renaming the construct', () => {
+    const { api, template } = build({ markerTagValue: 'fleet-eu', allowedTags: [{ key: 'Team' }] });
+    expect(api.markerTagValue).toBe('fleet-eu');
+    expect(handlerEnv(template)).toMatchObject({ MARKER_TAG_VALUE: 'fleet-eu' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DEREGISTER_OFFLINE_AFTER_SECONDS: Match.anyValue(), MARKER_TAG_VALUE: 'fleet-eu' }) },
+    });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('/hybrid-fleet:activation-api":"fleet-eu"');
+    const renamed = new HybridActivationApi(new Stack(testApp(), 'Renamed'), 'Moved', { markerTagValue: 'fleet-eu' });
+    expect(renamed.markerTagValue).toBe(api.markerTagValue);
+    expect(JSON.stringify(Annotations.fromStack(stack).findWarning('*', Match.anyValue()))).not.toContain(WARNING);
+  });
+
+  test('unset, it keeps the path-derived value for compatibility and warns with the value to pin', () => {
+    const { api } = build();
+    expect(api.markerTagValue).toBe(api.node.addr);
+    Annotations.fromStack(stack).hasWarning(
+      '/TestStack/Activations',
+      Match.stringLikeRegexp(`is not set, so it is derived from this construct's path: '${api.node.addr}'.*Pin it: markerTagValue: '${api.node.addr}'.*${WARNING}`),
+    );
+    // Renaming the construct changes the default, which is what the warning is about.
+    const renamed = new HybridActivationApi(new Stack(testApp(), 'TestStack'), 'Renamed');
+    expect(renamed.markerTagValue).not.toBe(api.markerTagValue);
+  });
+
+  test.each([
+    ['', /`markerTagValue` must be 1 to 256 characters long, got: ''/],
+    ['bad#value', /`markerTagValue` tag values may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#value'/],
+    ['x'.repeat(257), /`markerTagValue` tag values must be at most 256 characters long, got 257/],
+  ])('markerTagValue %j is refused', (markerTagValue, message) => {
+    expect(() => new HybridActivationApi(stack, 'Activations', { markerTagValue })).toThrow(message);
+  });
+
+  test('a token is accepted unvalidated', () => {
+    const { api } = build({ markerTagValue: Lazy.string({ produce: () => 'later' }) });
+    expect(stack.resolve(api.markerTagValue)).toBe('later');
+  });
+});

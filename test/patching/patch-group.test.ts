@@ -256,6 +256,12 @@ describe('PatchGroup validation', () => {
     expect(() => new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], ...props })).toThrow(message);
   });
 
+  test.each(['Patch-Group', 'patchgroup', 'Name'])('a tagKey outside PatchGroupTagKey (%j, as plain JavaScript can pass) is refused', (tagKey) => {
+    expect(() => new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], tagKey: tagKey as any })).toThrow(
+      `\`tagKey\` must be one of 'PatchGroup', 'Patch Group' (PatchGroupTagKey), got: '${tagKey}'`,
+    );
+  });
+
   test('nodeRoles without an output bucket, and own-window props with a shared window, are refused', () => {
     const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
     expect(() => new PatchGroup(stack, 'A', { groupName: 'a', baselines: [linux], nodeRoles: [role] })).toThrow(/`nodeRoles` only get write access to `outputBucket`/);

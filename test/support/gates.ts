@@ -16,9 +16,17 @@ import { IConstruct } from 'constructs';
 /** Context every test App and the example app use: CloudFormation schema violations fail synthesis. */
 export const STRICT_CONTEXT = { '@aws-cdk/core:validateAgainstDefaultRules': true } as const;
 
-/** An App for construct tests with the schema validation and the cfn-guard plugin on. */
+/** The context of `cdk.json`, which `npm run synth` gives the example app (feature flags included). */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+).context;
+
+/**
+ * An App for construct tests, with the context of `cdk.json` (so a gated app is the one `npm run synth` builds), the
+ * schema validation and the cfn-guard plugin on.
+ */
 export function testApp(props: AppProps = {}): App {
-  const app = new App({ ...props, context: { ...STRICT_CONTEXT, ...props.context } });
+  const app = new App({ ...props, context: { ...CDK_JSON_CONTEXT, ...STRICT_CONTEXT, ...props.context } });
   Validations.of(app).addPlugins(controlTowerGuard());
   return app;
 }
