@@ -15,7 +15,7 @@ import {
 } from '../private/acknowledgements';
 import { checkDescription, checkName } from '../private/maintenance-window-checks';
 import { checkRateControl } from '../private/rate-control';
-import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
+import { maintenanceWindowPrincipal, SSM_SERVICE } from '../private/ssm-principal';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
@@ -42,8 +42,9 @@ export interface IMaintenanceWindow extends IResource {
  */
 export class MaintenanceWindowRole {
   /**
-   * A role created once per window, trusted by `ssm.amazonaws.com` (for this account and region only), that holds
-   * exactly what the window's registered tasks need.
+   * A role created once per window, trusted by `ssm.amazonaws.com` (`aws:SourceAccount` checked when the service
+   * sends it; no `aws:SourceArn`, which AWS does not document for maintenance-window roles), that holds exactly what
+   * the window's registered tasks need.
    *
    * Run Command tasks: `ssm:SendCommand` on their documents, the window's nodes (EC2 instances and hybrid managed
    * instances) and their output buckets, and the command read/cancel actions. Automation tasks: starting their
@@ -816,7 +817,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     if (!this.createdServiceRole) {
       this.createdServiceRole = new iam.Role(this, 'ServiceRole', {
         description: `Runs the tasks of the maintenance window ${this.node.path}`,
-        assumedBy: ssmPrincipal(this),
+        assumedBy: maintenanceWindowPrincipal(this),
       });
       acknowledgeMaintenanceWindowRoleFindings(this.createdServiceRole);
     }
@@ -827,7 +828,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     if (!this.notificationRoleCreated) {
       this.notificationRoleCreated = new iam.Role(this, 'NotificationRole', {
         description: `Lets Systems Manager publish the Run Command notifications of the maintenance window ${this.node.path}`,
-        assumedBy: ssmPrincipal(this),
+        assumedBy: maintenanceWindowPrincipal(this),
       });
       acknowledgeNotificationRoleFindings(this.notificationRoleCreated);
     }

@@ -296,7 +296,7 @@ describe('MaintenanceWindow Run Command tasks', () => {
     expect(task.node.defaultChild?.node.id).toBe('Resource');
   });
 
-  test('the service role trusts ssm.amazonaws.com for this account and region only', () => {
+  test('the service role trusts ssm.amazonaws.com with documented conditions only (no aws:SourceArn)', () => {
     patchingWindow();
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
       Description: 'Runs the tasks of the maintenance window TestStack/Window',
@@ -306,15 +306,24 @@ describe('MaintenanceWindow Run Command tasks', () => {
             Action: 'sts:AssumeRole',
             Effect: 'Allow',
             Principal: { Service: 'ssm.amazonaws.com' },
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-              ArnLike: { 'aws:SourceArn': arn('ssm', ':*') },
-            },
+            // Checked only when Systems Manager sends it: a condition it does not meet would break every task.
+            Condition: { StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
           },
         ],
       },
       ManagedPolicyArns: Match.absent(),
     });
+  });
+
+  test('no role of a window carries aws:SourceArn in its trust policy (undocumented for maintenance windows)', () => {
+    const w = window();
+    const target = w.addTarget('Web', { tags: { PatchGroup: ['web'] } });
+    w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [target], notificationTopic: importedTopic() });
+    const roles = Template.fromStack(stack).findResources('AWS::IAM::Role');
+    expect(Object.keys(roles)).toHaveLength(2);
+    for (const role of Object.values(roles)) {
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).not.toContain('aws:SourceArn');
+    }
   });
 
   test('the service role may send the task document to the nodes and follow its commands, nothing else', () => {
