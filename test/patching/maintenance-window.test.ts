@@ -333,11 +333,14 @@ describe('MaintenanceWindow Run Command tasks', () => {
       {
         Effect: 'Allow',
         Action: 'ssm:SendCommand',
-        Resource: [
-          ownedArn('::document/AWS-RunPatchBaseline'),
-          arn('ec2', ':instance/*'),
-          ssmArn('managed-instance/*'),
-        ],
+        Resource: ownedArn('::document/AWS-RunPatchBaseline'),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        // Only nodes that carry the target's tag can receive the commands.
+        Condition: { StringEquals: { 'ssm:resourceTag/PatchGroup': ['web'] } },
       },
       {
         Effect: 'Allow',
@@ -483,8 +486,6 @@ describe('MaintenanceWindow Run Command tasks', () => {
     const sendCommand = statementsOf(template, 'WindowServiceRole').find((s) => s.Action === 'ssm:SendCommand');
     expect(sendCommand?.Resource).toEqual([
       ssmArn('document/Company-Hardening'),
-      arn('ec2', ':instance/*'),
-      ssmArn('managed-instance/*'),
       'arn:aws:ssm:eu-west-1:210987654321:document/Shared-Doc',
     ]);
   });
@@ -497,7 +498,49 @@ describe('MaintenanceWindow Run Command tasks', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::IAM::Role', 1);
     template.resourceCountIs('AWS::SSM::MaintenanceWindowTask', 2);
-    expect(statementsOf(template, 'WindowServiceRole')).toHaveLength(2);
+    expect(statementsOf(template, 'WindowServiceRole')).toHaveLength(3);
+  });
+
+  test('SendCommand reaches only nodes with the tags of the targets: one statement per tag-key set, values merged', () => {
+    const w = window();
+    const web = w.addTarget('Web', { tags: { PatchGroup: ['web'], PatchMode: ['enforce'] } });
+    const db = w.addTarget('Db', { tags: { PatchGroup: ['db'], PatchMode: ['enforce'] } });
+    const lab = w.addTarget('Lab', { tags: { Env: ['lab', 'test'] } });
+    w.addRunCommandTask('PatchWeb', { documentName: 'AWS-RunPatchBaseline', targets: [web] });
+    w.addRunCommandTask('PatchDb', { documentName: 'AWS-RunPatchBaseline', targets: [db] });
+    w.addRunCommandTask('RunLab', { documentName: 'AWS-RunShellScript', targets: [lab] });
+    const nodeStatements = statementsOf(Template.fromStack(stack), 'WindowServiceRole')
+      .filter((s) => s.Action === 'ssm:SendCommand' && s.Condition !== undefined);
+    expect(nodeStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        Condition: { StringEquals: { 'ssm:resourceTag/PatchGroup': ['web', 'db'], 'ssm:resourceTag/PatchMode': ['enforce'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        Condition: { StringEquals: { 'ssm:resourceTag/Env': ['lab', 'test'] } },
+      },
+    ]);
+    // No unconditioned statement reaches every node.
+    const unconditioned = statementsOf(Template.fromStack(stack), 'WindowServiceRole').filter((s) => s.Condition === undefined);
+    expect(JSON.stringify(unconditioned)).not.toContain('instance/*');
+  });
+
+  test('an id target lets SendCommand reach only those nodes, and no wildcard node is acknowledged', () => {
+    const w = window();
+    const nodes = w.addTarget('Nodes', { instanceIds: ['i-0123456789abcdef0', 'mi-0123456789abcdef0'] });
+    w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [nodes] });
+    const statements = statementsOf(Template.fromStack(stack), 'WindowServiceRole');
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: [arn('ec2', ':instance/i-0123456789abcdef0'), ssmArn('managed-instance/mi-0123456789abcdef0')],
+    });
+    expect(JSON.stringify(statements)).not.toContain('instance/*');
   });
 
   test('a resource-group target lets the role list only that group, plus tag:GetResources', () => {
@@ -511,6 +554,12 @@ describe('MaintenanceWindow Run Command tasks', () => {
       Resource: arn('resource-groups', ':group/web-servers'),
     });
     expect(statements).toContainEqual({ Effect: 'Allow', Action: 'tag:GetResources', Resource: '*' });
+    // IAM cannot tell a group's members apart: a resource-group target reaches any node.
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: [ownedArn('::document/AWS-RunPatchBaseline'), arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+    });
   });
 });
 
@@ -635,7 +684,8 @@ describe('MaintenanceWindow service role choices', () => {
       'ssm:GetCommandInvocation',
       'ssm:ListCommandInvocations',
       'ssm:ListCommands',
-      'ssm:SendCommand',
+      'ssm:SendCommand', // the document
+      'ssm:SendCommand', // the tagged nodes
     ]);
     expect(w.serviceRole).toBe(role);
   });
