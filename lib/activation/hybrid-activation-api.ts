@@ -19,6 +19,7 @@ import {
   acknowledgeRestApiFindings,
 } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
+import { restrictNodeParameters } from '../private/node-parameter-policy';
 import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
 import { renderBootScript } from '../private/render-boot-script';
 import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
@@ -92,6 +93,20 @@ export interface HybridActivationApiProps {
    * carries `AmazonSSMManagedInstanceCore`
    */
   readonly instanceRole?: iam.IRole;
+
+  /**
+   * Parameter Store paths that registered nodes may read; reads of any other parameter are denied.
+   *
+   * `AmazonSSMManagedInstanceCore` lets every node read every parameter (`ssm:GetParameter`, `ssm:GetParameters` on
+   * `*`). With this prop a customer-managed policy on `instanceRole` denies `ssm:GetParameter`,
+   * `ssm:GetParameters` and `ssm:GetParametersByPath` outside these paths (e.g. `['/fleet/', '/aws/service/']`);
+   * `[]` denies every parameter read. At most 20 paths, each `/` then segments of letters, digits, `_`, `.` and `-`.
+   * Opt-in because documents and agents that read parameters on the node (the CloudWatch agent's configuration,
+   * your own scripts) would otherwise stop working after an upgrade; list what they read.
+   *
+   * @default - no restriction: nodes may read every parameter of the account and region
+   */
+  readonly nodeParameterPaths?: string[];
 
   /**
    * How long each issued activation code stays usable; the expiry is computed per request.
@@ -344,6 +359,9 @@ export class HybridActivationApi extends Construct {
   /** The role that registered machines assume. */
   public readonly instanceRole: iam.IRole;
 
+  /** The policy that limits the parameters nodes may read, when `nodeParameterPaths` is given. */
+  public readonly nodeParameterPolicy?: iam.ManagedPolicy;
+
   /** The API key callers send, when `authorization` is `API_KEY`. */
   public readonly apiKey?: apigateway.IApiKey;
 
@@ -377,6 +395,7 @@ export class HybridActivationApi extends Construct {
     this.validate(props, lifetime, rateLimit, burstLimit, stageName, defaultTags, allowedTags);
 
     this.instanceRole = props.instanceRole ?? this.createInstanceRole();
+    this.nodeParameterPolicy = restrictNodeParameters(this, 'nodeParameterPaths', this.instanceRole, props.nodeParameterPaths);
     const creator = this.createActivationHandler(props, lifetime, retention, defaultTags, allowedTags);
     this.handler = creator.function;
     const tagger = allowedTags.length > 0 ? this.createTagHandler(props, retention, allowedTags) : undefined;
@@ -731,6 +750,7 @@ export class HybridActivationApi extends Construct {
         conditions: {
           'StringEquals': { [`aws:RequestTag/${HybridActivationApi.MARKER_TAG_KEY}`]: this.markerTagValue },
           'ForAllValues:StringEquals': { 'aws:TagKeys': requestTagKeys },
+          ...pinnedTagValues(allowedTags, defaultTags),
         },
       }),
     );
@@ -777,6 +797,8 @@ export class HybridActivationApi extends Construct {
     );
     const tagStatement = this.markedNodeStatement('TagMarkedNodes', ['ssm:AddTagsToResource'], 'aws:ResourceTag');
     tagStatement.addCondition('ForAllValues:StringEquals', { 'aws:TagKeys': allowedTags.map((t) => t.key) });
+    const pinned = pinnedTagValues(allowedTags, {});
+    if (pinned.StringEqualsIfExists) tagStatement.addCondition('StringEqualsIfExists', pinned.StringEqualsIfExists);
     handler.role.addToPrincipalPolicy(tagStatement);
     return handler;
   }
@@ -909,6 +931,26 @@ export class HybridActivationApi extends Construct {
     plan.addApiKey(key);
     return key;
   }
+}
+
+/**
+ * `aws:RequestTag/<key>` conditions for the allowed tags whose values are restricted, so IAM refuses other values
+ * even if the handler's own check were bypassed. `IfExists`: a request that does not set the key stays allowed. A
+ * default tag of the same key keeps its value allowed (it applies when the caller does not set the key).
+ */
+function pinnedTagValues(
+  allowedTags: AllowedTag[],
+  defaultTags: { [key: string]: string },
+): { StringEqualsIfExists?: { [key: string]: string[] } } {
+  const pinned: { [key: string]: string[] } = {};
+  for (const rule of allowedTags) {
+    if (rule.values === undefined) continue;
+    const values = [...rule.values];
+    const fallback = defaultTags[rule.key];
+    if (fallback !== undefined && !values.includes(fallback)) values.push(fallback);
+    pinned[`aws:RequestTag/${rule.key}`] = values;
+  }
+  return Object.keys(pinned).length > 0 ? { StringEqualsIfExists: pinned } : {};
 }
 
 function isCidr(value: string): boolean {

@@ -188,11 +188,23 @@ export class InventoryBucket extends Construct {
   }
 
   /**
-   * Grant read access to the inventory under the prefix: list the bucket, get the objects and, when the bucket is
+   * Grant read access to the inventory under the prefix: list the bucket (`s3:ListBucket` only with an `s3:prefix`
+   * under the prefix, or without a prefix under the inventory type folders), get the objects and, when the bucket is
    * encrypted with a customer-managed key, `kms:Decrypt` on it (Athena and Glue users, a crawler role).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.bucket.grantRead(grantee, this.prefix === undefined ? '*' : `${this.prefix}/*`);
+    const keys = this.prefix === undefined ? '*' : `${this.prefix}/*`;
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetBucketLocation'], resourceArns: [this.bucket.bucketArn] })
+      .combine(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        // Listing is limited to the inventory keys too: the prefix, or without one the type folders (`AWS:…`,
+        // `Custom:…`); a listing without `prefix` would name every key of the bucket.
+        conditions: { StringLike: { 's3:prefix': this.prefix === undefined ? ['AWS:*', 'Custom:*'] : [this.prefix, keys] } },
+      }))
+      .combine(iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(keys)] }));
+    return this.encryptionKey ? grant.combine(this.encryptionKey.grantDecrypt(grantee)) : grant;
   }
 
   private createAccessLogsBucket(): s3.IBucket {
@@ -239,32 +251,60 @@ export class InventoryBucket extends Construct {
       ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn }
       : {};
 
-    bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'SSMBucketPermissionsCheck',
-        principals: [ssm],
-        actions: ['s3:GetBucketAcl'],
-        resources: [bucket.bucketArn],
-      }),
-    );
     if (accounts.length > 0) {
       bucket.addToResourcePolicy(
         new iam.PolicyStatement({
-          sid: 'SSMBucketDelivery',
+          sid: 'SSMBucketPermissionsCheck',
           principals: [ssm],
-          actions: ['s3:PutObject'],
-          resources: accounts.map((account) => bucket.arnForObjects(`${keyPrefix}*/accountid=${account}/*`)),
-          conditions: {
-            StringEquals: {
-              's3:x-amz-acl': 'bucket-owner-full-control',
-              'aws:SourceAccount': accounts,
-              ...encryption,
-            },
-            ArnLike: { 'aws:SourceArn': accounts.map((account) => this.resourceDataSyncArns(account)) },
-          },
+          actions: ['s3:GetBucketAcl'],
+          resources: [bucket.bucketArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': accounts } },
         }),
       );
     }
+    if (organizationId !== undefined) {
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'SSMBucketPermissionsCheckOrganization',
+          principals: [ssm],
+          actions: ['s3:GetBucketAcl'],
+          resources: [bucket.bucketArn],
+          conditions: { StringEquals: { 'aws:SourceOrgID': organizationId } },
+        }),
+      );
+    }
+    // One statement per account: a sync of that account may write only into that account's own partition.
+    accounts.forEach((account, index) => {
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: index === 0 ? 'SSMBucketDelivery' : `SSMBucketDelivery${index + 1}`,
+          principals: [ssm],
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(`${keyPrefix}*/accountid=${account}/*`)],
+          conditions: {
+            StringEquals: {
+              's3:x-amz-acl': 'bucket-owner-full-control',
+              'aws:SourceAccount': account,
+              ...encryption,
+            },
+            ArnLike: { 'aws:SourceArn': this.resourceDataSyncArns(account) },
+          },
+        }),
+      );
+    });
+    // A sync writes `<prefix>/<TypeName>/accountid=<its account>/…`, and `*` in a resource also matches `/`. A member
+    // account that picks a longer sync prefix (`<prefix>/AWS:X/accountid=<other>/…`) would land its files inside
+    // another account's partition: refuse any key with a folder between the type folder and `accountid=`, and any key
+    // with a second `accountid=`.
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SSMDenyForeignPartitions',
+        effect: iam.Effect.DENY,
+        principals: [ssm],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${keyPrefix}*/*/accountid=*`), bucket.arnForObjects('*accountid=*accountid=*')],
+      }),
+    );
     if (organizationId !== undefined) {
       const anyAccount = bucket.arnForObjects(`${keyPrefix}*/accountid=*/*`);
       bucket.addToResourcePolicy(

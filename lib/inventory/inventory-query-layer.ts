@@ -238,7 +238,12 @@ export class InventoryQueryLayer extends Construct {
    */
   public grantQuery(grantee: iam.IGrantable): iam.Grant {
     const grants = this.queryPolicyStatements().map((statement) =>
-      iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources }),
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: statement.actions,
+        resourceArns: statement.resources,
+        conditions: Object.keys(statement.conditions).length > 0 ? statement.conditions : undefined,
+      }),
     );
     if (Construct.isConstruct(grantee)) this.acknowledgeQueryWildcards(grantee);
     return grants.reduce((all, grant) => all.combine(grant));
@@ -289,7 +294,13 @@ export class InventoryQueryLayer extends Construct {
       ),
       // Glue authorizes a table read on the catalog, the database and the table; only this layer's tables are named.
       statement(['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables', 'glue:GetPartition', 'glue:GetPartitions'], [catalogArn, databaseArn, ...tableArns]),
-      statement(['s3:GetBucketLocation', 's3:ListBucket'], [this.bucket.bucketArn]),
+      statement(['s3:GetBucketLocation'], [this.bucket.bucketArn]),
+      // Listing only inside this layer's type folders, as reading is.
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': this.schemas.flatMap((s) => [`${this.keyPrefix()}${s.typeName}`, `${this.keyPrefix()}${s.typeName}/*`]) } },
+      }),
       statement(['s3:GetObject'], this.typeFolderArns()),
       statement(['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], [this.resultsBucket.bucketArn]),
       statement(['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], [this.resultObjectsArn()]),

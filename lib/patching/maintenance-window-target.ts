@@ -100,11 +100,23 @@ export class MaintenanceWindowTarget extends Construct {
    */
   public readonly resourceGroupName?: string;
 
+  /**
+   * The tags the target selects by (tag key → accepted values), if it selects by tags.
+   */
+  public readonly tags?: { [key: string]: string[] };
+
+  /**
+   * The node ids the target selects, if it selects by id.
+   */
+  public readonly instanceIds?: string[];
+
   constructor(scope: Construct, id: string, props: MaintenanceWindowTargetProps) {
     super(scope, id);
     this.validate(props);
     this.window = props.window;
     this.resourceGroupName = props.resourceGroupName;
+    this.tags = props.tags;
+    this.instanceIds = props.instanceIds;
 
     const resource = new ssm.CfnMaintenanceWindowTarget(this, 'Resource', {
       windowId: props.window.maintenanceWindowId,

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Fn, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, IResource, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,7 +15,7 @@ import {
 } from '../private/acknowledgements';
 import { checkDescription, checkName } from '../private/maintenance-window-checks';
 import { checkRateControl } from '../private/rate-control';
-import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
+import { maintenanceWindowPrincipal, SSM_SERVICE } from '../private/ssm-principal';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
@@ -42,11 +42,14 @@ export interface IMaintenanceWindow extends IResource {
  */
 export class MaintenanceWindowRole {
   /**
-   * A role created once per window, trusted by `ssm.amazonaws.com` (for this account and region only), that holds
-   * exactly what the window's registered tasks need.
+   * A role created once per window, trusted by `ssm.amazonaws.com` (`aws:SourceAccount` checked when the service
+   * sends it; no `aws:SourceArn`, which AWS does not document for maintenance-window roles), that holds exactly what
+   * the window's registered tasks need.
    *
-   * Run Command tasks: `ssm:SendCommand` on their documents, the window's nodes (EC2 instances and hybrid managed
-   * instances) and their output buckets, and the command read/cancel actions. Automation tasks: starting their
+   * Run Command tasks: `ssm:SendCommand` on their documents, their output buckets and the nodes of their targets
+   * (EC2 instances and hybrid managed instances; for tag targets only nodes whose `ssm:resourceTag/<key>` matches the
+   * target's values, for id targets only those nodes, for resource-group targets any node), and the command
+   * read/cancel actions. Automation tasks: starting their
    * runbooks and reading/stopping executions. Lambda tasks: `lambda:InvokeFunction` on their functions. Resource-group
    * targets: listing the group's resources. `iam:PassRole` (to `ssm.amazonaws.com` only) on the SNS notification
    * roles and Automation assume roles the tasks pass. Output written to S3 or CloudWatch Logs by Run Command comes
@@ -521,6 +524,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
   private notificationRoleCreated?: iam.Role;
   private readonly tasks: IMaintenanceWindowTask[] = [];
   private readonly grants = new Map<string, { statement: iam.PolicyStatement; resources: Set<string> }>();
+  private readonly taggedNodeValues = new Map<string, Map<string, Set<string>>>();
 
   constructor(scope: Construct, id: string, props: MaintenanceWindowProps) {
     super(scope, id);
@@ -618,13 +622,10 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
 
     const role = this.ensureServiceRole();
     const stack = Stack.of(this);
-    const sendCommandResources = [
-      documentArn(stack, options.documentName, 'document'),
-      stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-      stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-    ];
+    const sendCommandResources = [documentArn(stack, options.documentName, 'document')];
     if (options.outputS3Bucket) sendCommandResources.push(options.outputS3Bucket.bucketArn);
     this.grant('SendCommand', ['ssm:SendCommand'], sendCommandResources);
+    const anyNode = this.grantSendCommandToTargets(options.targets);
     this.grant(
       'Commands',
       ['ssm:CancelCommand', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations', 'ssm:ListCommands'],
@@ -632,7 +633,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     );
     if (role && this.createdServiceRole) {
       acknowledgeMaintenanceWindowWildcard(role, 'anyCommand');
-      acknowledgeMaintenanceWindowWildcard(role, 'anyNode');
+      if (anyNode) acknowledgeMaintenanceWindowWildcard(role, 'anyNode');
     }
 
     let notificationRole: iam.IRole | undefined;
@@ -816,7 +817,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     if (!this.createdServiceRole) {
       this.createdServiceRole = new iam.Role(this, 'ServiceRole', {
         description: `Runs the tasks of the maintenance window ${this.node.path}`,
-        assumedBy: ssmPrincipal(this),
+        assumedBy: maintenanceWindowPrincipal(this),
       });
       acknowledgeMaintenanceWindowRoleFindings(this.createdServiceRole);
     }
@@ -827,7 +828,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     if (!this.notificationRoleCreated) {
       this.notificationRoleCreated = new iam.Role(this, 'NotificationRole', {
         description: `Lets Systems Manager publish the Run Command notifications of the maintenance window ${this.node.path}`,
-        assumedBy: ssmPrincipal(this),
+        assumedBy: maintenanceWindowPrincipal(this),
       });
       acknowledgeNotificationRoleFindings(this.notificationRoleCreated);
     }
@@ -842,6 +843,60 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     ]);
     this.grant('TagResources', ['tag:GetResources'], ['*']);
     if (role && this.createdServiceRole) acknowledgeMaintenanceWindowWildcard(role, 'anyCommand');
+  }
+
+  /**
+   * Lets the service role send commands to the nodes of the targets, and no others where IAM can say so: a tag target
+   * allows the node ARNs (`instance/*`, `managed-instance/*`) only with `ssm:resourceTag/<key>` = one of the target's
+   * values for each of its keys (the condition key SendCommand takes on both node types,
+   * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html), merged with the
+   * other tag targets of the window that have the same keys; an id target allows its nodes' ARNs. A resource-group
+   * target, or one given as tokens, allows every node. Returns whether a wildcard node ARN was granted.
+   */
+  private grantSendCommandToTargets(targets: MaintenanceWindowTarget[]): boolean {
+    const stack = Stack.of(this);
+    const anyNodeArns = [
+      stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+      stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+    ];
+    if (Token.isUnresolved(targets)) {
+      this.grant('SendCommand', ['ssm:SendCommand'], anyNodeArns);
+      return true;
+    }
+    let wildcard = false;
+    for (const target of targets) {
+      const tags = target.tags;
+      const ids = target.instanceIds;
+      if (tags !== undefined && !Token.isUnresolved(tags) && Object.entries(tags).every(([k, v]) => !Token.isUnresolved(k) && !Token.isUnresolved(v))) {
+        this.grantTaggedNodes(Object.keys(tags).sort(), tags, anyNodeArns);
+        wildcard = true;
+      } else if (ids !== undefined && !Token.isUnresolved(ids) && ids.every((id) => !Token.isUnresolved(id))) {
+        this.grant('SendCommandNodes', ['ssm:SendCommand'], ids.map((id) => id.startsWith('mi-')
+          ? stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: id })
+          : stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: id })));
+      } else {
+        this.grant('SendCommand', ['ssm:SendCommand'], anyNodeArns);
+        wildcard = true;
+      }
+    }
+    return wildcard;
+  }
+
+  /** One statement per set of tag keys; each key's accepted values grow as targets with the same keys are added. */
+  private grantTaggedNodes(keys: string[], tags: { [key: string]: string[] }, nodeArns: string[]): void {
+    const grantKey = `SendCommandTagged:${JSON.stringify(keys)}`;
+    let values = this.taggedNodeValues.get(grantKey);
+    if (!values) {
+      const byKey = new Map(keys.map((key) => [key, new Set<string>()]));
+      values = byKey;
+      this.taggedNodeValues.set(grantKey, byKey);
+      const condition: { [key: string]: string[] } = {};
+      for (const key of keys) {
+        condition[`ssm:resourceTag/${key}`] = Lazy.list({ produce: () => [...byKey.get(key)!] });
+      }
+      this.grant(grantKey, ['ssm:SendCommand'], nodeArns, { StringEquals: condition });
+    }
+    for (const key of keys) for (const value of tags[key]) values.get(key)!.add(value);
   }
 
   private grantPassRole(role: iam.IRole): void {

@@ -1,4 +1,4 @@
-import { CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,6 +14,10 @@ import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
 import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue, SSM_TAG_PATTERN } from '../private/tags';
 import { fail } from '../private/validate';
+
+const SHARED_NODE_ROLE_WARNING = 'cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups';
+/** The patch groups whose `nodeRoles` hold a role, in this app (a role is a construct of one app). */
+const NODE_ROLE_GROUPS = new WeakMap<iam.IRole, string[]>();
 
 /**
  * Tag key that puts a node in a patch group. Systems Manager accepts exactly these two spellings.
@@ -142,6 +146,10 @@ export interface PatchGroupProps {
   /**
    * Node roles that write command output (Run Command writes with the node's credentials); they get `s3:PutObject`
    * on this group's prefix only.
+   *
+   * IAM cannot limit a node to its own group's prefix when several groups share a role (node sessions carry no tags
+   * a policy could test): a role listed by two groups gets the warning `cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups`.
+   * Use one node role per group to keep their output apart.
    *
    * @default - none; grant the nodes yourself
    */
@@ -335,6 +343,7 @@ export class PatchGroup extends Construct {
    * policy of this group (no inline policy is added to the roles).
    */
   private grantOutputWrite(bucket: s3.IBucket, roles: iam.IRole[], prefix: string): void {
+    this.warnSharedNodeRoles(roles);
     const policy = new iam.ManagedPolicy(this, 'OutputWritePolicy', {
       description: `Lets nodes of patch group ${this.groupName} write patch command output under ${prefix}`,
       roles,
@@ -348,6 +357,24 @@ export class PatchGroup extends Construct {
     if (bucketResource) {
       const bucketLogicalId = stack.resolve(stack.getLogicalId(bucketResource as CfnElement)) as string;
       acknowledgeNodeOutputPrefix(policy, `<${bucketLogicalId}.Arn>/${prefix}*`);
+    }
+  }
+
+  /**
+   * IAM cannot tie a node's S3 writes to its patch group: hybrid node sessions carry no session tags
+   * (`aws:PrincipalTag`), and `s3:PutObject` has no condition key for the calling node's tags. A role shared by
+   * several groups can so write every one of their prefixes; only one node role per group keeps groups apart.
+   */
+  private warnSharedNodeRoles(roles: iam.IRole[]): void {
+    for (const role of roles) {
+      const groups = NODE_ROLE_GROUPS.get(role) ?? [];
+      if (groups.length > 0) {
+        Annotations.of(this).addWarningV2(
+          SHARED_NODE_ROLE_WARNING,
+          `The node role ${role.node.path} is also in \`nodeRoles\` of ${groups.join(', ')}: its nodes can write the output prefix of each of these patch groups (IAM cannot tell a node's group apart). Give each group its own node role (one activation API per group) to keep their output apart`,
+        );
+      }
+      NODE_ROLE_GROUPS.set(role, [...groups, this.node.path]);
     }
   }
 

@@ -163,7 +163,7 @@ export const ACKNOWLEDGEMENTS = {
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]',
     ],
     reason:
-      'The nodes a window target selects (by tag or resource group, including hybrid nodes registered later) are only known when the window runs; ssm:SendCommand is limited to the documents of the registered tasks, and the window targets decide which nodes receive them',
+      "The nodes a window target selects (including hybrid nodes registered later) are only known when the window runs, so node ARNs end in *; for tag targets ssm:SendCommand on them carries ssm:resourceTag/<key> conditions with the targets' tag values (only nodes carrying them can receive the commands), and only for resource-group targets or targets given as tokens is it any node; documents are limited to those of the registered tasks",
   },
   maintenanceWindowAutomationExecutions: {
     ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:automation-execution/*]'],

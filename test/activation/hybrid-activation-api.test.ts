@@ -132,6 +132,39 @@ describe('HybridActivationApi defaults', () => {
     });
   });
 
+  test('nodeParameterPaths: a managed policy on the instance role denies parameter reads outside the paths, and passes the gates', () => {
+    const { api, template } = build({ nodeParameterPaths: ['/fleet/', '/aws/service'] });
+    const param = (name: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, `:*:parameter/${name}`]] });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^ActivationsInstanceRole') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Sid: 'DenyParametersOutsideAllowedPaths',
+            Effect: 'Deny',
+            Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+            NotResource: [param('fleet'), param('fleet/*'), param('aws/service'), param('aws/service/*')],
+          },
+        ],
+      },
+    });
+    expect(api.nodeParameterPolicy).toBeDefined();
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
+
+  test('nodeParameterPaths: [] denies every parameter read; without it nothing is denied (opt-in)', () => {
+    const { template } = build({ nodeParameterPaths: [] });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [{ Sid: 'DenyAllParameters', Effect: 'Deny', Action: Match.anyValue(), Resource: '*' }],
+      },
+    });
+    stack = new Stack(testApp(), 'Other');
+    const { api, template: plain } = build();
+    expect(api.nodeParameterPolicy).toBeUndefined();
+    expect(JSON.stringify(plain.toJSON())).not.toContain('ssm:GetParameter');
+  });
+
   test('the handler may create only marked activations and pass only the instance role, only to SSM', () => {
     const { template } = build({ defaultTags: { PatchGroup: 'web' }, allowedTags: [{ key: 'Team' }] });
     template.hasResourceProperties('AWS::IAM::Policy', {
@@ -166,6 +199,28 @@ describe('HybridActivationApi defaults', () => {
         if (actions.includes('iam:PassRole')) expect(st.Resource).not.toEqual('*');
       }
     }
+  });
+
+  test('restricted allowedTags values are pinned in the CreateActivation conditions, with the default of the same key', () => {
+    const { template } = build({
+      defaultTags: { PatchMode: 'report', PatchGroup: 'web' },
+      allowedTags: [{ key: 'PatchMode', values: ['enforce'] }, { key: 'Team' }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'CreateMarkedActivations',
+            Condition: {
+              'StringEquals': { 'aws:RequestTag/hybrid-fleet:activation-api': Match.anyValue() },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': Match.anyValue() },
+              // Team is unrestricted; PatchMode may be what the caller may choose, or the default.
+              'StringEqualsIfExists': { 'aws:RequestTag/PatchMode': ['enforce', 'report'] },
+            },
+          }),
+        ]),
+      },
+    });
   });
 
   test('only this account may invoke the handler through API Gateway', () => {
@@ -494,6 +549,9 @@ describe('HybridActivationApi validation', () => {
     [{ allowedTags: [{ key: 'Team+X' }] }, /`allowedTags` tag keys must not contain '\+'/],
     [{ allowedTags: [{ key: 'Team' }, { key: 'Team' }] }, /`allowedTags` lists the key 'Team' twice/],
     [{ allowedTags: [{ key: 'Team', values: [] }] }, /`allowedTags` entry 'Team' must list at least one value/],
+    [{ nodeParameterPaths: ['fleet/'] }, /`nodeParameterPaths` entries must be parameter hierarchy paths .* got: 'fleet\/'/],
+    [{ nodeParameterPaths: ['/fleet/*'] }, /`nodeParameterPaths` entries must be parameter hierarchy paths .* got: '\/fleet\/\*'/],
+    [{ nodeParameterPaths: Array.from({ length: 21 }, (_, i) => `/p${i}/`) }, /`nodeParameterPaths` must list at most 20 paths, got: 21/],
     [{ allowedTags: [{ key: 'Team', values: ['a|b'] }] }, /`allowedTags` tag values may contain only .* got: 'a\|b' for key 'Team'/],
     [
       { defaultTags: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v'])) },
@@ -623,6 +681,8 @@ describe('HybridActivationApi lifecycle', () => {
         Condition: {
           'StringEquals': { 'aws:ResourceTag/hybrid-fleet:activation-api': api.markerTagValue },
           'ForAllValues:StringEquals': { 'aws:TagKeys': ['Team', 'PatchMode'] },
+          // The restricted values are pinned in IAM too, not only in the handler.
+          'StringEqualsIfExists': { 'aws:RequestTag/PatchMode': ['report', 'enforce'] },
         },
       }),
     ]));

@@ -87,7 +87,7 @@ describe('InventoryBucket defaults', () => {
 
   test('the bucket policy: TLS 1.2 only, the ACL check and delivery from this account only, statement by statement', () => {
     const { template, bucket } = build();
-    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery']);
+    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery', 'SSMDenyForeignPartitions']);
     expect(policyStatements(template, bucket)).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -100,6 +100,7 @@ describe('InventoryBucket defaults', () => {
       Principal: SSM,
       Action: 's3:GetBucketAcl',
       Resource: arnOf(bucket),
+      Condition: { StringEquals: { 'aws:SourceAccount': ['111122223333'] } },
     });
     expect(statement(template, bucket, 'SSMBucketDelivery')).toEqual({
       Sid: 'SSMBucketDelivery',
@@ -108,9 +109,17 @@ describe('InventoryBucket defaults', () => {
       Action: 's3:PutObject',
       Resource: objects(bucket, '/*/accountid=111122223333/*'),
       Condition: {
-        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': ['111122223333'] },
-        ArnLike: { 'aws:SourceArn': [syncArn('111122223333')] },
+        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': '111122223333' },
+        ArnLike: { 'aws:SourceArn': syncArn('111122223333') },
       },
+    });
+    // No sync may write into a partition other than its own right after the type folder.
+    expect(statement(template, bucket, 'SSMDenyForeignPartitions')).toEqual({
+      Sid: 'SSMDenyForeignPartitions',
+      Effect: 'Deny',
+      Principal: SSM,
+      Action: 's3:PutObject',
+      Resource: [objects(bucket, '/*/*/accountid=*'), objects(bucket, '/*accountid=*accountid=*')],
     });
   });
 
@@ -120,8 +129,8 @@ describe('InventoryBucket defaults', () => {
     expect(statement(template, bucket, 'SSMBucketDelivery')).toMatchObject({
       Resource: { 'Fn::Join': ['', [arnOf(bucket), '/*/accountid=', { Ref: 'AWS::AccountId' }, '/*']] },
       Condition: {
-        StringEquals: { 'aws:SourceAccount': [{ Ref: 'AWS::AccountId' }] },
-        ArnLike: { 'aws:SourceArn': [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:*:', { Ref: 'AWS::AccountId' }, ':resource-data-sync/*']] }] },
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:*:', { Ref: 'AWS::AccountId' }, ':resource-data-sync/*']] } },
       },
     });
     expect(stack.resolve(inventory.bucketRegion)).toEqual({ Ref: 'AWS::Region' });
@@ -171,35 +180,68 @@ describe('InventoryBucket defaults', () => {
 });
 
 describe('InventoryBucket source accounts and prefix', () => {
-  test('two accounts with a prefix: one delivery resource and one SourceArn per account, under the prefix', () => {
+  test('two accounts with a prefix: each account may write only its own partition, under the prefix', () => {
     const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], prefix: 'inventory/fleet' });
-    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery']);
+    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery', 'SSMBucketDelivery2', 'SSMDenyForeignPartitions']);
     expect(statement(template, bucket, 'SSMBucketDelivery')).toEqual({
       Sid: 'SSMBucketDelivery',
       Effect: 'Allow',
       Principal: SSM,
       Action: 's3:PutObject',
-      Resource: [objects(bucket, '/inventory/fleet/*/accountid=111122223333/*'), objects(bucket, `/inventory/fleet/*/accountid=${OTHER}/*`)],
+      Resource: objects(bucket, '/inventory/fleet/*/accountid=111122223333/*'),
       Condition: {
-        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': ['111122223333', OTHER] },
-        ArnLike: { 'aws:SourceArn': [syncArn('111122223333'), syncArn(OTHER)] },
+        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': '111122223333' },
+        ArnLike: { 'aws:SourceArn': syncArn('111122223333') },
       },
     });
-    expect(statement(template, bucket, 'SSMBucketPermissionsCheck')).toMatchObject({ Action: 's3:GetBucketAcl', Resource: arnOf(bucket) });
+    expect(statement(template, bucket, 'SSMBucketDelivery2')).toEqual({
+      Sid: 'SSMBucketDelivery2',
+      Effect: 'Allow',
+      Principal: SSM,
+      Action: 's3:PutObject',
+      Resource: objects(bucket, `/inventory/fleet/*/accountid=${OTHER}/*`),
+      Condition: {
+        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': OTHER },
+        ArnLike: { 'aws:SourceArn': syncArn(OTHER) },
+      },
+    });
+    expect(statement(template, bucket, 'SSMDenyForeignPartitions')).toMatchObject({
+      Effect: 'Deny',
+      Resource: [objects(bucket, '/inventory/fleet/*/*/accountid=*'), objects(bucket, '/*accountid=*accountid=*')],
+    });
+    expect(statement(template, bucket, 'SSMBucketPermissionsCheck')).toMatchObject({
+      Action: 's3:GetBucketAcl',
+      Resource: arnOf(bucket),
+      Condition: { StringEquals: { 'aws:SourceAccount': ['111122223333', OTHER] } },
+    });
+  });
+
+  test('a sync prefix that nests another account\'s partition matches a Deny of the bucket policy', () => {
+    const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], prefix: 'inventory' });
+    // IAM resource wildcards: `*` matches any run of characters, `/` included.
+    const matches = (pattern: string, key: string) =>
+      new RegExp(`^${pattern.split('*').map((p) => p.replace(/\./g, '\\.')).join('.*')}$`).test(key);
+    const denied = (statement(template, bucket, 'SSMDenyForeignPartitions')!.Resource as { 'Fn::Join': [string, [unknown, string]] }[])
+      .map((r) => r['Fn::Join'][1][1].slice(1));
+    const allowedForOther = `inventory/*/accountid=${OTHER}/*`;
+    const own = `inventory/AWS:Application/accountid=${OTHER}/region=eu-west-1/resourcetype=ManagedInstanceInventory/mi-0123456789abcdef0.json`;
+    // OTHER's sync with BucketPrefix `inventory/AWS:Application/accountid=111122223333/region=eu-west-1/x`.
+    const intruder = `inventory/AWS:Application/accountid=111122223333/region=eu-west-1/x/AWS:Application/accountid=${OTHER}/region=eu-west-1/resourcetype=ManagedInstanceInventory/mi-0123456789abcdef0.json`;
+    expect(matches(allowedForOther, own)).toBe(true);
+    expect(denied.some((d) => matches(d, own))).toBe(false);
+    expect(matches(allowedForOther, intruder)).toBe(true); // the Allow alone would let it in
+    expect(denied.every((d) => matches(d, intruder))).toBe(true);
   });
 
   test('two accounts without a prefix (the bucket account need not be one of them)', () => {
     const { template, bucket } = build({ sourceAccounts: [OTHER, '777788889999'] });
-    expect(statement(template, bucket, 'SSMBucketDelivery')).toEqual({
-      Sid: 'SSMBucketDelivery',
-      Effect: 'Allow',
-      Principal: SSM,
-      Action: 's3:PutObject',
-      Resource: [objects(bucket, `/*/accountid=${OTHER}/*`), objects(bucket, '/*/accountid=777788889999/*')],
-      Condition: {
-        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceAccount': [OTHER, '777788889999'] },
-        ArnLike: { 'aws:SourceArn': [syncArn(OTHER), syncArn('777788889999')] },
-      },
+    expect(statement(template, bucket, 'SSMBucketDelivery')).toMatchObject({
+      Resource: objects(bucket, `/*/accountid=${OTHER}/*`),
+      Condition: { StringEquals: { 'aws:SourceAccount': OTHER }, ArnLike: { 'aws:SourceArn': syncArn(OTHER) } },
+    });
+    expect(statement(template, bucket, 'SSMBucketDelivery2')).toMatchObject({
+      Resource: objects(bucket, '/*/accountid=777788889999/*'),
+      Condition: { StringEquals: { 'aws:SourceAccount': '777788889999' }, ArnLike: { 'aws:SourceArn': syncArn('777788889999') } },
     });
   });
 
@@ -234,11 +276,11 @@ describe('InventoryBucket with a KMS key', () => {
       Condition: {
         StringEquals: {
           's3:x-amz-acl': 'bucket-owner-full-control',
-          'aws:SourceAccount': ['111122223333'],
+          'aws:SourceAccount': '111122223333',
           's3:x-amz-server-side-encryption': 'aws:kms',
           's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn,
         },
-        ArnLike: { 'aws:SourceArn': [syncArn('111122223333')] },
+        ArnLike: { 'aws:SourceArn': syncArn('111122223333') },
       },
     });
     expect(inventory.encryptionKey).toBe(key);
@@ -285,7 +327,11 @@ describe('InventoryBucket with a KMS key', () => {
 describe('InventoryBucket for an organization', () => {
   test('organizationId alone: delivery from any account of the organization (tagged OrgId), plus object tagging', () => {
     const { template, bucket, inventory } = build({ organizationId: ORG, prefix: 'inventory' });
-    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDeliveryOrganization', 'SSMBucketDeliveryTagging']);
+    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheckOrganization', 'SSMDenyForeignPartitions', 'SSMBucketDeliveryOrganization', 'SSMBucketDeliveryTagging']);
+    expect(statement(template, bucket, 'SSMBucketPermissionsCheckOrganization')).toMatchObject({
+      Action: 's3:GetBucketAcl',
+      Condition: { StringEquals: { 'aws:SourceOrgID': ORG } },
+    });
     expect(statement(template, bucket, 'SSMBucketDeliveryOrganization')).toEqual({
       Sid: 'SSMBucketDeliveryOrganization',
       Effect: 'Allow',
@@ -306,7 +352,14 @@ describe('InventoryBucket for an organization', () => {
 
   test('organizationId with sourceAccounts: both the account and the organization statements', () => {
     const { template, bucket } = build({ organizationId: ORG, sourceAccounts: [OTHER] });
-    expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery', 'SSMBucketDeliveryOrganization', 'SSMBucketDeliveryTagging']);
+    expect(sids(template, bucket)).toEqual([
+      'SSMBucketPermissionsCheck',
+      'SSMBucketPermissionsCheckOrganization',
+      'SSMBucketDelivery',
+      'SSMDenyForeignPartitions',
+      'SSMBucketDeliveryOrganization',
+      'SSMBucketDeliveryTagging',
+    ]);
     expect(statement(template, bucket, 'SSMBucketDelivery')).toMatchObject({ Resource: objects(bucket, `/*/accountid=${OTHER}/*`) });
     expect(statement(template, bucket, 'SSMBucketDeliveryOrganization')).toMatchObject({ Resource: objects(bucket, '/*/accountid=*/*') });
   });
@@ -408,7 +461,10 @@ describe('InventoryBucket.grantRead', () => {
     inventory.grantRead(reader());
     const bucket = stack.getLogicalId(inventory.bucket.node.defaultChild as s3.CfnBucket);
     expect(readerStatements(Template.fromStack(stack))).toEqual([
-      { Effect: 'Allow', Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'], Resource: [arnOf(bucket), objects(bucket, '/inventory/*')] },
+      { Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: arnOf(bucket) },
+      // Listing only under the prefix.
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(bucket), Condition: { StringLike: { 's3:prefix': ['inventory', 'inventory/*'] } } },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects(bucket, '/inventory/*') },
     ]);
   });
 
@@ -418,8 +474,10 @@ describe('InventoryBucket.grantRead', () => {
     inventory.grantRead(reader());
     const bucket = stack.getLogicalId(inventory.bucket.node.defaultChild as s3.CfnBucket);
     expect(readerStatements(Template.fromStack(stack))).toEqual([
-      { Effect: 'Allow', Action: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'], Resource: [arnOf(bucket), objects(bucket, '/*')] },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey)) },
+      { Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: arnOf(bucket) },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(bucket), Condition: { StringLike: { 's3:prefix': ['AWS:*', 'Custom:*'] } } },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects(bucket, '/*') },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey)) },
     ]);
   });
 });

@@ -455,7 +455,18 @@ describe('InventoryQueryLayer grantQuery', () => {
           arn(':glue:eu-west-1:111122223333:table/ssm_inventory/aws_tag'),
         ],
       },
-      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: arn(':s3:::central-inventory') },
+      { Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: arn(':s3:::central-inventory') },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: arn(':s3:::central-inventory'),
+        // The analyst lists only the type folders the layer reads.
+        Condition: {
+          StringLike: {
+            's3:prefix': ['inventory/AWS:Application', 'inventory/AWS:Application/*', 'inventory/AWS:Tag', 'inventory/AWS:Tag/*'],
+          },
+        },
+      },
       {
         Effect: 'Allow',
         Action: 's3:GetObject',

@@ -296,7 +296,7 @@ describe('MaintenanceWindow Run Command tasks', () => {
     expect(task.node.defaultChild?.node.id).toBe('Resource');
   });
 
-  test('the service role trusts ssm.amazonaws.com for this account and region only', () => {
+  test('the service role trusts ssm.amazonaws.com with documented conditions only (no aws:SourceArn)', () => {
     patchingWindow();
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
       Description: 'Runs the tasks of the maintenance window TestStack/Window',
@@ -306,15 +306,24 @@ describe('MaintenanceWindow Run Command tasks', () => {
             Action: 'sts:AssumeRole',
             Effect: 'Allow',
             Principal: { Service: 'ssm.amazonaws.com' },
-            Condition: {
-              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-              ArnLike: { 'aws:SourceArn': arn('ssm', ':*') },
-            },
+            // Checked only when Systems Manager sends it: a condition it does not meet would break every task.
+            Condition: { StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
           },
         ],
       },
       ManagedPolicyArns: Match.absent(),
     });
+  });
+
+  test('no role of a window carries aws:SourceArn in its trust policy (undocumented for maintenance windows)', () => {
+    const w = window();
+    const target = w.addTarget('Web', { tags: { PatchGroup: ['web'] } });
+    w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [target], notificationTopic: importedTopic() });
+    const roles = Template.fromStack(stack).findResources('AWS::IAM::Role');
+    expect(Object.keys(roles)).toHaveLength(2);
+    for (const role of Object.values(roles)) {
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).not.toContain('aws:SourceArn');
+    }
   });
 
   test('the service role may send the task document to the nodes and follow its commands, nothing else', () => {
@@ -324,11 +333,14 @@ describe('MaintenanceWindow Run Command tasks', () => {
       {
         Effect: 'Allow',
         Action: 'ssm:SendCommand',
-        Resource: [
-          ownedArn('::document/AWS-RunPatchBaseline'),
-          arn('ec2', ':instance/*'),
-          ssmArn('managed-instance/*'),
-        ],
+        Resource: ownedArn('::document/AWS-RunPatchBaseline'),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        // Only nodes that carry the target's tag can receive the commands.
+        Condition: { StringEquals: { 'ssm:resourceTag/PatchGroup': ['web'] } },
       },
       {
         Effect: 'Allow',
@@ -474,8 +486,6 @@ describe('MaintenanceWindow Run Command tasks', () => {
     const sendCommand = statementsOf(template, 'WindowServiceRole').find((s) => s.Action === 'ssm:SendCommand');
     expect(sendCommand?.Resource).toEqual([
       ssmArn('document/Company-Hardening'),
-      arn('ec2', ':instance/*'),
-      ssmArn('managed-instance/*'),
       'arn:aws:ssm:eu-west-1:210987654321:document/Shared-Doc',
     ]);
   });
@@ -488,7 +498,49 @@ describe('MaintenanceWindow Run Command tasks', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::IAM::Role', 1);
     template.resourceCountIs('AWS::SSM::MaintenanceWindowTask', 2);
-    expect(statementsOf(template, 'WindowServiceRole')).toHaveLength(2);
+    expect(statementsOf(template, 'WindowServiceRole')).toHaveLength(3);
+  });
+
+  test('SendCommand reaches only nodes with the tags of the targets: one statement per tag-key set, values merged', () => {
+    const w = window();
+    const web = w.addTarget('Web', { tags: { PatchGroup: ['web'], PatchMode: ['enforce'] } });
+    const db = w.addTarget('Db', { tags: { PatchGroup: ['db'], PatchMode: ['enforce'] } });
+    const lab = w.addTarget('Lab', { tags: { Env: ['lab', 'test'] } });
+    w.addRunCommandTask('PatchWeb', { documentName: 'AWS-RunPatchBaseline', targets: [web] });
+    w.addRunCommandTask('PatchDb', { documentName: 'AWS-RunPatchBaseline', targets: [db] });
+    w.addRunCommandTask('RunLab', { documentName: 'AWS-RunShellScript', targets: [lab] });
+    const nodeStatements = statementsOf(Template.fromStack(stack), 'WindowServiceRole')
+      .filter((s) => s.Action === 'ssm:SendCommand' && s.Condition !== undefined);
+    expect(nodeStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        Condition: { StringEquals: { 'ssm:resourceTag/PatchGroup': ['web', 'db'], 'ssm:resourceTag/PatchMode': ['enforce'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:SendCommand',
+        Resource: [arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+        Condition: { StringEquals: { 'ssm:resourceTag/Env': ['lab', 'test'] } },
+      },
+    ]);
+    // No unconditioned statement reaches every node.
+    const unconditioned = statementsOf(Template.fromStack(stack), 'WindowServiceRole').filter((s) => s.Condition === undefined);
+    expect(JSON.stringify(unconditioned)).not.toContain('instance/*');
+  });
+
+  test('an id target lets SendCommand reach only those nodes, and no wildcard node is acknowledged', () => {
+    const w = window();
+    const nodes = w.addTarget('Nodes', { instanceIds: ['i-0123456789abcdef0', 'mi-0123456789abcdef0'] });
+    w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [nodes] });
+    const statements = statementsOf(Template.fromStack(stack), 'WindowServiceRole');
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: [arn('ec2', ':instance/i-0123456789abcdef0'), ssmArn('managed-instance/mi-0123456789abcdef0')],
+    });
+    expect(JSON.stringify(statements)).not.toContain('instance/*');
   });
 
   test('a resource-group target lets the role list only that group, plus tag:GetResources', () => {
@@ -502,6 +554,12 @@ describe('MaintenanceWindow Run Command tasks', () => {
       Resource: arn('resource-groups', ':group/web-servers'),
     });
     expect(statements).toContainEqual({ Effect: 'Allow', Action: 'tag:GetResources', Resource: '*' });
+    // IAM cannot tell a group's members apart: a resource-group target reaches any node.
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'ssm:SendCommand',
+      Resource: [ownedArn('::document/AWS-RunPatchBaseline'), arn('ec2', ':instance/*'), ssmArn('managed-instance/*')],
+    });
   });
 });
 
@@ -626,7 +684,8 @@ describe('MaintenanceWindow service role choices', () => {
       'ssm:GetCommandInvocation',
       'ssm:ListCommandInvocations',
       'ssm:ListCommands',
-      'ssm:SendCommand',
+      'ssm:SendCommand', // the document
+      'ssm:SendCommand', // the tagged nodes
     ]);
     expect(w.serviceRole).toBe(role);
   });

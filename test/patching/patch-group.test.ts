@@ -1,5 +1,5 @@
 import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -166,6 +166,19 @@ describe('PatchGroup options', () => {
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 
+  test('a node role shared by two groups is warned about (IAM cannot keep its nodes to their own prefix); one role per group is not', () => {
+    const logsBucket = new PatchLogBucket(stack, 'PatchLogs');
+    const shared = new iam.Role(stack, 'SharedRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
+    const own = new iam.Role(stack, 'OwnRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
+    new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
+    const db = new PatchGroup(stack, 'Db', { groupName: 'db', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
+    const lab = new PatchGroup(stack, 'Lab', { groupName: 'lab', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [own] });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('nodeRoleSharedByPatchGroups'));
+    expect(warnings.map((w) => w.id)).toEqual([`/${db.node.path}`]);
+    expect(String(warnings[0].entry.data)).toContain('TestStack/Web');
+    expect(warnings.map((w) => w.id)).not.toContain(`/${lab.node.path}`);
+  });
+
   test('a custom output prefix', () => {
     const logsBucket = new PatchLogBucket(stack, 'PatchLogs');
     const { template } = build({ outputBucket: logsBucket.bucket, outputPrefix: 'eu/web/' });
@@ -206,6 +219,19 @@ describe('PatchGroup options', () => {
     template.resourceCountIs('AWS::SSM::MaintenanceWindowTarget', 2);
     template.resourceCountIs('AWS::SSM::MaintenanceWindowTask', 3);
     template.hasResourceProperties('AWS::SSM::PatchBaseline', { PatchGroups: ['web', 'db'] });
+  });
+
+  test('the install window role may send commands only to enforce-mode nodes of the groups registered on it', () => {
+    const window = new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }), duration: Duration.hours(4) });
+    new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], installWindow: window });
+    new PatchGroup(stack, 'Db', { groupName: 'db', baselines: [linux], installWindow: window });
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^SundayServiceRole') }] } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    const toNodes = statements.filter((s) => s.Action === 'ssm:SendCommand' && JSON.stringify(s.Resource).includes('instance/*'));
+    expect(toNodes).toHaveLength(1);
+    expect(toNodes[0].Condition).toEqual({
+      StringEquals: { 'ssm:resourceTag/PatchGroup': ['web', 'db'], 'ssm:resourceTag/PatchMode': ['enforce'] },
+    });
   });
 });
 
