@@ -214,7 +214,9 @@ export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
     return {
       body: {
         ActivationList: paged.items.map((a) => {
-          const expiration = new Date(a.request?.ExpirationDate ?? a.createdAt + 24 * 3_600_000);
+          // The SDK sends ExpirationDate as epoch seconds (awsJson1_1); seeded activations carry an ISO string.
+          const sent = a.request?.ExpirationDate;
+          const expiration = new Date(typeof sent === 'number' ? sent * 1000 : sent ?? a.createdAt + 24 * 3_600_000);
           return {
             ActivationId: a.ActivationId,
             Description: a.request?.Description,
