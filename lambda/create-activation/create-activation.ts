@@ -7,7 +7,8 @@
  * and an {@link ActivationPort}. Rules shared with other handlers live in `../shared/` (request parsing, tags, caller
  * identity, SSM error classification, nodes of this API).
  */
-import { identifyCaller, type Caller, type CallerPolicy, type IdentityLike } from '../shared/caller';
+import { identifyCaller, nameAllowed, owns, type Caller, type CallerNameRule, type CallerPolicy, type IdentityLike } from '../shared/caller';
+import { DeadlineExceeded, isDeadlineError, UNLIMITED, type Budget } from '../shared/deadline';
 import { isHybridNodeId, isOnline, markerFilters, type NodeFilter, type NodeInfo } from '../shared/nodes';
 import { BadRequest, charLength, Forbidden, parseBodyObject } from '../shared/request';
 import { classifyError, errorNameOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
@@ -17,6 +18,7 @@ import {
   mergeTags,
   NAME_PATTERN,
   NAME_TAG_KEY,
+  OWNER_TAG_KEY,
   parseRequestTags,
   toSdkTags,
   type AllowedTag,
@@ -34,6 +36,8 @@ export const MAX_NAME_LENGTH = 256;
 export const MAX_DESCRIPTION_LENGTH = 256;
 /** Extra attempts when SSM cannot see the instance role yet; backoff is base, 2×base, 4×base. */
 export const ROLE_RETRIES = 3;
+/** Tags the API sets on every activation: `Name`, the marker and the owner. */
+export const FIXED_TAGS = 3;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
@@ -58,8 +62,10 @@ export interface ActivationConfig extends CallerPolicy {
   /** Base backoff for the role-visibility retries, in milliseconds. */
   readonly roleRetryBaseMs: number;
   readonly nameConflictPolicy: NameConflictPolicy;
-  /** Ceiling on the nodes of this API; `0` = none. */
+  /** Ceiling on the nodes plus unused activations of this API; `0` = none. */
   readonly maxRegisteredNodes: number;
+  /** Per-caller name rules (`CALLER_NAME_RULES`); none = any caller may ask for any name. */
+  readonly callerNameRules?: readonly CallerNameRule[];
 }
 
 /**
@@ -68,8 +74,8 @@ export interface ActivationConfig extends CallerPolicy {
  */
 export function checkConfig(config: ActivationConfig): ActivationConfig {
   checkTagRules(config.markerTag, config.allowedTags, config.defaultTags);
-  if (2 + Object.keys(config.defaultTags).length > MAX_TAGS) {
-    throw new Error(`Name, the marker tag and the default tags exceed ${MAX_TAGS} tags`);
+  if (FIXED_TAGS + Object.keys(config.defaultTags).length > MAX_TAGS) {
+    throw new Error(`Name, the marker tag, the owner tag and the default tags exceed ${MAX_TAGS} tags`);
   }
   if (config.roleName.length === 0) throw new Error('role name must not be empty');
   if (!Number.isSafeInteger(config.maxRegisteredNodes) || config.maxRegisteredNodes < 0) {
@@ -179,6 +185,13 @@ export function resolveName(requested: string | undefined, caller: Caller): stri
   return requested;
 }
 
+/** Throws {@link Forbidden} when the per-caller name rules do not let this caller ask for `name`. */
+export function checkNameRules(rules: readonly CallerNameRule[] | undefined, caller: Caller, name: string): void {
+  if (rules !== undefined && !nameAllowed(rules, caller.caller, name)) {
+    throw new Forbidden('this caller may not request an activation with this name');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // CreateActivation input and response
 // ---------------------------------------------------------------------------------------------------------------
@@ -199,14 +212,16 @@ export interface CreateActivationInput {
 const truncate = (text: string, max: number): string => [...text].slice(0, max).join('');
 
 /**
- * Merges the tags in contract order: `Name`, the marker tag, the defaults, then the request tags (a request tag
- * replaces a default with the same key, in place). Throws {@link BadRequest} above {@link MAX_TAGS}.
+ * Merges the tags in contract order: `Name`, the marker tag, the owner tag (when the caller is known), the defaults,
+ * then the request tags (a request tag replaces a default with the same key, in place). Throws {@link BadRequest}
+ * above {@link MAX_TAGS}.
  */
-export function activationTags(config: ActivationConfig, name: string, requestTags: ReadonlyMap<string, string>): ActivationTag[] {
+export function activationTags(config: ActivationConfig, name: string, requestTags: ReadonlyMap<string, string>, owner?: string): ActivationTag[] {
   const fixed = new Map([[NAME_TAG_KEY, name], [config.markerTag.key, config.markerTag.value]]);
+  if (owner !== undefined) fixed.set(OWNER_TAG_KEY, owner);
   const merged = mergeTags(fixed, config.defaultTags, requestTags);
   if (merged.size > MAX_TAGS) {
-    throw new BadRequest(`too many tags: at most ${MAX_TAGS} including Name, the marker tag and the default tags`);
+    throw new BadRequest(`too many tags: at most ${MAX_TAGS} including Name, the marker tag, the owner tag and the default tags`);
   }
   return toSdkTags(merged);
 }
@@ -217,6 +232,7 @@ export function buildCreateActivationInput(
   name: string,
   requestTags: ReadonlyMap<string, string>,
   now: Date,
+  owner?: string,
 ): CreateActivationInput {
   return {
     IamRole: config.roleName,
@@ -224,7 +240,7 @@ export function buildCreateActivationInput(
     DefaultInstanceName: name,
     Description: truncate(`Activation for ${name} issued by ${config.markerTag.value}`, MAX_DESCRIPTION_LENGTH),
     ExpirationDate: new Date(now.getTime() + config.lifetimeSeconds * 1000),
-    Tags: activationTags(config, name, requestTags),
+    Tags: activationTags(config, name, requestTags, owner),
   };
 }
 
@@ -262,21 +278,31 @@ export type Sleep = (ms: number) => Promise<void>;
 
 /**
  * Runs `fn`, retrying up to `retries` more times while it fails with a `role-not-visible` error, sleeping
- * `baseMs`, `2×baseMs`, `4×baseMs`… before each retry. Other errors, and the last one, are rethrown.
+ * `baseMs`, `2×baseMs`, `4×baseMs`… before each retry. Other errors, and the last one, are rethrown; so is the
+ * error when the budget has no room for the sleep and one more try.
  */
-export async function withRoleRetry<T>(fn: () => Promise<T>, sleep: Sleep, baseMs: number, retries = ROLE_RETRIES): Promise<T> {
+export async function withRoleRetry<T>(
+  fn: () => Promise<T>,
+  sleep: Sleep,
+  baseMs: number,
+  retries = ROLE_RETRIES,
+  budget: Budget = UNLIMITED,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (attempt >= retries || classifyError(err) !== 'role-not-visible') throw err;
-      await sleep(baseMs * 2 ** attempt);
+      const delay = baseMs * 2 ** attempt;
+      if (budget.remainingMs() <= delay) throw err;
+      await sleep(delay);
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Name conflicts and the node ceiling (docs/handler-contract.md, "Lifecycle")
+// Name conflicts, unused activations and the ceiling (docs/handler-contract.md, "Lifecycle" and "Callers bound to
+// what they own")
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
@@ -292,70 +318,154 @@ export function nodesNamed(nodes: readonly NodeInfo[], name: string): NodeInfo[]
   });
 }
 
+/** Why a request clashes: an online node of the name, a node the caller does not own, an unused activation it does not own. */
+export type ConflictReason = 'online' | 'not-owned' | 'activation-not-owned';
+
 /** What the name conflict policy decided. */
 export type ConflictDecision =
-  | { readonly kind: 'conflict'; readonly instanceId: string }
+  | { readonly kind: 'conflict'; readonly instanceId?: string; readonly reason: ConflictReason }
   | { readonly kind: 'proceed'; readonly deregister: readonly string[] };
 
 /**
  * Applies the name conflict policy to the hybrid nodes of this API that already carry the name (see
- * {@link nodesNamed}):
+ * {@link nodesNamed}); `owned` holds the ids of those the caller owns (`undefined`: all of them):
  * - `REJECT_IF_ONLINE`: any online → conflict (the first online one); offline ones are left alone;
- * - `REPLACE_OFFLINE`: any online → conflict; else deregister the offline ones;
- * - `ALWAYS_REPLACE`: deregister all of them;
+ * - `REPLACE_OFFLINE`: any online → conflict; any the caller does not own → conflict; else deregister them;
+ * - `ALWAYS_REPLACE`: any the caller does not own → conflict; else deregister all of them;
  * - `ALLOW_DUPLICATES`: proceed, deregister nothing.
  */
-export function decideNameConflict(policy: NameConflictPolicy, sameName: readonly NodeInfo[]): ConflictDecision {
+export function decideNameConflict(policy: NameConflictPolicy, sameName: readonly NodeInfo[], owned?: ReadonlySet<string>): ConflictDecision {
   const ids = (nodes: readonly NodeInfo[]): string[] => nodes.map((node) => node.InstanceId).filter(isHybridNodeId);
   if (policy === 'ALLOW_DUPLICATES') return { kind: 'proceed', deregister: [] };
-  if (policy === 'ALWAYS_REPLACE') return { kind: 'proceed', deregister: ids(sameName) };
   const online = ids(sameName.filter(isOnline));
-  if (online.length > 0) return { kind: 'conflict', instanceId: online[0]! };
-  return { kind: 'proceed', deregister: policy === 'REPLACE_OFFLINE' ? ids(sameName) : [] };
+  if (policy !== 'ALWAYS_REPLACE' && online.length > 0) return { kind: 'conflict', instanceId: online[0]!, reason: 'online' };
+  if (policy === 'REJECT_IF_ONLINE') return { kind: 'proceed', deregister: [] };
+  const foreign = ids(sameName).filter((id) => owned !== undefined && !owned.has(id));
+  if (foreign.length > 0) return { kind: 'conflict', instanceId: foreign[0]!, reason: 'not-owned' };
+  return { kind: 'proceed', deregister: ids(sameName) };
 }
 
-/** The 409 message for an online node that already carries the name. */
-export const conflictMessage = (name: string, instanceId: string): string =>
-  `a node named '${name}' registered through this API is online: ${instanceId}`;
+/** The 409 message. It never names a node id: the caller may not own the node. */
+export function conflictMessage(name: string, reason: ConflictReason): string {
+  switch (reason) {
+    case 'online':
+      return `a node named '${name}' registered through this API is online`;
+    case 'not-owned':
+      return `a node named '${name}' registered through this API was registered by another caller`;
+    case 'activation-not-owned':
+      return `an unused activation for '${name}' issued to another caller is still valid`;
+  }
+}
 
-/** The ceiling check's verdict. */
+/** The fields of a `DescribeActivations` entry the handler reads (SDK shape). */
+export interface ActivationInfo {
+  readonly ActivationId?: string;
+  readonly DefaultInstanceName?: string;
+  readonly RegistrationLimit?: number;
+  readonly RegistrationsCount?: number;
+  readonly Expired?: boolean;
+  readonly ExpirationDate?: Date;
+  readonly Tags?: readonly SdkTag[];
+}
+
+/** A `DescribeActivations` filter (SDK shape). */
+export interface ActivationFilter {
+  readonly FilterKey: 'DefaultInstanceName' | 'IamRole';
+  readonly FilterValues: string[];
+}
+
+/** Whether an activation is this API's (marker tag) and still usable: not expired and registrations left. */
+export function isOutstanding(activation: ActivationInfo, markerTag: MarkerTag, now: Date): boolean {
+  const tags = mergeTags(activation.Tags ?? []);
+  return tags.get(markerTag.key) === markerTag.value
+    && activation.ActivationId !== undefined
+    && activation.Expired !== true
+    && (activation.ExpirationDate === undefined || activation.ExpirationDate.getTime() > now.getTime())
+    && (activation.RegistrationsCount ?? 0) < (activation.RegistrationLimit ?? 1);
+}
+
+/** The ceiling count: nodes of this API and its unused activations, by id. */
+export interface CeilingCount {
+  readonly nodes: ReadonlySet<string>;
+  readonly activations: ReadonlySet<string>;
+}
+
+/** The ceiling check's verdict (logged; the 429 body carries no count). */
 export interface CeilingCheck {
-  /** Nodes of this API that stay registered: all of them minus the ones about to be replaced. */
+  /** Nodes and unused activations of this API that remain once `replaced` nodes and activations are gone. */
   readonly registered: number;
   readonly max: number;
-  /** `registered >= max` (with `max > 0`): one more node would exceed the ceiling. */
+  /** `registered >= max` (with `max > 0`): one more activation would exceed the ceiling. */
   readonly exceeded: boolean;
 }
 
-/**
- * Counts the nodes of this API (distinct instance ids, any type) that stay registered once `replaced` are
- * deregistered, and compares the count with the ceiling `max` (`0` = no ceiling).
- */
-export function checkCeiling(nodesOfApi: readonly NodeInfo[], replaced: readonly string[], max: number): CeilingCheck {
+/** Counts the nodes and unused activations that remain once `replaced` (node or activation ids) are gone. */
+export function checkCeiling(count: CeilingCount, replaced: readonly string[], max: number): CeilingCheck {
   const gone = new Set(replaced);
-  const remaining = new Set<string>();
-  for (const node of nodesOfApi) {
-    if (node.InstanceId !== undefined && !gone.has(node.InstanceId)) remaining.add(node.InstanceId);
-  }
-  return { registered: remaining.size, max, exceeded: max > 0 && remaining.size >= max };
+  let registered = 0;
+  for (const id of [...count.nodes, ...count.activations]) if (!gone.has(id)) registered++;
+  return { registered, max, exceeded: max > 0 && registered >= max };
 }
 
-/** The 429 message when the ceiling is reached. */
-export const ceilingMessage = ({ registered, max }: CeilingCheck): string =>
-  `this API has registered ${registered} nodes and its ceiling is ${max}; `
+/** The 429 message when the ceiling is reached: no count and no maximum. */
+export const CEILING_MESSAGE = 'this API has reached its ceiling of registered nodes and unused activations; '
   + 'deregister nodes that are no longer needed or raise the ceiling';
+
+/** How long a container reuses its ceiling count, in milliseconds. */
+export const CEILING_CACHE_MS = 30_000;
+
+/**
+ * The ceiling count, kept per container for `ttlMs` and updated with what this container did since (nodes it
+ * deregistered, activations it deleted or created). Creations by other containers show up when the count expires.
+ */
+export class CeilingCache {
+  private count?: { readonly nodes: Set<string>; readonly activations: Set<string>; readonly at: number };
+
+  constructor(private readonly ttlMs = CEILING_CACHE_MS) {}
+
+  /** The cached count, or `undefined` when there is none or it is `ttlMs` old. */
+  public get(nowMs: number): CeilingCount | undefined {
+    const count = this.count;
+    return count !== undefined && nowMs - count.at < this.ttlMs && nowMs >= count.at ? count : undefined;
+  }
+
+  /** Stores a fresh count taken at `nowMs`. */
+  public set(count: CeilingCount, nowMs: number): void {
+    this.count = { nodes: new Set(count.nodes), activations: new Set(count.activations), at: nowMs };
+  }
+
+  /** Records what a request did: these ids are gone, this activation is new. */
+  public update(gone: readonly string[], created?: string): void {
+    if (this.count === undefined) return;
+    for (const id of gone) {
+      this.count.nodes.delete(id);
+      this.count.activations.delete(id);
+    }
+    if (created !== undefined) this.count.activations.add(created);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Request handling
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The side effects: look up and deregister nodes of this API, create one activation. */
+/** The side effects: look up and deregister nodes of this API, look up and delete activations, create one. */
 export interface ActivationPort {
   create(input: CreateActivationInput): Promise<{ activationId: string; activationCode: string }>;
   /** Every node `DescribeInstanceInformation` finds with these (tag) filters, over all pages. */
   findNodes(filters: readonly NodeFilter[]): Promise<NodeInfo[]>;
   /** `DeregisterManagedInstance`; rejects with the SDK error (`InvalidInstanceId` when the node is already gone). */
   deregister(instanceId: string): Promise<void>;
+  /** Every activation `DescribeActivations` finds with these filters, over all pages. */
+  findActivations(filters: readonly ActivationFilter[]): Promise<ActivationInfo[]>;
+  /** `DeleteActivation`; rejects with the SDK error (`InvalidActivation`/`InvalidActivationId` when already gone). */
+  deleteActivation(activationId: string): Promise<void>;
+}
+
+/** Per-request extras: the time budget and the container's ceiling cache. */
+export interface RequestOptions {
+  readonly budget?: Budget;
+  readonly ceilingCache?: CeilingCache;
 }
 
 /** Fields every result carries for the request log. */
@@ -365,58 +475,133 @@ interface ResultBase {
   readonly name?: string;
   /** Nodes deregistered (or found already gone) for this request, in order. */
   readonly deregistered: readonly string[];
+  /** Unused activations of this name deleted (or found already gone) for this request, in order. */
+  readonly replacedActivations?: readonly string[];
 }
 
 /** The outcome of one request; the adapter maps it to HTTP. */
 export type ActivationResult = ResultBase &
   (
     | { readonly outcome: 'created'; readonly activation: IssuedActivation }
-    | { readonly outcome: 'rejected' | 'forbidden' | 'ceiling'; readonly reason: string }
-    | { readonly outcome: 'conflict'; readonly reason: string; readonly conflictingInstanceId: string }
-    | { readonly outcome: FailureOutcome; readonly errorName: string }
+    | { readonly outcome: 'rejected' | 'forbidden'; readonly reason: string }
+    | { readonly outcome: 'ceiling'; readonly reason: string; readonly check: CeilingCheck }
+    | { readonly outcome: 'conflict'; readonly reason: string; readonly conflictingInstanceId?: string }
+    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string }
   );
 
-async function issue(port: ActivationPort, input: CreateActivationInput, config: ActivationConfig, sleep: Sleep): Promise<IssuedActivation> {
-  const { activationId, activationCode } = await withRoleRetry(() => port.create(input), sleep, config.roleRetryBaseMs);
-  return {
-    activationId,
-    activationCode,
-    instanceName: input.DefaultInstanceName,
-    expiresAt: input.ExpirationDate.toISOString(),
-  };
-}
-
-/** What to do before CreateActivation: stop with a 409/429, or deregister these nodes and go on. */
+/** What to do before CreateActivation: stop with a 409/429, or remove these nodes and activations and go on. */
 type Plan =
-  | { readonly kind: 'conflict'; readonly instanceId: string }
+  | { readonly kind: 'conflict'; readonly instanceId?: string; readonly reason: ConflictReason }
   | { readonly kind: 'ceiling'; readonly check: CeilingCheck }
-  | { readonly kind: 'proceed'; readonly deregister: readonly string[] };
+  | { readonly kind: 'proceed'; readonly deregister: readonly string[]; readonly deleteActivations: readonly string[] };
 
-/** Steps 1–2 of the contract: find nodes with the name (unless duplicates are allowed), then check the ceiling. */
-async function plan(port: ActivationPort, config: ActivationConfig, name: string): Promise<Plan> {
-  const sameName = config.nameConflictPolicy === 'ALLOW_DUPLICATES'
-    ? []
-    : nodesNamed(await port.findNodes(markerFilters(config.markerTag, name)), name);
-  const decision = decideNameConflict(config.nameConflictPolicy, sameName);
-  if (decision.kind === 'conflict' || config.maxRegisteredNodes === 0) return decision;
-  const check = checkCeiling(await port.findNodes(markerFilters(config.markerTag)), decision.deregister, config.maxRegisteredNodes);
-  return check.exceeded ? { kind: 'ceiling', check } : decision;
-}
+/** One request's view of the port: every call first checks the budget. */
+class Steps {
+  constructor(private readonly port: ActivationPort, private readonly budget: Budget) {}
 
-/** Deregisters one node; `InvalidInstanceId` means it is already gone, which is fine. Other errors are rethrown. */
-async function deregisterNode(port: ActivationPort, instanceId: string): Promise<void> {
-  try {
-    await port.deregister(instanceId);
-  } catch (err) {
-    if (!isErrorNamed(err, 'InvalidInstanceId')) throw err;
+  private check(): void {
+    if (this.budget.remainingMs() <= 0) throw new DeadlineExceeded();
+  }
+
+  public async findNodes(filters: readonly NodeFilter[]): Promise<NodeInfo[]> {
+    this.check();
+    return this.port.findNodes(filters);
+  }
+
+  public async findActivations(filters: readonly ActivationFilter[]): Promise<ActivationInfo[]> {
+    this.check();
+    return this.port.findActivations(filters);
+  }
+
+  /** Deregisters one node; `InvalidInstanceId` means it is already gone, which is fine. */
+  public async deregister(instanceId: string): Promise<void> {
+    this.check();
+    try {
+      await this.port.deregister(instanceId);
+    } catch (err) {
+      if (!isErrorNamed(err, 'InvalidInstanceId')) throw err;
+    }
+  }
+
+  /** Deletes one activation; `InvalidActivation`/`InvalidActivationId` means it is already gone, which is fine. */
+  public async deleteActivation(activationId: string): Promise<void> {
+    this.check();
+    try {
+      await this.port.deleteActivation(activationId);
+    } catch (err) {
+      if (!isErrorNamed(err, 'InvalidActivation', 'InvalidActivationId')) throw err;
+    }
+  }
+
+  public async create(input: CreateActivationInput, config: ActivationConfig, sleep: Sleep): Promise<IssuedActivation> {
+    this.check();
+    const { activationId, activationCode } = await withRoleRetry(
+      () => this.port.create(input),
+      sleep,
+      config.roleRetryBaseMs,
+      ROLE_RETRIES,
+      this.budget,
+    );
+    return { activationId, activationCode, instanceName: input.DefaultInstanceName, expiresAt: input.ExpirationDate.toISOString() };
   }
 }
 
+/** The ids of the same-name nodes the caller owns (all of them for a bound EC2 caller, none for an unknown one). */
+async function ownedNodes(steps: Steps, config: ActivationConfig, caller: Caller, name: string, sameName: readonly NodeInfo[]): Promise<Set<string>> {
+  if (sameName.length === 0 || caller.boundInstanceId !== undefined) return new Set(sameName.map((n) => n.InstanceId!));
+  if (caller.owner === undefined) return new Set();
+  const filters = [...markerFilters(config.markerTag, name), { Key: `tag:${OWNER_TAG_KEY}`, Values: [caller.owner] }];
+  return new Set(nodesNamed(await steps.findNodes(filters), name).map((n) => n.InstanceId!));
+}
+
+/** Counts the nodes and unused activations of this API (or reuses the container's count). */
+async function ceilingCount(steps: Steps, config: ActivationConfig, now: Date, cache?: CeilingCache): Promise<CeilingCount> {
+  const cached = cache?.get(now.getTime());
+  if (cached !== undefined) return cached;
+  const nodes = await steps.findNodes(markerFilters(config.markerTag));
+  const activations = await steps.findActivations([{ FilterKey: 'IamRole', FilterValues: [config.roleName] }]);
+  const count: CeilingCount = {
+    nodes: new Set(nodes.map((n) => n.InstanceId).filter((id): id is string => id !== undefined)),
+    activations: new Set(activations.filter((a) => isOutstanding(a, config.markerTag, now)).map((a) => a.ActivationId!)),
+  };
+  cache?.set(count, now.getTime());
+  return count;
+}
+
 /**
- * Handles one routed request: identifies the caller, parses and validates the request, applies caller binding,
- * applies the name conflict policy and the node ceiling, deregisters replaced nodes, creates the activation (with
- * role-visibility retries) and classifies failures. Domain errors and port failures become results; anything else
- * (a bug) is thrown.
+ * Steps 1–3 of the contract: nodes with the name (unless duplicates are allowed) under the conflict policy and
+ * ownership; unused activations of the name (at most one per name: the caller's own are replaced, another caller's
+ * are a conflict); then the ceiling over nodes and unused activations.
+ */
+async function plan(steps: Steps, config: ActivationConfig, caller: Caller, name: string, now: Date, cache?: CeilingCache): Promise<Plan> {
+  let deregister: readonly string[] = [];
+  let deleteActivations: string[] = [];
+  if (config.nameConflictPolicy !== 'ALLOW_DUPLICATES') {
+    const sameName = nodesNamed(await steps.findNodes(markerFilters(config.markerTag, name)), name);
+    const policy = config.nameConflictPolicy;
+    const needsOwners = sameName.length > 0 && (policy === 'ALWAYS_REPLACE' || (policy === 'REPLACE_OFFLINE' && !sameName.some(isOnline)));
+    const owned = needsOwners ? await ownedNodes(steps, config, caller, name, sameName) : undefined;
+    const decision = decideNameConflict(policy, sameName, owned);
+    if (decision.kind === 'conflict') return decision;
+    deregister = decision.deregister;
+    const unused = (await steps.findActivations([{ FilterKey: 'DefaultInstanceName', FilterValues: [name] }]))
+      .filter((a) => a.DefaultInstanceName === name && isOutstanding(a, config.markerTag, now));
+    if (unused.some((a) => !owns(caller, mergeTags(a.Tags ?? [])))) return { kind: 'conflict', reason: 'activation-not-owned' };
+    deleteActivations = unused.map((a) => a.ActivationId!);
+  }
+  if (config.maxRegisteredNodes > 0) {
+    const check = checkCeiling(await ceilingCount(steps, config, now, cache), [...deregister, ...deleteActivations], config.maxRegisteredNodes);
+    if (check.exceeded) return { kind: 'ceiling', check };
+  }
+  return { kind: 'proceed', deregister, deleteActivations };
+}
+
+/**
+ * Handles one routed request: identifies the caller, parses and validates the request, applies caller binding and
+ * the per-caller name rules, applies the name conflict policy (with ownership), replaces the caller's unused
+ * activation of the name, checks the ceiling, deregisters replaced nodes, creates the activation (with
+ * role-visibility retries) and classifies failures, all within the budget. Domain errors and port failures become
+ * results; anything else (a bug) is thrown.
  */
 export async function handleActivationRequest(
   port: ActivationPort,
@@ -424,8 +609,10 @@ export async function handleActivationRequest(
   request: ActivationRequest,
   now: Date,
   sleep: Sleep,
+  options: RequestOptions = {},
 ): Promise<ActivationResult> {
   const caller = identifyCaller(request.event.requestContext?.identity, config);
+  const budget = options.budget ?? UNLIMITED;
   let name: string | undefined;
   let input: CreateActivationInput;
   try {
@@ -434,27 +621,38 @@ export async function handleActivationRequest(
       : parseActivateQuery(request.event);
     name = requested.name; // logged as asked if binding forbids it
     name = resolveName(requested.name, caller);
-    input = buildCreateActivationInput(config, name, requested.tags, now);
+    checkNameRules(config.callerNameRules, caller, name);
+    input = buildCreateActivationInput(config, name, requested.tags, now, caller.owner);
   } catch (err) {
     const base = { caller, name, deregistered: [] };
     if (err instanceof BadRequest) return { ...base, outcome: 'rejected', reason: err.message };
     if (err instanceof Forbidden) return { ...base, outcome: 'forbidden', reason: err.message };
     throw err;
   }
+  const steps = new Steps(port, budget);
   const deregistered: string[] = [];
-  const base = (): ResultBase => ({ caller, name, deregistered: [...deregistered] });
+  const replacedActivations: string[] = [];
+  const base = (): ResultBase => ({ caller, name, deregistered: [...deregistered], replacedActivations: [...replacedActivations] });
   try {
-    const next = await plan(port, config, input.DefaultInstanceName);
+    const next = await plan(steps, config, caller, input.DefaultInstanceName, now, options.ceilingCache);
     if (next.kind === 'conflict') {
-      return { ...base(), outcome: 'conflict', reason: conflictMessage(input.DefaultInstanceName, next.instanceId), conflictingInstanceId: next.instanceId };
+      return { ...base(), outcome: 'conflict', reason: conflictMessage(input.DefaultInstanceName, next.reason), conflictingInstanceId: next.instanceId };
     }
-    if (next.kind === 'ceiling') return { ...base(), outcome: 'ceiling', reason: ceilingMessage(next.check) };
+    if (next.kind === 'ceiling') return { ...base(), outcome: 'ceiling', reason: CEILING_MESSAGE, check: next.check };
     for (const instanceId of next.deregister) {
-      await deregisterNode(port, instanceId);
+      await steps.deregister(instanceId);
       deregistered.push(instanceId);
     }
-    return { ...base(), outcome: 'created', activation: await issue(port, input, config, sleep) };
+    for (const activationId of next.deleteActivations) {
+      await steps.deleteActivation(activationId);
+      replacedActivations.push(activationId);
+    }
+    const activation = await steps.create(input, config, sleep);
+    options.ceilingCache?.update([...deregistered, ...replacedActivations], activation.activationId);
+    return { ...base(), outcome: 'created', activation };
   } catch (err) {
-    return { ...base(), outcome: failureOutcomeOf(err), errorName: errorNameOf(err) };
+    options.ceilingCache?.update([...deregistered, ...replacedActivations]);
+    const outcome = isDeadlineError(err, budget) ? 'deadline' : failureOutcomeOf(err);
+    return { ...base(), outcome, errorName: errorNameOf(err) };
   }
 }

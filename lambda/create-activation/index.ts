@@ -4,12 +4,15 @@
  */
 import {
   CreateActivationCommand,
+  DeleteActivationCommand,
   DeregisterManagedInstanceCommand,
-  paginateDescribeInstanceInformation,
+  DescribeActivationsCommand,
+  DescribeInstanceInformationCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { AUTHORIZATIONS, callerLogFields, identifyCaller } from '../shared/caller';
+import { AUTHORIZATIONS, callerLogFields, identifyCaller, parseCallerNameRules } from '../shared/caller';
+import { startDeadline, withinDeadline } from '../shared/deadline';
 import { boolEnv, enumEnv, intEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env';
 import {
   badRequest,
@@ -29,11 +32,14 @@ import { errorNameOf } from '../shared/ssm-errors';
 import { parseAllowedTags, parseDefaultTags } from '../shared/tags';
 import {
   activationBody,
+  CEILING_CACHE_MS,
+  CeilingCache,
   checkConfig,
   handleActivationRequest,
   NAME_CONFLICT_POLICIES,
   routeOf,
   type ActivationConfig,
+  type ActivationInfo,
   type ActivationPort,
   type ActivationResult,
   type Route,
@@ -56,6 +62,7 @@ function readConfig(): ActivationConfig {
     roleRetryBaseMs: intEnv('ROLE_RETRY_BASE_MS', { min: 0, max: 10_000, defaultValue: 500 }),
     nameConflictPolicy: enumEnv('NAME_CONFLICT_POLICY', NAME_CONFLICT_POLICIES),
     maxRegisteredNodes: intEnv('MAX_REGISTERED_NODES', { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    callerNameRules: optionalEnv('CALLER_NAME_RULES') === undefined ? [] : jsonEnv('CALLER_NAME_RULES', parseCallerNameRules),
   };
   try {
     return checkConfig(config);
@@ -69,27 +76,62 @@ const config = readConfig();
 
 const ssm = new SSMClient(ssmClientConfig());
 
-const port: ActivationPort = {
-  async create(input) {
-    const out = await ssm.send(new CreateActivationCommand(input));
-    if (!out.ActivationId || !out.ActivationCode) {
-      throw new Error('CreateActivation returned no activation id or code');
-    }
-    return { activationId: out.ActivationId, activationCode: out.ActivationCode };
-  },
-  async findNodes(filters) {
-    const nodes: NodeInfo[] = [];
-    const pages = paginateDescribeInstanceInformation(
-      { client: ssm, pageSize: DESCRIBE_PAGE_SIZE },
-      { Filters: filters.map(({ Key, Values }) => ({ Key, Values: [...Values] })) },
-    );
-    for await (const page of pages) nodes.push(...(page.InstanceInformationList ?? []));
-    return nodes;
-  },
-  async deregister(instanceId) {
-    await ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: instanceId }));
-  },
-};
+/** The ceiling count, reused for `CEILING_CACHE_SECONDS` (default 30, `0` = never) by the requests this container serves. */
+const ceilingCache = new CeilingCache(intEnv('CEILING_CACHE_SECONDS', { min: 0, max: 300, defaultValue: CEILING_CACHE_MS / 1000 }) * 1000);
+
+/**
+ * The SSM calls of one request. Every call carries the request's abort signal and settles by its deadline; listings
+ * page by hand (the SDK paginators take no signal) and stop between pages once the signal has aborted.
+ */
+function portFor(signal: AbortSignal): ActivationPort {
+  const send = <T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withinDeadline(signal, call);
+  return {
+    async create(input) {
+      const out = await send((abortSignal) => ssm.send(new CreateActivationCommand(input), { abortSignal }));
+      if (!out.ActivationId || !out.ActivationCode) {
+        throw new Error('CreateActivation returned no activation id or code');
+      }
+      return { activationId: out.ActivationId, activationCode: out.ActivationCode };
+    },
+    async findNodes(filters) {
+      const nodes: NodeInfo[] = [];
+      let token: string | undefined;
+      do {
+        const out = await send((abortSignal) => ssm.send(new DescribeInstanceInformationCommand({
+          Filters: filters.map(({ Key, Values }) => ({ Key, Values: [...Values] })),
+          MaxResults: DESCRIBE_PAGE_SIZE,
+          NextToken: token,
+        }), { abortSignal }));
+        nodes.push(...(out.InstanceInformationList ?? []));
+        token = out.NextToken;
+      } while (token);
+      return nodes;
+    },
+    async deregister(instanceId) {
+      await send((abortSignal) => ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: instanceId }), { abortSignal }));
+    },
+    async findActivations(filters) {
+      const activations: ActivationInfo[] = [];
+      let token: string | undefined;
+      do {
+        const out = await send((abortSignal) => ssm.send(new DescribeActivationsCommand({
+          Filters: filters.map(({ FilterKey, FilterValues }) => ({ FilterKey, FilterValues: [...FilterValues] })),
+          MaxResults: DESCRIBE_PAGE_SIZE,
+          NextToken: token,
+        }), { abortSignal }));
+        activations.push(...(out.ActivationList ?? []).map((a) => ({
+          ...a,
+          Tags: (a.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
+        })));
+        token = out.NextToken;
+      } while (token);
+      return activations;
+    },
+    async deleteActivation(activationId) {
+      await send((abortSignal) => ssm.send(new DeleteActivationCommand({ ActivationId: activationId }), { abortSignal }));
+    },
+  };
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -120,11 +162,12 @@ async function respond(result: ActivationResult, route: Route, requestId: string
     case 'forbidden':
       return forbidden(result.reason, requestId);
     case 'conflict':
-      return conflict(result.reason, result.conflictingInstanceId, requestId);
+      return conflict(result.reason, requestId);
     case 'ceiling':
       return tooManyRequests(result.reason, requestId);
     case 'throttled':
     case 'unavailable':
+    case 'deadline':
     case 'error':
       return sdkFailure(result.outcome, requestId);
   }
@@ -141,12 +184,12 @@ function resultFields(result: ActivationResult): LogFields {
     name: result.name,
     activationId: result.outcome === 'created' ? result.activation.activationId : undefined,
     deregistered: result.deregistered,
+    replacedActivations: result.replacedActivations,
     conflictingInstanceId: result.outcome === 'conflict' ? result.conflictingInstanceId : undefined,
+    ceilingCount: result.outcome === 'ceiling' ? result.check.registered : undefined,
     outcome: result.outcome,
     reason: 'reason' in result ? result.reason : undefined,
-    errorName: result.outcome === 'throttled' || result.outcome === 'unavailable' || result.outcome === 'error'
-      ? result.errorName
-      : undefined,
+    errorName: 'errorName' in result ? result.errorName : undefined,
   };
 }
 
@@ -179,10 +222,16 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
       logRequest(event, requestId, startedAt, response.statusCode, fields);
       return response;
     }
-    const result = await handleActivationRequest(port, config, { route, event }, new Date(), sleep);
-    const response = await respond(result, route, requestId);
-    logRequest(event, requestId, startedAt, response.statusCode, resultFields(result));
-    return response;
+    const deadline = startDeadline(context.getRemainingTimeInMillis());
+    try {
+      const options = { budget: deadline, ceilingCache };
+      const result = await handleActivationRequest(portFor(deadline.signal), config, { route, event }, new Date(), sleep, options);
+      const response = await respond(result, route, requestId);
+      logRequest(event, requestId, startedAt, response.statusCode, resultFields(result));
+      return response;
+    } finally {
+      deadline.dispose();
+    }
   } catch (err) {
     const response = internalError(requestId);
     const fields = { ...eventCallerFields(event), outcome: 'error', errorName: errorNameOf(err) };

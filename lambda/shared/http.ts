@@ -43,20 +43,15 @@ export const forbidden = (message: string, requestId: string): APIGatewayProxyRe
 /** `404 Not Found`: an unknown method or path (default message), or a resource that does not exist for this API. */
 export const notFound = (requestId: string, message = 'not found'): APIGatewayProxyResult => error(404, message, requestId);
 
-/** Body of a `409 Conflict` about a managed node: the error body plus the conflicting node's id. */
-export interface ConflictBody extends ErrorBody {
-  readonly instanceId: string;
-}
-
-/** `409 Conflict`: the request clashes with an existing node (`instanceId`), e.g. an online node of the same name. */
-export function conflict(message: string, instanceId: string, requestId: string): APIGatewayProxyResult {
-  const body: ConflictBody = { message, instanceId, requestId };
-  return json(409, body);
-}
+/**
+ * `409 Conflict`: the request clashes with an existing node or activation (e.g. an online node of the same name).
+ * The body is the plain error body: never a node id, which the caller may not own.
+ */
+export const conflict = (message: string, requestId: string): APIGatewayProxyResult => error(409, message, requestId);
 
 /**
  * `429 Too Many Requests` for a quota of this API (e.g. its node ceiling), not a rate limit: no `Retry-After`, as
- * waiting does not help until nodes are deregistered or the quota is raised.
+ * waiting does not help until nodes are deregistered or the quota is raised. The message must not carry counts.
  */
 export const tooManyRequests = (message: string, requestId: string): APIGatewayProxyResult => error(429, message, requestId);
 
@@ -69,10 +64,12 @@ export const internalError = (requestId: string): APIGatewayProxyResult => error
 
 /**
  * The answer to an SSM call that failed after the SDK's retries: `503` + `Retry-After` when throttled or unavailable,
- * a generic `500` otherwise (never the SDK's message).
+ * or when the request's time budget ran out (`deadline`), a generic `500` otherwise (never the SDK's message).
  */
-export function sdkFailure(outcome: 'throttled' | 'unavailable' | 'error', requestId: string): APIGatewayProxyResult {
+export function sdkFailure(outcome: 'throttled' | 'unavailable' | 'deadline' | 'error', requestId: string): APIGatewayProxyResult {
   switch (outcome) {
+    case 'deadline':
+      return unavailable('the request ran out of time, retry later', requestId);
     case 'throttled':
       return unavailable('too many requests, retry later', requestId);
     case 'unavailable':

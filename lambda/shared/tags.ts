@@ -15,6 +15,11 @@ export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_TAGS = 50;
 /** Tag key carrying the instance name. */
 export const NAME_TAG_KEY = 'Name';
+/**
+ * Tag key carrying the owner of an activation, and so of the node it registers: the caller that asked for it
+ * (docs/handler-contract.md, "Callers bound to what they own"). Set by the API only.
+ */
+export const OWNER_TAG_KEY = 'hybrid-fleet:owner';
 
 /** A tag key callers may set; `values` absent means any value. */
 export interface AllowedTag {
@@ -85,8 +90,9 @@ export function parseAllowedTags(value: unknown): AllowedTag[] {
 }
 
 /**
- * Checks the marker tag (valid, not `Name`) and that neither the default tags nor the allowed tags use a reserved
- * key (`Name`, the marker key): callers must never rename a node or claim one for this API. Throws an `Error`.
+ * Checks the marker tag (valid, not `Name`, not the owner key) and that neither the default tags nor the allowed
+ * tags use a reserved key (`Name`, the marker key, the owner key): callers must never rename a node, claim one for
+ * this API or claim another caller's node. Throws an `Error`.
  */
 export function checkTagRules(
   markerTag: MarkerTag,
@@ -95,8 +101,10 @@ export function checkTagRules(
 ): void {
   if (!isValidTagKey(markerTag.key)) throw new Error('marker tag key is not a valid tag key');
   if (!isValidTagValue(markerTag.value)) throw new Error('marker tag value is not a valid tag value');
-  if (markerTag.key === NAME_TAG_KEY) throw new Error(`marker tag key must not be "${NAME_TAG_KEY}"`);
-  const reserved = new Set([NAME_TAG_KEY, markerTag.key]);
+  if (markerTag.key === NAME_TAG_KEY || markerTag.key === OWNER_TAG_KEY) {
+    throw new Error(`marker tag key must not be "${markerTag.key}"`);
+  }
+  const reserved = new Set([NAME_TAG_KEY, OWNER_TAG_KEY, markerTag.key]);
   for (const key of Object.keys(defaultTags)) {
     if (reserved.has(key)) throw new Error(`default tag key ${JSON.stringify(key)} is reserved`);
   }

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { AUTHORIZATIONS, callerLogFields, identifyCaller } from '../shared/caller';
+import { startDeadline, withinDeadline } from '../shared/deadline';
 import { boolEnv, enumEnv, jsonEnv, requireEnv } from '../shared/env';
 import { badRequest, forbidden, internalError, notFound, ok, sdkFailure } from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
@@ -52,19 +53,25 @@ const config = readConfig();
 
 const ssm = new SSMClient(ssmClientConfig());
 
-const port: TagNodePort = {
-  async findNode(instanceId) {
-    const out = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
-    return out.InstanceInformationList?.find((node) => node.InstanceId === instanceId);
-  },
-  async listTags(instanceId) {
-    const out = await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instanceId }));
-    return (out.TagList ?? []).map((tag) => ({ Key: tag.Key ?? '', Value: tag.Value ?? '' }));
-  },
-  async addTags(instanceId, tags) {
-    await ssm.send(new AddTagsToResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instanceId, Tags: tags }));
-  },
-};
+/** The SSM calls of one request; each carries the request's abort signal and settles by its deadline. */
+function portFor(signal: AbortSignal): TagNodePort {
+  return {
+    async findNode(instanceId) {
+      const out = await withinDeadline(signal, (abortSignal) =>
+        ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }), { abortSignal }));
+      return out.InstanceInformationList?.find((node) => node.InstanceId === instanceId);
+    },
+    async listTags(instanceId) {
+      const out = await withinDeadline(signal, (abortSignal) =>
+        ssm.send(new ListTagsForResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instanceId }), { abortSignal }));
+      return (out.TagList ?? []).map((tag) => ({ Key: tag.Key ?? '', Value: tag.Value ?? '' }));
+    },
+    async addTags(instanceId, tags) {
+      await withinDeadline(signal, (abortSignal) =>
+        ssm.send(new AddTagsToResourceCommand({ ResourceType: 'ManagedInstance', ResourceId: instanceId, Tags: tags }), { abortSignal }));
+    },
+  };
+}
 
 // ---- per request ----
 
@@ -80,6 +87,7 @@ function respond(result: TagResult, requestId: string): APIGatewayProxyResult {
       return forbidden(result.reason, requestId);
     case 'throttled':
     case 'unavailable':
+    case 'deadline':
     case 'error':
       return sdkFailure(result.outcome, requestId);
   }
@@ -123,10 +131,15 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
       logRequest(requestId, startedAt, response.statusCode, { ...eventFields(event), outcome: 'rejected', reason: 'no such route' });
       return response;
     }
-    const result = await handleTagRequest(port, config, event);
-    const response = respond(result, requestId);
-    logRequest(requestId, startedAt, response.statusCode, resultFields(result));
-    return response;
+    const deadline = startDeadline(context.getRemainingTimeInMillis());
+    try {
+      const result = await handleTagRequest(portFor(deadline.signal), config, event, deadline);
+      const response = respond(result, requestId);
+      logRequest(requestId, startedAt, response.statusCode, resultFields(result));
+      return response;
+    } finally {
+      deadline.dispose();
+    }
   } catch (err) {
     const response = internalError(requestId);
     logRequest(requestId, startedAt, response.statusCode, { ...eventFields(event), outcome: 'error', errorName: errorNameOf(err) });

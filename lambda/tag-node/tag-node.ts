@@ -6,7 +6,8 @@
  * failures. It has no SDK import, reads no environment, has no clock and does not log: the adapter (`index.ts`)
  * passes in the configuration and a {@link TagNodePort}.
  */
-import { identifyCaller, type Caller, type CallerPolicy, type IdentityLike } from '../shared/caller';
+import { identifyCaller, owns, type Caller, type CallerPolicy, type IdentityLike } from '../shared/caller';
+import { DeadlineExceeded, isDeadlineError, UNLIMITED, type Budget } from '../shared/deadline';
 import { MANAGED_INSTANCE_ID, type NodeInfo } from '../shared/nodes';
 import { BadRequest, parseBodyObject } from '../shared/request';
 import { errorNameOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
@@ -16,7 +17,6 @@ import {
   hasMarker,
   MAX_TAGS,
   mergeTags,
-  NAME_TAG_KEY,
   parseRequestTags,
   toSdkTags,
   type AllowedTag,
@@ -105,13 +105,14 @@ export const notFoundMessage = (instanceId: string | undefined): string =>
   instanceId === undefined ? 'no node registered through this API' : `no node ${instanceId} registered through this API`;
 
 /**
- * Caller binding: a bound caller (an EC2 instance-profile session, with IAM and binding on) may only tag the node
- * whose `Name` tag is its own instance id. Returns the 403 reason, or `undefined` when the caller may tag the node.
+ * Ownership: a bound caller (an EC2 instance-profile session, with IAM and binding on) may only tag the node whose
+ * `Name` tag is its own instance id; any other caller may only tag a node whose owner tag is its own (the node it
+ * registered). Returns the 403 reason, or `undefined` when the caller may tag the node.
  */
 export function bindingViolation(caller: Caller, nodeTags: ReadonlyMap<string, string>): string | undefined {
+  if (owns(caller, nodeTags)) return undefined;
   const bound = caller.boundInstanceId;
-  if (bound === undefined || nodeTags.get(NAME_TAG_KEY) === bound) return undefined;
-  return `this caller may only tag the node named ${bound}`;
+  return bound !== undefined ? `this caller may only tag the node named ${bound}` : 'this caller may only tag nodes it registered';
 }
 
 /** The node's tags after adding `requested` (a requested key replaces an existing one). */
@@ -153,7 +154,7 @@ export type TagResult = TagResultBase &
   (
     | { readonly outcome: 'tagged'; readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }
     | { readonly outcome: 'rejected' | 'not-found' | 'forbidden'; readonly reason: string; readonly errorName?: string }
-    | { readonly outcome: FailureOutcome; readonly errorName: string }
+    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string }
   );
 
 /** The success body `{instanceId, tags}` (tags: the node's resulting tags whose keys are allow-listed). */
@@ -174,8 +175,9 @@ type Step = 'find' | 'list' | 'add';
  * nodes that carry this API's marker, so a denial means the node is not ours); `TooManyTagsError` → rejected;
  * throttling, 5xx and timeouts → throttled/unavailable; anything else → error.
  */
-function failureResult(err: unknown, step: Step, base: TagResultBase): TagResult {
+function failureResult(err: unknown, step: Step, base: TagResultBase, budget: Budget): TagResult {
   const errorName = errorNameOf(err);
+  if (isDeadlineError(err, budget)) return { ...base, outcome: 'deadline', errorName };
   if (isErrorNamed(err, 'InvalidResourceId', 'InvalidInstanceId')) {
     return { ...base, outcome: 'not-found', reason: 'SSM does not know the node', errorName };
   }
@@ -191,10 +193,19 @@ function failureResult(err: unknown, step: Step, base: TagResultBase): TagResult
 /**
  * Handles one `PUT /instances/{instanceId}/tags` request, in this order: the id must be a hybrid node id (404); the
  * body must be valid (400, nothing applied); the node must exist (404) and carry this API's marker (404); a bound
- * caller must own it (403); existing ∪ requested keys ≤ 50 (400); then one AddTagsToResource (200). Failures of
- * the SSM steps become results (see the error mapping above); an unexpected error while parsing (a bug) is thrown.
+ * caller must own it (403: see {@link bindingViolation}); existing ∪ requested keys ≤ 50 (400); then one
+ * AddTagsToResource (200). Each step starts only within the budget (else `deadline`, 503). Failures of the SSM steps
+ * become results (see the error mapping above); an unexpected error while parsing (a bug) is thrown.
  */
-export async function handleTagRequest(port: TagNodePort, config: TagNodeConfig, event: TagEventLike): Promise<TagResult> {
+export async function handleTagRequest(
+  port: TagNodePort,
+  config: TagNodeConfig,
+  event: TagEventLike,
+  budget: Budget = UNLIMITED,
+): Promise<TagResult> {
+  const inBudget = (): void => {
+    if (budget.remainingMs() <= 0) throw new DeadlineExceeded();
+  };
   const caller = identifyCaller(event.requestContext?.identity, config);
   const instanceId = instanceIdOf(event);
   if (instanceId === undefined || !MANAGED_INSTANCE_ID.test(instanceId)) {
@@ -211,9 +222,11 @@ export async function handleTagRequest(port: TagNodePort, config: TagNodeConfig,
 
   let step: Step = 'find';
   try {
+    inBudget();
     const node = await port.findNode(instanceId);
     if (node?.InstanceId !== instanceId) return { ...base, outcome: 'not-found', reason: 'SSM does not know the node' };
     step = 'list';
+    inBudget();
     const existing = mergeTags(await port.listTags(instanceId));
     if (!hasMarker(existing, config.markerTag)) {
       return { ...base, outcome: 'not-found', reason: 'the node lacks the marker tag of this API' };
@@ -223,10 +236,11 @@ export async function handleTagRequest(port: TagNodePort, config: TagNodeConfig,
     const tooMany = tagLimitViolation(existing, requested);
     if (tooMany !== undefined) return { ...base, outcome: 'rejected', reason: tooMany };
     step = 'add';
+    inBudget();
     await port.addTags(instanceId, toSdkTags(requested));
     const tags = allowListedTags(resultingTags(existing, requested), config.allowedTags);
     return { ...base, instanceId, outcome: 'tagged', tags };
   } catch (err) {
-    return failureResult(err, step, base);
+    return failureResult(err, step, base, budget);
   }
 }

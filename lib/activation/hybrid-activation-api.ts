@@ -26,6 +26,8 @@ import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/ta
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 const LINUX_SCRIPT_PATH = '/usr/local/sbin/register-node.sh';
+/** Tag key recording who asked for an activation (the handlers' `OWNER_TAG_KEY`). */
+const OWNER_TAG_KEY = 'hybrid-fleet:owner';
 const HEREDOC_END = 'HYBRID_FLEET_REGISTER_NODE_EOF';
 
 /**
@@ -77,6 +79,24 @@ export interface AllowedTag {
    * @default - any value that Systems Manager accepts
    */
   readonly values?: string[];
+}
+
+/**
+ * Names a group of callers may ask for (see `HybridActivationApiProps.callerNameRules`).
+ */
+export interface CallerNameRule {
+  /**
+   * Callers the rule applies to, as the API sees them: an IAM ARN (`arn:aws:iam::111122223333:user/ops`, or an
+   * assumed-role session `arn:aws:sts::111122223333:assumed-role/<role>/<session>`), or `apiKey:<API key id>`.
+   * `*` stands for any run of characters, e.g. `arn:aws:sts::111122223333:assumed-role/DataCentre1/*` for every
+   * session of a role (IAM Roles Anywhere names each session after its certificate).
+   */
+  readonly caller: string;
+
+  /**
+   * Names those callers may ask for; `*` stands for any run of characters (e.g. `dc1-*`), everything else is literal.
+   */
+  readonly names: string;
 }
 
 /**
@@ -162,11 +182,21 @@ export interface HybridActivationApiProps {
    * With IAM authorization, tie an EC2 caller to its own name: when the caller is an EC2 instance-profile session
    * (its session name is an instance id), the requested name must equal that instance id and may be omitted.
    *
-   * Has no effect with `ActivationApiAuthorization.API_KEY`.
+   * Whatever this says, every activation records its caller (IAM ARN, or `apiKey:<id>`) in the tag
+   * `hybrid-fleet:owner`, and only that caller (or, with binding, the EC2 instance the node is named after) may
+   * replace the node or its unused activation, or tag the node.
    *
    * @default true
    */
   readonly callerBinding?: boolean;
+
+  /**
+   * Per-caller name rules: a caller that matches one or more rules may only ask for a name that one of them allows
+   * (else `403`); callers that match no rule may ask for any name.
+   *
+   * @default - no rules
+   */
+  readonly callerNameRules?: CallerNameRule[];
 
   /**
    * Only these source IP ranges (CIDR notation) may call the API; everything else is denied by the resource policy.
@@ -650,10 +680,11 @@ export class HybridActivationApi extends Construct {
       fail(this, `\`instanceRole\` name must be at most 64 characters (CreateActivation's IamRole limit), got: '${props.instanceRole.roleName}'`);
     }
     this.validateTags(defaultTags, allowedTags);
+    this.validateCallerNameRules(props.callerNameRules ?? []);
   }
 
   private validateTags(defaultTags: { [key: string]: string }, allowedTags: AllowedTag[]): void {
-    const reserved = ['Name', HybridActivationApi.MARKER_TAG_KEY];
+    const reserved = ['Name', HybridActivationApi.MARKER_TAG_KEY, OWNER_TAG_KEY];
     for (const [key, value] of Object.entries(defaultTags)) {
       checkTagKey(this, 'defaultTags', key);
       if (reserved.includes(key)) {
@@ -676,13 +707,30 @@ export class HybridActivationApi extends Construct {
       }
       for (const value of rule.values ?? []) checkTagValue(this, 'allowedTags', rule.key, value);
     }
-    // Name + marker + every default must leave room on the node (50 tags at most).
-    const fixed = 2 + Object.keys(defaultTags).length;
+    // Name + marker + owner + every default must leave room on the node (50 tags at most).
+    const fixed = 3 + Object.keys(defaultTags).length;
     if (fixed > MAX_TAGS_PER_RESOURCE) {
       fail(
         this,
-        `\`defaultTags\` may hold at most ${MAX_TAGS_PER_RESOURCE - 2} tags (a node holds ${MAX_TAGS_PER_RESOURCE}, the API adds Name and its marker), got: ${fixed - 2}`,
+        `\`defaultTags\` may hold at most ${MAX_TAGS_PER_RESOURCE - 3} tags (a node holds ${MAX_TAGS_PER_RESOURCE}, the API adds Name, its marker and the owner tag), got: ${fixed - 3}`,
       );
+    }
+  }
+
+  private validateCallerNameRules(rules: CallerNameRule[]): void {
+    for (const rule of rules) {
+      if (!Token.isUnresolved(rule.caller) && !/^(arn:|apiKey:|\*)/.test(rule.caller)) {
+        fail(this, `\`callerNameRules\` caller must be an IAM ARN or apiKey:<id>, either may use *, got: '${rule.caller}'`);
+      }
+      if (!Token.isUnresolved(rule.caller) && rule.caller.length > 2048) {
+        fail(this, `\`callerNameRules\` caller must be at most 2048 characters, got: ${rule.caller.length}`);
+      }
+      if (!Token.isUnresolved(rule.names) && !/^[\p{L}\p{Z}\p{N}_.:/=+\-@*]{1,256}$/u.test(rule.names)) {
+        fail(
+          this,
+          `\`callerNameRules\` names must be 1 to 256 characters of letters, numbers, spaces, _ . : / = + - @ and *, got: '${rule.names}'`,
+        );
+      }
     }
   }
 
@@ -732,12 +780,14 @@ export class HybridActivationApi extends Construct {
         DEFAULT_TAGS: JSON.stringify(defaultTags),
         NAME_CONFLICT_POLICY: this.nameConflictPolicy,
         MAX_REGISTERED_NODES: String(props.maxRegisteredNodes ?? 0),
+        CALLER_NAME_RULES: JSON.stringify((props.callerNameRules ?? []).map((r) => ({ caller: r.caller, names: r.names }))),
       },
     });
 
     const requestTagKeys = [
       'Name',
       HybridActivationApi.MARKER_TAG_KEY,
+      OWNER_TAG_KEY,
       ...Object.keys(defaultTags),
       ...allowedTags.map((t) => t.key),
     ];
@@ -766,6 +816,14 @@ export class HybridActivationApi extends Construct {
       handler.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ sid: 'FindNodes', actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }),
       );
+      // At most one unused activation per name (the caller's previous one is deleted), and unused activations count
+      // toward the ceiling. Neither action has resource types; the handler deletes only activations with the marker.
+      const replaces = this.nameConflictPolicy !== NameConflictPolicy.ALLOW_DUPLICATES;
+      handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'FindUnusedActivations',
+        actions: replaces ? ['ssm:DescribeActivations', 'ssm:DeleteActivation'] : ['ssm:DescribeActivations'],
+        resources: ['*'],
+      }));
     }
     if (this.deregistersOnConflict) {
       handler.role.addToPrincipalPolicy(

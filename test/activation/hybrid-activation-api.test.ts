@@ -177,7 +177,7 @@ describe('HybridActivationApi defaults', () => {
             Resource: '*',
             Condition: {
               'StringEquals': { 'aws:RequestTag/hybrid-fleet:activation-api': Match.anyValue() },
-              'ForAllValues:StringEquals': { 'aws:TagKeys': ['Name', 'hybrid-fleet:activation-api', 'PatchGroup', 'Team'] },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['Name', 'hybrid-fleet:activation-api', 'hybrid-fleet:owner', 'PatchGroup', 'Team'] },
             },
           },
           {
@@ -554,9 +554,14 @@ describe('HybridActivationApi validation', () => {
     [{ nodeParameterPaths: Array.from({ length: 21 }, (_, i) => `/p${i}/`) }, /`nodeParameterPaths` must list at most 20 paths, got: 21/],
     [{ allowedTags: [{ key: 'Team', values: ['a|b'] }] }, /`allowedTags` tag values may contain only .* got: 'a\|b' for key 'Team'/],
     [
-      { defaultTags: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v'])) },
-      /`defaultTags` may hold at most 48 tags .* got: 49/,
+      { defaultTags: Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`k${i}`, 'v'])) },
+      /`defaultTags` may hold at most 47 tags .* got: 48/,
     ],
+    [{ defaultTags: { 'hybrid-fleet:owner': 'x' } }, /`defaultTags` must not set 'hybrid-fleet:owner'/],
+    [{ allowedTags: [{ key: 'hybrid-fleet:owner' }] }, /`allowedTags` must not allow 'hybrid-fleet:owner'/],
+    [{ callerNameRules: [{ caller: 'ops-team', names: 'web-*' }] }, /`callerNameRules` caller must be an IAM ARN or apiKey:<id>, either may use \*, got: 'ops-team'/],
+    [{ callerNameRules: [{ caller: 'apiKey:*', names: 'web#*' }] }, /`callerNameRules` names must be 1 to 256 characters of .* got: 'web#\*'/],
+    [{ callerNameRules: [{ caller: 'apiKey:*', names: '' }] }, /`callerNameRules` names must be 1 to 256 characters/],
   ] as [HybridActivationApiProps, RegExp][])('rejects %j', (props, message) => {
     expect(() => new HybridActivationApi(stack, 'Activations', props)).toThrow(message);
   });
@@ -572,11 +577,11 @@ describe('HybridActivationApi validation', () => {
     );
   });
 
-  test('48 default tags are accepted', () => {
+  test('47 default tags are accepted (Name, marker and owner take 3 of 50)', () => {
     expect(
       () =>
         new HybridActivationApi(stack, 'Activations', {
-          defaultTags: Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`k${i}`, 'v'])),
+          defaultTags: Object.fromEntries(Array.from({ length: 47 }, (_, i) => [`k${i}`, 'v'])),
         }),
     ).not.toThrow();
   });
@@ -646,7 +651,20 @@ describe('HybridActivationApi lifecycle', () => {
   test('maxRegisteredNodes sets the ceiling and needs node lookups even when duplicates are allowed', () => {
     const { template } = build({ nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES, maxRegisteredNodes: 900 });
     expect(handlerEnv(template).MAX_REGISTERED_NODES).toBe('900');
-    expect(policyStatementsOf(template, /^ActivationsCreateActivationRole/).map((s) => s.Sid)).toContain('FindNodes');
+    const statements = policyStatementsOf(template, /^ActivationsCreateActivationRole/);
+    expect(statements.map((s) => s.Sid)).toContain('FindNodes');
+    // Unused activations count toward the ceiling; with duplicates allowed none is deleted.
+    expect(statements.find((s) => s.Sid === 'FindUnusedActivations')).toMatchObject({ Action: 'ssm:DescribeActivations', Resource: '*' });
+  });
+
+  test('by default the handler may find and delete unused activations (no resource types) and callerNameRules reach it', () => {
+    const rules = [{ caller: 'arn:aws:sts::111122223333:assumed-role/DataCentre1/*', names: 'dc1-*' }];
+    const { template } = build({ callerNameRules: rules });
+    expect(JSON.parse(handlerEnv(template).CALLER_NAME_RULES as string)).toEqual(rules);
+    expect(policyStatementsOf(template, /^ActivationsCreateActivationRole/).find((s) => s.Sid === 'FindUnusedActivations')).toMatchObject({
+      Action: ['ssm:DescribeActivations', 'ssm:DeleteActivation'],
+      Resource: '*',
+    });
   });
 
   test('without allowedTags there is no tagging route and no tagging function', () => {

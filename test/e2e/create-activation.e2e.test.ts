@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
-import { headerOf as header, jsonLines, type HandlerProcess } from '../support/handler-process';
+import { headerOf as header, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { Faults } from '../support/ssm-stub';
 
 const ACCOUNT = '111122223333';
@@ -26,6 +26,7 @@ const ALLOWED_TAGS = [
   ...EXTRA_KEYS.map((key) => ({ key })),
 ];
 const PROVISIONER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/Provisioner/ci-session`;
+const OWNER_KEY = 'hybrid-fleet:owner';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
@@ -150,6 +151,7 @@ describe('success', () => {
       Tags: [
         { Key: 'Name', Value: 'web-01' },
         { Key: MARKER_KEY, Value: MARKER_VALUE },
+        { Key: OWNER_KEY, Value: PROVISIONER_ARN },
         { Key: 'Env', Value: 'test' },
         { Key: 'PatchMode', Value: 'report' },
         { Key: 'Team', Value: 'platform' },
@@ -170,7 +172,7 @@ describe('success', () => {
       { Key: MARKER_KEY, Value: MARKER_VALUE },
     ]);
     expect(tags.filter((t) => t.Key === 'Env')).toEqual([{ Key: 'Env', Value: 'prod' }]);
-    expect(tags).toHaveLength(3);
+    expect(tags).toHaveLength(4);
   });
 
   test('POST /activations without tags: Name, marker and default tags only', async () => {
@@ -179,6 +181,7 @@ describe('success', () => {
     expect(createRequests()[0].body.Tags).toEqual([
       { Key: 'Name', Value: 'db-01' },
       { Key: MARKER_KEY, Value: MARKER_VALUE },
+      { Key: OWNER_KEY, Value: PROVISIONER_ARN },
       { Key: 'Env', Value: 'test' },
     ]);
   });
@@ -195,8 +198,8 @@ describe('success', () => {
     expect(input.Description).toBe(`Activation for ${name} issued by ${MARKER_VALUE}`.slice(0, 256));
   });
 
-  test('POST /activations: exactly 50 tags (Name + marker + 1 default + 47 requested) is accepted', async () => {
-    const tags = Object.fromEntries(EXTRA_KEYS.slice(0, 47).map((k) => [k, 'v']));
+  test('POST /activations: exactly 50 tags (Name + marker + owner + 1 default + 46 requested) is accepted', async () => {
+    const tags = Object.fromEntries(EXTRA_KEYS.slice(0, 46).map((k) => [k, 'v']));
     const inv = await invoke({ body: { name: 'many-tags', tags } });
     expect(inv.res.statusCode).toBe(201);
     expect(createRequests()[0].body.Tags).toHaveLength(50);
@@ -443,7 +446,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   /** A node registered through this API (or, with `marker`, another one) named `name`. */
   const seed = (name: string, pingStatus: 'Online' | 'ConnectionLost' | 'Inactive', marker = MARKER_VALUE, instanceId?: string) =>
-    stub.addNode({ name, pingStatus, instanceId, resourceType: instanceId?.startsWith('i-') ? 'EC2Instance' : undefined, tags: { [MARKER_KEY]: marker } });
+    stub.addNode({
+      name, pingStatus, instanceId, resourceType: instanceId?.startsWith('i-') ? 'EC2Instance' : undefined,
+      tags: { [MARKER_KEY]: marker, [OWNER_KEY]: PROVISIONER_ARN },
+    });
   const alive = (id: string) => stub.state.nodes.has(id);
 
   /** Nodes that share the name but must never be touched: another API's (online and offline) and an EC2 instance. */
@@ -460,16 +466,16 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       handler = await startHandler({ NAME_CONFLICT_POLICY: 'REJECT_IF_ONLINE' });
     });
 
-    test('an online node of the name: 409 with its id; nothing deregistered or created', async () => {
+    test('an online node of the name: 409 naming no node; nothing deregistered or created', async () => {
       const online = seed('web-01', 'Online');
       const offline = seed('web-01', 'ConnectionLost');
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(409);
       expect(inv.body).toEqual({
-        message: `a node named 'web-01' registered through this API is online: ${online.InstanceId}`,
-        instanceId: online.InstanceId,
+        message: "a node named 'web-01' registered through this API is online",
         requestId: inv.ctx.awsRequestId,
       });
+      expect(inv.res.body).not.toContain(online.InstanceId);
       expect(deregisterRequests()).toHaveLength(0);
       expect(createRequests()).toHaveLength(0);
       expect(alive(offline.InstanceId)).toBe(true);
@@ -496,7 +502,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       const otherName = seed('web-02', 'ConnectionLost');
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(201);
-      expect(describeRequests().map((r) => r.body)).toEqual([{ Filters: NAME_FILTERS, MaxResults: 50 }]);
+      expect(describeRequests().map((r) => r.body)).toEqual([
+        { Filters: NAME_FILTERS, MaxResults: 50 },
+        { Filters: [...NAME_FILTERS, { Key: `tag:${OWNER_KEY}`, Values: [PROVISIONER_ARN] }], MaxResults: 50 },
+      ]);
       expect(deregisteredIds().sort()).toEqual([lost.InstanceId, inactive.InstanceId].sort());
       expect(alive(lost.InstanceId) || alive(inactive.InstanceId)).toBe(false);
       expect(alive(otherName.InstanceId)).toBe(true);
@@ -506,10 +515,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
     test('an online node of the name: 409; the offline ones are not deregistered either', async () => {
       const lost = seed('web-01', 'ConnectionLost');
-      const online = seed('web-01', 'Online');
+      seed('web-01', 'Online');
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(409);
-      expect(inv.body.instanceId).toBe(online.InstanceId);
+      expect(inv.body).not.toHaveProperty('instanceId');
       expect(deregisterRequests()).toHaveLength(0);
       expect(alive(lost.InstanceId)).toBe(true);
     });
@@ -519,9 +528,12 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(201);
       const pages = describeRequests().map((r) => r.body);
+      const owned = [...NAME_FILTERS, { Key: `tag:${OWNER_KEY}`, Values: [PROVISIONER_ARN] }];
       expect(pages).toEqual([
         { Filters: NAME_FILTERS, MaxResults: 50 },
         { Filters: NAME_FILTERS, MaxResults: 50, NextToken: expect.any(String) },
+        { Filters: owned, MaxResults: 50 },
+        { Filters: owned, MaxResults: 50, NextToken: expect.any(String) },
       ]);
       expect(deregisteredIds().sort()).toEqual([...ids].sort());
       expect(stub.state.nodes.size).toBe(0);
@@ -529,10 +541,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
     test('an online node on the second page is still found: 409, nothing deregistered', async () => {
       for (let i = 0; i < 55; i++) seed('web-01', 'Inactive');
-      const online = seed('web-01', 'Online');
+      seed('web-01', 'Online');
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(409);
-      expect(inv.body.instanceId).toBe(online.InstanceId);
+      expect(inv.body).not.toHaveProperty('instanceId');
       expect(describeRequests()).toHaveLength(2);
       expect(deregisterRequests()).toHaveLength(0);
     });
@@ -551,7 +563,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       stub.failNext('DescribeInstanceInformation', 2, Faults.throttling());
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(201);
-      expect(describeRequests()).toHaveLength(3);
+      expect(describeRequests()).toHaveLength(4); // 2 throttled + the name lookup + the owner lookup
       expect(alive(lost.InstanceId)).toBe(false);
     });
 
@@ -619,9 +631,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       expect(inv.res.statusCode).toBe(429);
       expect(header(inv.res, 'retry-after')).toBeUndefined();
       expect(inv.body).toEqual({
-        message: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /),
+        message: expect.stringMatching(/^this API has reached its ceiling of registered nodes and unused activations; /),
         requestId: inv.ctx.awsRequestId,
       });
+      expect(inv.body.message).not.toMatch(/\d/);
       expect(describeRequests().map((r) => r.body)).toEqual([
         { Filters: NAME_FILTERS, MaxResults: 50 },
         { Filters: [MARKER_FILTER], MaxResults: 50 },
@@ -663,7 +676,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
       for (let i = 0; i < 60; i++) seed(`node-${i}`, i % 2 ? 'Online' : 'ConnectionLost');
       const capped = await invoke({ body: { name: 'web-01' } });
       expect(capped.res.statusCode).toBe(429);
-      expect(capped.body.message).toMatch(/registered 60 nodes and its ceiling is 60/);
+      expect(capped.body.message).toMatch(/reached its ceiling/);
       expect(describeRequests()).toHaveLength(2);
 
       const raised = await startHandler({ MAX_REGISTERED_NODES: '61', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
@@ -690,11 +703,90 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
         name: 'web-02',
         deregistered: [],
         conflictingInstanceId: online.InstanceId,
-        reason: expect.stringContaining(online.InstanceId),
+        reason: "a node named 'web-02' registered through this API is online",
       }),
-      expect.objectContaining({ outcome: 'ceiling', status: 429, name: 'web-03', deregistered: [], reason: expect.stringContaining('ceiling is 1') }),
+      expect.objectContaining({ outcome: 'ceiling', status: 429, name: 'web-03', deregistered: [], ceilingCount: 2 }),
     ]);
     expect(lines[0]).not.toHaveProperty('conflictingInstanceId');
+  });
+});
+
+describe('callers bound to what they own; one unused activation per name; deadline', () => {
+  const OTHER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/DataCentre1/cert-0002`;
+  const seedLost = (owner: string) =>
+    stub.addNode({ name: 'web-01', pingStatus: 'ConnectionLost', tags: { [MARKER_KEY]: MARKER_VALUE, [OWNER_KEY]: owner } });
+
+  test.each(['REPLACE_OFFLINE', 'ALWAYS_REPLACE'])('%s: another IAM principal cannot take over the node (409, no id)', async (policy) => {
+    handler = await startHandler({ NAME_CONFLICT_POLICY: policy });
+    const victim = seedLost(PROVISIONER_ARN);
+    const inv = await invoke({ body: { name: 'web-01' }, userArn: OTHER_ARN });
+    expect(inv.res.statusCode).toBe(409);
+    expect(inv.res.body).not.toContain('mi-');
+    expect(stub.requestsFor('DeregisterManagedInstance')).toHaveLength(0);
+    expect(createRequests()).toHaveLength(0);
+    expect(stub.state.nodes.has(victim.InstanceId)).toBe(true);
+  });
+
+  test('API-key callers own by key id: another key gets 409, the same key replaces', async () => {
+    handler = await startHandler({ AUTHORIZATION: 'API_KEY' });
+    const victim = seedLost('apiKey:key-a');
+    const other = await invoke({ body: { name: 'web-01' }, userArn: null, apiKeyId: 'key-b' });
+    expect(other.res.statusCode).toBe(409);
+    expect(stub.state.nodes.has(victim.InstanceId)).toBe(true);
+    const own = await invoke({ body: { name: 'web-01' }, userArn: null, apiKeyId: 'key-a' });
+    expect(own.res.statusCode).toBe(201);
+    expect(stub.state.nodes.has(victim.InstanceId)).toBe(false);
+    const created = [...stub.state.activations.values()].at(-1);
+    expect(created?.request.Tags).toContainEqual({ Key: OWNER_KEY, Value: 'apiKey:key-a' });
+  });
+
+  test('name rules: 403 outside the caller\'s pattern, 201 inside', async () => {
+    handler = await startHandler({ CALLER_NAME_RULES: JSON.stringify([{ caller: `arn:aws:sts::${ACCOUNT}:assumed-role/DataCentre1/*`, names: 'dc1-*' }]) });
+    expect((await invoke({ body: { name: 'web-01' }, userArn: OTHER_ARN })).res.statusCode).toBe(403);
+    expect((await invoke({ body: { name: 'dc1-web-01' }, userArn: OTHER_ARN })).res.statusCode).toBe(201);
+  });
+
+  test('a second request for a name replaces the first unused activation; another caller cannot', async () => {
+    handler = await startHandler();
+    const first = await invoke({ body: { name: 'web-01' } });
+    const second = await invoke({ body: { name: 'web-01' } });
+    expect([first.res.statusCode, second.res.statusCode]).toEqual([201, 201]);
+    expect(stub.requestsFor('DeleteActivation').map((r) => r.body.ActivationId)).toEqual([first.body.activationId]);
+    expect([...stub.state.activations.keys()]).toEqual([second.body.activationId]);
+    const other = await invoke({ body: { name: 'web-01' }, userArn: OTHER_ARN });
+    expect(other.res.statusCode).toBe(409);
+    expect([...stub.state.activations.keys()]).toEqual([second.body.activationId]);
+  });
+
+  test('unused activations count toward the ceiling', async () => {
+    handler = await startHandler({ MAX_REGISTERED_NODES: '2', CEILING_CACHE_SECONDS: '0' });
+    expect((await invoke({ body: { name: 'a' } })).res.statusCode).toBe(201);
+    expect((await invoke({ body: { name: 'b' } })).res.statusCode).toBe(201);
+    const third = await invoke({ body: { name: 'c' } });
+    expect(third.res.statusCode).toBe(429);
+    expect(stub.state.nodes.size).toBe(0);
+  });
+
+  test('a small remaining time under a slow SSM: 503 + Retry-After before the function timeout, the call aborted', async () => {
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    e2e.closeAfterTest.add(proc);
+    stub.failAlways('DescribeInstanceInformation', Faults.delay(5000));
+    const inv = await invoke({ body: { name: 'web-01' } }, proc);
+    expect503(inv);
+    expect(inv.body.message).toBe('the request ran out of time, retry later');
+    expect(inv.ms).toBeLessThan(2500);
+    expect(createRequests()).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stub.requestsFor('DescribeInstanceInformation')[0]?.outcome).not.toBe('ok');
+  });
+
+  test('sustained throttling: 503 within the budget, retries stop', async () => {
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ SSM_MAX_ATTEMPTS: '10', SSM_REQUEST_TIMEOUT_MS: '3000' }), { timeoutMs: 4000 });
+    e2e.closeAfterTest.add(proc);
+    stub.failAlways('CreateActivation', { ...Faults.throttling(), delayMs: 400 });
+    const inv = await invoke({ body: { name: 'web-01' } }, proc);
+    expect503(inv);
+    expect(inv.ms).toBeLessThan(3500);
   });
 });
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
-import { headerOf, jsonLines, type HandlerProcess } from '../support/handler-process';
+import { headerOf, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { Faults, type StoredNode } from '../support/ssm-stub';
 
 const ACCOUNT = '111122223333';
@@ -17,6 +17,7 @@ const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
 const EXTRA_KEYS = Array.from({ length: 50 }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
 const ALLOWED_TAGS = [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, ...EXTRA_KEYS.map((key) => ({ key }))];
 const PROVISIONER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/Provisioner/ci-session`;
+const OWNER_KEY = 'hybrid-fleet:owner';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
@@ -76,7 +77,7 @@ function expect404(inv: ApiInvocation, instanceId: string): void {
 
 /** A node registered through this API the way SSM does it: an activation with the marker, then a registration. */
 function registeredNode(name = 'web-01', extraTags: Record<string, string> = {}): StoredNode {
-  const activation = stub.addActivation({ name, tags: { Name: name, [MARKER_KEY]: MARKER_VALUE, Env: 'test', ...extraTags } });
+  const activation = stub.addActivation({ name, tags: { Name: name, [MARKER_KEY]: MARKER_VALUE, [OWNER_KEY]: PROVISIONER_ARN, Env: 'test', ...extraTags } });
   return stub.register(activation.ActivationId);
 }
 
@@ -98,7 +99,9 @@ describe('success', () => {
     expect(headerOf(inv.res, 'cache-control')).toBe('no-store');
     // Name, the marker and Env (not allow-listed) are on the node but not in the answer.
     expect(inv.body).toEqual({ instanceId: node.InstanceId, tags: { PatchMode: 'enforce', Team: 'payments', T01: 'kept' } });
-    expect(tagsOf(node)).toEqual({ Name: 'web-01', [MARKER_KEY]: MARKER_VALUE, Env: 'test', Team: 'payments', T01: 'kept', PatchMode: 'enforce' });
+    expect(tagsOf(node)).toEqual({
+      Name: 'web-01', [MARKER_KEY]: MARKER_VALUE, [OWNER_KEY]: PROVISIONER_ARN, Env: 'test', Team: 'payments', T01: 'kept', PatchMode: 'enforce',
+    });
   });
 
   test('SSM receives the lookup, the tag listing and ONE AddTagsToResource with the requested tags', async () => {
@@ -116,8 +119,8 @@ describe('success', () => {
   });
 
   test('existing ∪ requested = 50 tags is accepted', async () => {
-    const node = registeredNode(); // Name, marker, Env
-    const inv = await invoke(node.InstanceId, { tags: many(47) });
+    const node = registeredNode(); // Name, marker, owner, Env
+    const inv = await invoke(node.InstanceId, { tags: many(46) });
     expect(inv.res.statusCode).toBe(200);
     expect(Object.keys(tagsOf(node))).toHaveLength(50);
   });
@@ -158,9 +161,9 @@ describe('400: nothing is applied (all or nothing)', () => {
   });
 
   test('existing ∪ requested = 51 tags: 400 after reading the tags, nothing applied', async () => {
-    const node = registeredNode(); // 3 tags
+    const node = registeredNode(); // 4 tags
     const before = tagsOf(node);
-    const inv = await invoke(node.InstanceId, { tags: many(48) }, shared);
+    const inv = await invoke(node.InstanceId, { tags: many(47) }, shared);
     expectError(inv, 400);
     expect(inv.body.message).toMatch(/51 tags, at most 50/);
     expect(stub.requestsFor('ListTagsForResource')).toHaveLength(1);
@@ -251,17 +254,40 @@ describe('caller binding (IAM)', () => {
     expect(tagsOf(node)).toEqual(before);
   });
 
-  test('a non-instance caller may tag any node of this API', async () => {
+  test('the caller that registered the node (owner tag) may tag it', async () => {
     const node = registeredNode('web-01');
     const inv = await invoke(node.InstanceId, { tags: { PatchMode: 'enforce' }, userArn: PROVISIONER_ARN });
     expect(inv.res.statusCode).toBe(200);
   });
 
-  test('without binding, an instance session may tag another node', async () => {
+  test('another IAM principal may not tag a node it did not register (PatchMode=enforce): 403, nothing applied', async () => {
+    const node = registeredNode('web-01');
+    const before = tagsOf(node);
+    const inv = await invoke(node.InstanceId, { tags: { PatchMode: 'enforce' }, userArn: `arn:aws:sts::${ACCOUNT}:assumed-role/Other/x` });
+    expectError(inv, 403);
+    expect(inv.body.message).toBe('this caller may only tag nodes it registered');
+    expect(addTagRequests()).toHaveLength(0);
+    expect(tagsOf(node)).toEqual(before);
+  });
+
+  test('without binding, an instance session still may not tag a node it did not register', async () => {
     const unbound = await startHandler({ CALLER_BINDING: 'false' });
     const node = registeredNode('web-01');
     const inv = await invoke(node.InstanceId, { tags: { Team: 'x' }, userArn: INSTANCE_ARN }, unbound);
-    expect(inv.res.statusCode).toBe(200);
+    expectError(inv, 403);
+    expect(addTagRequests()).toHaveLength(0);
+  });
+
+  test('a small remaining time under a slow SSM: 503 + Retry-After in time, nothing applied', async () => {
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ CALLER_BINDING: 'true', SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    e2e.closeAfterTest.add(proc);
+    const node = registeredNode('web-01');
+    stub.failAlways('ListTagsForResource', Faults.delay(5000));
+    const started = Date.now();
+    const inv = await invoke(node.InstanceId, { tags: { Team: 'x' } }, proc);
+    expect503(inv);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(addTagRequests()).toHaveLength(0);
   });
 });
 

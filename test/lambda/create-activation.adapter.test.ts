@@ -20,6 +20,7 @@ const ENV: Readonly<Record<string, string>> = {
   ROLE_RETRY_BASE_MS: '1',
   NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
   MAX_REGISTERED_NODES: '0',
+  CEILING_CACHE_SECONDS: '0',
   LOG_LEVEL: 'SILENT',
 };
 
@@ -88,6 +89,7 @@ describe('create-activation adapter', () => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
     loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    loaded.mock.on(loaded.ssm.DescribeActivationsCommand).resolves({ ActivationList: [] });
   });
 
   test('POST /activations → 201 with the activation, region and expiry', async () => {
@@ -116,6 +118,7 @@ describe('create-activation adapter', () => {
       Tags: [
         { Key: 'Name', Value: 'web-01' },
         { Key: 'hybrid-fleet:issuer', Value: 'Stack/Api' },
+        { Key: 'hybrid-fleet:owner', Value: PERSON_ARN },
         { Key: 'Env', Value: 'prod' },
         { Key: 'PatchMode', Value: 'enforce' },
       ],
@@ -246,6 +249,7 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
     loaded.mock.on(loaded.ssm.DeregisterManagedInstanceCommand).resolves({});
+    loaded.mock.on(loaded.ssm.DescribeActivationsCommand).resolves({ ActivationList: [] });
   });
 
   test('pages DescribeInstanceInformation (MaxResults 50, NextToken) and deregisters the offline nodes of the name', async () => {
@@ -259,7 +263,8 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     };
     mock.on(ssm.DescribeInstanceInformationCommand).callsFake((input: { Filters?: unknown[]; NextToken?: string }) => {
       describes.push(JSON.parse(JSON.stringify(input)));
-      return pages[`${input.Filters?.length === 2 ? 'name' : 'all'}:${input.NextToken ?? ''}`];
+      // Three filters: the name lookup narrowed to the caller's owner tag; the caller owns both nodes.
+      return pages[`${(input.Filters?.length ?? 0) >= 2 ? 'name' : 'all'}:${input.NextToken ?? ''}`];
     });
     mock.on(ssm.DeregisterManagedInstanceCommand, { InstanceId: MI_INACTIVE })
       .rejects(Object.assign(new Error('The following supplied instance ids are not valid'), { name: 'InvalidInstanceId' }));
@@ -267,10 +272,17 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
     expect(response.statusCode).toBe(201);
 
+    const OWNED_FILTERS = [...NAME_FILTERS, { Key: 'tag:hybrid-fleet:owner', Values: [PERSON_ARN] }];
     expect(describes).toEqual([
       { Filters: NAME_FILTERS, MaxResults: 50 },
       { Filters: NAME_FILTERS, MaxResults: 50, NextToken: 'page-2' },
+      { Filters: OWNED_FILTERS, MaxResults: 50 },
+      { Filters: OWNED_FILTERS, MaxResults: 50, NextToken: 'page-2' },
       { Filters: [NAME_FILTERS[0]], MaxResults: 50 },
+    ]);
+    expect(mock.commandCalls(ssm.DescribeActivationsCommand).map((call) => call.args[0].input)).toEqual([
+      { Filters: [{ FilterKey: 'DefaultInstanceName', FilterValues: ['web-01'] }], MaxResults: 50 },
+      { Filters: [{ FilterKey: 'IamRole', FilterValues: ['HybridNodeRole'] }], MaxResults: 50 },
     ]);
     expect(mock.commandCalls(ssm.DeregisterManagedInstanceCommand).map((call) => call.args[0].input)).toEqual([
       { InstanceId: MI_LOST },
@@ -279,7 +291,7 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 1);
   });
 
-  test('409 with the online node id; nothing deregistered or created', async () => {
+  test('409 naming no node; nothing deregistered or created', async () => {
     const { mock, ssm } = loaded;
     mock.on(ssm.DescribeInstanceInformationCommand).resolves({
       InstanceInformationList: [
@@ -292,10 +304,10 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     expect(response.statusCode).toBe(409);
     expect(response.headers).toEqual(JSON_HEADERS);
     expect(bodyOf(response)).toEqual({
-      message: `a node named 'web-01' registered through this API is online: ${MI_ONLINE}`,
-      instanceId: MI_ONLINE,
+      message: "a node named 'web-01' registered through this API is online",
       requestId: ctx.awsRequestId,
     });
+    expect(response.body).not.toContain('mi-');
     expect(mock).toHaveReceivedCommandTimes(ssm.DeregisterManagedInstanceCommand, 0);
     expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
   });
@@ -310,7 +322,8 @@ describe('create-activation adapter: name conflicts and ceiling', () => {
     const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
     expect(response.statusCode).toBe(429);
     expect(response.headers).toEqual(JSON_HEADERS);
-    expect(bodyOf(response)).toEqual({ message: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /), requestId: ctx.awsRequestId });
+    expect(bodyOf(response)).toEqual({ message: expect.stringMatching(/^this API has reached its ceiling/), requestId: ctx.awsRequestId });
+    expect(response.body).not.toMatch(/\d+ nodes|\b3\b/);
     expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
   });
 
@@ -346,6 +359,7 @@ describe('create-activation adapter logging', () => {
     loaded.mock.reset();
     loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
     loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    loaded.mock.on(loaded.ssm.DescribeActivationsCommand).resolves({ ActivationList: [] });
   });
 
   test('logs one line per created activation with the id but never the code, headers or body', async () => {
@@ -396,10 +410,10 @@ describe('create-activation adapter logging', () => {
   test('logs the deregistered nodes, and the conflicting node of a 409', async () => {
     const { mock, ssm } = loaded;
     mock.on(ssm.DeregisterManagedInstanceCommand).resolves({});
-    mock.on(ssm.DescribeInstanceInformationCommand).resolvesOnce({
-      InstanceInformationList: [{ InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' }],
-    }).resolvesOnce({
-      InstanceInformationList: [{ InstanceId: MI_ONLINE, Name: 'web-02', PingStatus: 'Online' }],
+    mock.on(ssm.DescribeInstanceInformationCommand).callsFake((input: { Filters?: { Key: string; Values: string[] }[] }) => {
+      const name = input.Filters?.find((f) => f.Key === 'tag:Name')?.Values[0];
+      if (name === 'web-01') return { InstanceInformationList: [{ InstanceId: MI_LOST, Name: 'web-01', PingStatus: 'ConnectionLost' }] };
+      return { InstanceInformationList: name === 'web-02' ? [{ InstanceId: MI_ONLINE, Name: 'web-02', PingStatus: 'Online' }] : [] };
     });
     await loaded.handler(postActivation({ name: 'web-01' }), context());
     await loaded.handler(postActivation({ name: 'web-02' }), context());
@@ -412,21 +426,48 @@ describe('create-activation adapter logging', () => {
       status: 409,
       deregistered: [],
       conflictingInstanceId: MI_ONLINE,
-      reason: expect.stringContaining(MI_ONLINE),
+      reason: "a node named 'web-02' registered through this API is online",
     });
   });
 
   test('logs a ceiling as outcome ceiling with status 429', async () => {
     const capped = load({ LOG_LEVEL: 'INFO', MAX_REGISTERED_NODES: '1', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
     capped.mock.on(capped.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: MI_ONLINE }] });
+    capped.mock.on(capped.ssm.DescribeActivationsCommand).resolves({ ActivationList: [] });
     await capped.handler(postActivation({ name: 'web-01' }), context());
-    expect(parsedLines()).toEqual([expect.objectContaining({ outcome: 'ceiling', status: 429, deregistered: [], reason: expect.stringContaining('ceiling is 1') })]);
+    expect(parsedLines()).toEqual([expect.objectContaining({ outcome: 'ceiling', status: 429, deregistered: [], ceilingCount: 1 })]);
   });
 
   test('logs throttling as outcome throttled with status 503', async () => {
     loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await loaded.handler(postActivation({ name: 'web-01' }), context());
     expect(parsedLines()).toEqual([expect.objectContaining({ outcome: 'throttled', status: 503, errorName: 'ThrottlingException' })]);
+  });
+});
+
+describe('create-activation adapter: deadline and cached ceiling', () => {
+  test('a small remaining time: 503 + Retry-After before the budget ends, even when an SSM call never answers', async () => {
+    const loaded = load();
+    loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).callsFake(() => new Promise(() => undefined));
+    const ctx = { ...context(), getRemainingTimeInMillis: () => 2300 }; // 300 ms after the 2 s safety margin
+    const started = Date.now();
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), ctx);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
+    expect(bodyOf(response).message).toBe('the request ran out of time, retry later');
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.CreateActivationCommand, 0);
+  });
+
+  test('the ceiling count is listed once per CEILING_CACHE_SECONDS per container', async () => {
+    const loaded = load({ MAX_REGISTERED_NODES: '10', CEILING_CACHE_SECONDS: undefined });
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).resolves({ ActivationId: ACTIVATION_ID, ActivationCode: ACTIVATION_CODE });
+    loaded.mock.on(loaded.ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    loaded.mock.on(loaded.ssm.DescribeActivationsCommand).resolves({ ActivationList: [] });
+    for (const name of ['a', 'b', 'c']) expect((await loaded.handler(postActivation({ name }), context())).statusCode).toBe(201);
+    const countCalls = loaded.mock.commandCalls(loaded.ssm.DescribeActivationsCommand)
+      .filter((call) => call.args[0].input.Filters?.[0]?.FilterKey === 'IamRole');
+    expect(countCalls).toHaveLength(1);
   });
 });
 
@@ -447,6 +488,8 @@ describe('create-activation cold start', () => {
     ['a missing MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: undefined }, /MAX_REGISTERED_NODES is required/],
     ['a negative MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: '-1' }, /MAX_REGISTERED_NODES must be an integer from 0/],
     ['a non-integer MAX_REGISTERED_NODES', { MAX_REGISTERED_NODES: '2.5' }, /MAX_REGISTERED_NODES must be an integer/],
+    ['CALLER_NAME_RULES of the wrong shape', { CALLER_NAME_RULES: '[{"caller":"*"}]' }, /CALLER_NAME_RULES is invalid: "names" must be a non-empty string/],
+    ['CEILING_CACHE_SECONDS out of range', { CEILING_CACHE_SECONDS: '301' }, /CEILING_CACHE_SECONDS must be an integer from 0 to 300/],
   ])('fails on %s, naming the variable', (_label, overrides, message) => {
     expect(() => load(overrides)).toThrow(message);
   });

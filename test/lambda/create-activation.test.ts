@@ -1,7 +1,8 @@
 import {
   activationBody,
   buildCreateActivationInput,
-  ceilingMessage,
+  CEILING_MESSAGE,
+  CeilingCache,
   checkCeiling,
   checkConfig,
   conflictMessage,
@@ -12,6 +13,8 @@ import {
   routeOf,
   withRoleRetry,
   type ActivationConfig,
+  type ActivationFilter,
+  type ActivationInfo,
   type ActivationPort,
   type ActivationRequest,
   type ActivationResult,
@@ -20,7 +23,7 @@ import {
   type NameConflictPolicy,
   type ProxyEventLike,
 } from '../../lambda/create-activation/create-activation';
-import { ec2InstanceIdOf, identifyCaller, type IdentityLike } from '../../lambda/shared/caller';
+import { ec2InstanceIdOf, identifyCaller, nameAllowed, ownerTagValue, type IdentityLike } from '../../lambda/shared/caller';
 import type { NodeFilter, NodeInfo } from '../../lambda/shared/nodes';
 import { MAX_BODY_BYTES } from '../../lambda/shared/request';
 
@@ -46,6 +49,7 @@ const CONFIG: ActivationConfig = {
   maxRegisteredNodes: 0,
 };
 const MARKER = { 'hybrid-fleet:issuer': 'Stack/Api' };
+const OWNER_KEY = 'hybrid-fleet:owner';
 
 type Behaviour = (input: CreateActivationInput) => Promise<{ activationId: string; activationCode: string }>;
 
@@ -59,6 +63,7 @@ interface FakeNode extends NodeInfo {
 interface PortFaults {
   readonly find?: Readonly<Record<number, unknown>>;
   readonly deregister?: Readonly<Record<string, unknown>>;
+  readonly findActivations?: Readonly<Record<number, unknown>>;
 }
 
 /**
@@ -72,13 +77,33 @@ class FakePort implements ActivationPort {
   /** `find`, `deregister <id>`, `create`, in call order. */
   readonly calls: string[] = [];
   readonly nodes: Map<string, FakeNode>;
+  readonly activations: Map<string, ActivationInfo & { readonly IamRole?: string }>;
+  readonly activationFinds: (readonly ActivationFilter[])[] = [];
+  readonly deleteCalls: string[] = [];
 
   constructor(
     private readonly behaviours: readonly Behaviour[] = [],
     nodes: readonly FakeNode[] = [],
     private readonly faults: PortFaults = {},
+    activations: readonly (ActivationInfo & { readonly IamRole?: string })[] = [],
   ) {
     this.nodes = new Map(nodes.map((node) => [node.InstanceId, node]));
+    this.activations = new Map(activations.map((a) => [a.ActivationId!, a]));
+  }
+
+  async findActivations(filters: readonly ActivationFilter[]): Promise<ActivationInfo[]> {
+    this.calls.push('activations');
+    const fault = this.faults.findActivations?.[this.activationFinds.length];
+    this.activationFinds.push(filters);
+    if (fault !== undefined) throw fault;
+    return [...this.activations.values()].filter((a) => filters.every((f) =>
+      f.FilterValues.includes((f.FilterKey === 'IamRole' ? a.IamRole ?? 'HybridNodeRole' : a.DefaultInstanceName) ?? '')));
+  }
+
+  async deleteActivation(activationId: string): Promise<void> {
+    this.calls.push(`delete ${activationId}`);
+    this.deleteCalls.push(activationId);
+    if (!this.activations.delete(activationId)) throw sdkError('InvalidActivation');
   }
 
   async create(input: CreateActivationInput): Promise<{ activationId: string; activationCode: string }> {
@@ -280,21 +305,21 @@ describe('POST /activations: 400 rules', () => {
     };
     const tags = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`T${i}`, 'v']));
 
-    test('accepts 50 tags including Name, the marker and the defaults', async () => {
-      const { result, port } = await run(post({ name: 'web-01', tags: tags(47) }), manyAllowed);
+    test('accepts 50 tags including Name, the marker, the owner and the defaults', async () => {
+      const { result, port } = await run(post({ name: 'web-01', tags: tags(46) }), manyAllowed);
       expect(result.outcome).toBe('created');
       expect(port.inputs[0]?.Tags).toHaveLength(50);
     });
 
-    test('rejects 51 tags', async () => {
-      const { result, port } = await run(post({ name: 'web-01', tags: tags(48) }), manyAllowed);
+    test('rejects 51 tags (the owner tag counts)', async () => {
+      const { result, port } = await run(post({ name: 'web-01', tags: tags(47) }), manyAllowed);
       expect(reasonOf(result)).toMatch(/too many tags: at most 50/);
       expect(port.inputs).toHaveLength(0);
     });
 
     test('counts a request tag that overrides a default once', async () => {
       const config: ActivationConfig = { ...manyAllowed, defaultTags: { T0: 'default' } };
-      const { result, port } = await run(post({ name: 'web-01', tags: tags(48) }), config);
+      const { result, port } = await run(post({ name: 'web-01', tags: tags(47) }), config);
       expect(result.outcome).toBe('created');
       expect(port.inputs[0]?.Tags).toHaveLength(50);
     });
@@ -319,7 +344,7 @@ describe('GET /activate: 400 rules', () => {
   test('accepts a single name and applies no request tags', async () => {
     const { result, port } = await run(get({ name: 'web-01' }));
     expect(createdOf(result).instanceName).toBe('web-01');
-    expect(port.inputs[0]?.Tags.map((t) => t.Key)).toEqual(['Name', 'hybrid-fleet:issuer', 'Env', 'Team']);
+    expect(port.inputs[0]?.Tags.map((t) => t.Key)).toEqual(['Name', 'hybrid-fleet:issuer', OWNER_KEY, 'Env', 'Team']);
   });
 
   test('reads the name from the single-value map when there is no multi-value map', async () => {
@@ -402,7 +427,9 @@ describe('caller binding', () => {
     const id = identity(EC2_ARN, { apiKeyId: 'abc123' });
     const { result } = await run(post({ name: 'someone-else' }, id), config);
     expect(createdOf(result).instanceName).toBe('someone-else');
-    expect(result.caller).toEqual({ caller: 'apiKey:abc123', callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined });
+    expect(result.caller).toEqual({
+      caller: 'apiKey:abc123', callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined, owner: 'apiKey:abc123',
+    });
   });
 
   test('reports the IAM caller, account and source IP', () => {
@@ -411,6 +438,7 @@ describe('caller binding', () => {
       callerAccount: '123456789012',
       sourceIp: '198.51.100.7',
       boundInstanceId: INSTANCE_ID,
+      owner: EC2_ARN,
     });
     expect(identifyCaller(undefined, CONFIG)).toEqual({});
     expect(identifyCaller({ apiKeyId: null }, { ...CONFIG, authorization: 'API_KEY' }).caller).toBeUndefined();
@@ -434,6 +462,7 @@ describe('CreateActivation input', () => {
         Tags: [
           { Key: 'Name', Value: 'web-01' },
           { Key: 'hybrid-fleet:issuer', Value: 'Stack/Api' },
+          { Key: OWNER_KEY, Value: PERSON_ARN },
           { Key: 'Env', Value: 'prod' },
           { Key: 'Team', Value: 'platform' },
           { Key: 'PatchMode', Value: 'report' },
@@ -446,7 +475,7 @@ describe('CreateActivation input', () => {
     const { port } = await run(post({ name: 'web-01', tags: { Team: 'payments', PatchMode: 'enforce' } }));
     const tags = port.inputs[0]?.Tags ?? [];
     expect(tags.filter((t) => t.Key === 'Team')).toEqual([{ Key: 'Team', Value: 'payments' }]);
-    expect(tags.map((t) => t.Key)).toEqual(['Name', 'hybrid-fleet:issuer', 'Env', 'Team', 'PatchMode']);
+    expect(tags.map((t) => t.Key)).toEqual(['Name', 'hybrid-fleet:issuer', OWNER_KEY, 'Env', 'Team', 'PatchMode']);
   });
 
   test('computes ExpirationDate per request from now and the lifetime', async () => {
@@ -546,10 +575,10 @@ describe('failure outcomes', () => {
 const hex17 = (n: number): string => n.toString(16).padStart(17, '0');
 const mi = (n: number): string => `mi-${hex17(n)}`;
 
-/** A node of this API (marker tag) named `name`, unless `tags` say otherwise. */
+/** A node of this API (marker tag) named `name` and registered by PERSON_ARN, unless `tags` say otherwise. */
 function node(n: number | string, name: string, pingStatus: string, tags: Record<string, string> = {}): FakeNode {
   const InstanceId = typeof n === 'number' ? mi(n) : n;
-  return { InstanceId, Name: name, PingStatus: pingStatus, tags: { ...MARKER, Name: name, ...tags } };
+  return { InstanceId, Name: name, PingStatus: pingStatus, tags: { ...MARKER, [OWNER_KEY]: PERSON_ARN, Name: name, ...tags } };
 }
 
 const runWith = (policy: NameConflictPolicy, nodes: FakeNode[], extra: Partial<ActivationConfig> = {}, faults: PortFaults = {}) =>
@@ -619,7 +648,7 @@ describe('name conflict policy', () => {
       expect(result).toMatchObject({
         outcome: 'conflict',
         conflictingInstanceId: expected.conflict,
-        reason: `a node named 'web-01' registered through this API is online: ${expected.conflict}`,
+        reason: "a node named 'web-01' registered through this API is online",
         deregistered: [],
         name: 'web-01',
       });
@@ -637,11 +666,16 @@ describe('name conflict policy', () => {
 
   test('looks nodes up with the marker and Name tag filters only, before deregistering and creating', async () => {
     const { port } = await runWith('REPLACE_OFFLINE', [LOST]);
-    expect(port.finds).toEqual([[
+    expect(port.finds.slice(0, 1)).toEqual([[
       { Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] },
       { Key: 'tag:Name', Values: ['web-01'] },
     ]]);
-    expect(port.calls).toEqual(['find', `deregister ${LOST.InstanceId}`, 'create']);
+    expect(port.finds[1]).toEqual([
+      { Key: 'tag:hybrid-fleet:issuer', Values: ['Stack/Api'] },
+      { Key: 'tag:Name', Values: ['web-01'] },
+      { Key: `tag:${OWNER_KEY}`, Values: [PERSON_ARN] },
+    ]);
+    expect(port.calls).toEqual(['find', 'find', 'activations', `deregister ${LOST.InstanceId}`, 'create']);
   });
 
   test('ALLOW_DUPLICATES without a ceiling looks nothing up', async () => {
@@ -716,17 +750,13 @@ describe('node ceiling', () => {
 
   test('at the ceiling: ceiling (429) with the count and the maximum, nothing created', async () => {
     const { result, port } = await runWith('REPLACE_OFFLINE', others(3), { maxRegisteredNodes: 3 });
-    expect(result).toMatchObject({
-      outcome: 'ceiling',
-      reason: expect.stringMatching(/^this API has registered 3 nodes and its ceiling is 3; /),
-      deregistered: [],
-    });
+    expect(result).toMatchObject({ outcome: 'ceiling', reason: CEILING_MESSAGE, check: { registered: 3, max: 3 }, deregistered: [] });
     expect(port.inputs).toHaveLength(0);
   });
 
   test('above the ceiling (it was lowered): ceiling', async () => {
     const { result } = await runWith('ALLOW_DUPLICATES', others(7), { maxRegisteredNodes: 5 });
-    expect(result).toMatchObject({ outcome: 'ceiling', reason: expect.stringContaining('registered 7 nodes and its ceiling is 5') });
+    expect(result).toMatchObject({ outcome: 'ceiling', check: { registered: 7, max: 5, exceeded: true } });
   });
 
   test('ALLOW_DUPLICATES counts without the name lookup', async () => {
@@ -738,7 +768,7 @@ describe('node ceiling', () => {
     const lost = node(1, 'web-01', 'ConnectionLost');
     const { result, port } = await runWith('REPLACE_OFFLINE', [...others(2), lost], { maxRegisteredNodes: 3 });
     expect(result).toMatchObject({ outcome: 'created', deregistered: [lost.InstanceId] });
-    expect(port.calls).toEqual(['find', 'find', `deregister ${lost.InstanceId}`, 'create']);
+    expect(port.calls).toEqual(['find', 'find', 'activations', 'find', 'activations', `deregister ${lost.InstanceId}`, 'create']);
   });
 
   test('ALWAYS_REPLACE: replaced online nodes do not count either', async () => {
@@ -757,7 +787,7 @@ describe('node ceiling', () => {
   test('still above the ceiling after replacement: ceiling and nothing is deregistered', async () => {
     const lost = node(1, 'web-01', 'ConnectionLost');
     const { result, port } = await runWith('REPLACE_OFFLINE', [...others(3), lost], { maxRegisteredNodes: 3 });
-    expect(result).toMatchObject({ outcome: 'ceiling', reason: expect.stringContaining('registered 3 nodes and its ceiling is 3'), deregistered: [] });
+    expect(result).toMatchObject({ outcome: 'ceiling', check: { registered: 3, max: 3 }, deregistered: [] });
     expect(port.deregisterCalls).toEqual([]);
     expect(port.nodes.has(lost.InstanceId)).toBe(true);
   });
@@ -804,7 +834,7 @@ describe('lifecycle decisions (pure)', () => {
   });
 
   test.each<[NameConflictPolicy, NodeInfo[], ConflictDecision]>([
-    ['REJECT_IF_ONLINE', [info(mi(1), 'n', 'Inactive'), info(mi(2), 'n', 'Online'), info(mi(3), 'n', 'Online')], { kind: 'conflict', instanceId: mi(2) }],
+    ['REJECT_IF_ONLINE', [info(mi(1), 'n', 'Inactive'), info(mi(2), 'n', 'Online'), info(mi(3), 'n', 'Online')], { kind: 'conflict', instanceId: mi(2), reason: 'online' }],
     ['REJECT_IF_ONLINE', [info(mi(1), 'n', 'Inactive')], { kind: 'proceed', deregister: [] }],
     ['REPLACE_OFFLINE', [info(mi(1), 'n', 'Inactive'), info(mi(2), 'n', 'ConnectionLost')], { kind: 'proceed', deregister: [mi(1), mi(2)] }],
     ['REPLACE_OFFLINE', [info(mi(1), 'n', undefined)], { kind: 'proceed', deregister: [mi(1)] }],
@@ -814,19 +844,20 @@ describe('lifecycle decisions (pure)', () => {
     expect(decideNameConflict(policy, nodes)).toEqual(expected);
   });
 
-  test('checkCeiling counts distinct ids not being replaced', () => {
-    const nodes = [info(mi(1), 'a'), info(mi(2), 'b'), info(mi(2), 'b'), info('i-0123456789abcdef0', 'c'), { Name: 'no-id' }];
-    expect(checkCeiling(nodes, [], 3)).toEqual({ registered: 3, max: 3, exceeded: true });
-    expect(checkCeiling(nodes, [mi(2)], 3)).toEqual({ registered: 2, max: 3, exceeded: false });
-    expect(checkCeiling(nodes, [], 0)).toEqual({ registered: 3, max: 0, exceeded: false });
-    expect(checkCeiling(nodes, [], 4).exceeded).toBe(false);
+  test('checkCeiling counts nodes and unused activations not being replaced', () => {
+    const count = { nodes: new Set([mi(1), mi(2), 'i-0123456789abcdef0']), activations: new Set(['act-1']) };
+    expect(checkCeiling(count, [], 4)).toEqual({ registered: 4, max: 4, exceeded: true });
+    expect(checkCeiling(count, [mi(2)], 4)).toEqual({ registered: 3, max: 4, exceeded: false });
+    expect(checkCeiling(count, ['act-1'], 4)).toEqual({ registered: 3, max: 4, exceeded: false });
+    expect(checkCeiling(count, [], 0)).toEqual({ registered: 4, max: 0, exceeded: false });
+    expect(checkCeiling(count, [], 5).exceeded).toBe(false);
   });
 
-  test('messages', () => {
-    expect(conflictMessage('web-01', mi(1))).toBe(`a node named 'web-01' registered through this API is online: ${mi(1)}`);
-    expect(ceilingMessage({ registered: 12, max: 10, exceeded: true })).toBe(
-      'this API has registered 12 nodes and its ceiling is 10; deregister nodes that are no longer needed or raise the ceiling',
-    );
+  test('messages name no node id and no count', () => {
+    expect(conflictMessage('web-01', 'online')).toBe("a node named 'web-01' registered through this API is online");
+    expect(conflictMessage('web-01', 'not-owned')).toBe("a node named 'web-01' registered through this API was registered by another caller");
+    expect(conflictMessage('web-01', 'activation-not-owned')).toBe("an unused activation for 'web-01' issued to another caller is still valid");
+    expect(CEILING_MESSAGE).not.toMatch(/\d/);
   });
 });
 
@@ -871,5 +902,232 @@ describe('configuration', () => {
 
   test('knows the four name conflict policies', () => {
     expect(NAME_CONFLICT_POLICIES).toEqual(['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE', 'ALLOW_DUPLICATES']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Callers bound to what they own, unused activations, the cached ceiling and the time budget
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('callers bound to what they own', () => {
+  const OTHER_ARN = 'arn:aws:sts::123456789012:assumed-role/OnPrem/cert-0002';
+  const lost = (n: number, owner?: string): FakeNode => {
+    const base = node(n, 'web-01', 'ConnectionLost');
+    const tags: Record<string, string> = { ...base.tags };
+    if (owner === undefined) delete tags[OWNER_KEY];
+    else tags[OWNER_KEY] = owner;
+    return { ...base, tags };
+  };
+  const runAs = (policy: NameConflictPolicy, nodes: FakeNode[], id: IdentityLike, extra: Partial<ActivationConfig> = {}) =>
+    run(post({ name: 'web-01' }, id), { ...CONFIG, nameConflictPolicy: policy, ...extra }, new FakePort([], nodes));
+
+  test.each<NameConflictPolicy>(['REPLACE_OFFLINE', 'ALWAYS_REPLACE'])(
+    '%s: another IAM principal may not replace the node (409 naming no node, nothing deregistered)', async (policy) => {
+      const victim = lost(1, PERSON_ARN);
+      const { result, port } = await run(post({ name: 'web-01' }, identity(OTHER_ARN)), { ...CONFIG, nameConflictPolicy: policy }, new FakePort([], [victim]));
+      expect(result).toMatchObject({ outcome: 'conflict', reason: "a node named 'web-01' registered through this API was registered by another caller" });
+      expect(port.deregisterCalls).toEqual([]);
+      expect(port.inputs).toHaveLength(0);
+      if (result.outcome === 'conflict') expect(result.reason).not.toContain('mi-');
+    });
+
+  test('ALWAYS_REPLACE: another caller may not replace an online node either', async () => {
+    const online = { ...node(1, 'web-01', 'Online') };
+    const { result, port } = await run(post({ name: 'web-01' }, identity(OTHER_ARN)), { ...CONFIG, nameConflictPolicy: 'ALWAYS_REPLACE' }, new FakePort([], [online]));
+    expect(result.outcome).toBe('conflict');
+    expect(port.deregisterCalls).toEqual([]);
+  });
+
+  test('the owner replaces its own node', async () => {
+    const mine = lost(1, OTHER_ARN);
+    const { result, port } = await run(post({ name: 'web-01' }, identity(OTHER_ARN)), CONFIG, new FakePort([], [mine]));
+    expect(result).toMatchObject({ outcome: 'created', deregistered: [mine.InstanceId] });
+    expect(port.deregisterCalls).toEqual([mine.InstanceId]);
+  });
+
+  test('a node without an owner tag belongs to no IAM or API-key caller', async () => {
+    const legacy = lost(1);
+    const { result, port } = await runAs('REPLACE_OFFLINE', [legacy], identity());
+    expect(result.outcome).toBe('conflict');
+    expect(port.deregisterCalls).toEqual([]);
+  });
+
+  test('API-key callers own by key id', async () => {
+    const config: ActivationConfig = { ...CONFIG, authorization: 'API_KEY' };
+    const byKey = (key: string) => identity(null, { apiKeyId: key });
+    const mine = lost(1, 'apiKey:key-a');
+    const foreign = await run(post({ name: 'web-01' }, byKey('key-b')), config, new FakePort([], [mine]));
+    expect(foreign.result.outcome).toBe('conflict');
+    expect(foreign.port.deregisterCalls).toEqual([]);
+    const own = await run(post({ name: 'web-01' }, byKey('key-a')), config, new FakePort([], [mine]));
+    expect(own.result).toMatchObject({ outcome: 'created', deregistered: [mine.InstanceId] });
+    expect(own.port.inputs[0]?.Tags).toContainEqual({ Key: OWNER_KEY, Value: 'apiKey:key-a' });
+  });
+
+  test('an EC2 caller bound to its instance id replaces the node of that name, owner tag or not', async () => {
+    const old = { ...node(1, INSTANCE_ID, 'ConnectionLost') };
+    const tags: Record<string, string> = { ...old.tags };
+    delete tags[OWNER_KEY];
+    const { result } = await run(post({}, identity(EC2_ARN)), CONFIG, new FakePort([], [{ ...old, tags }]));
+    expect(result).toMatchObject({ outcome: 'created', deregistered: [old.InstanceId] });
+  });
+
+  test('with binding off, an EC2 caller may pick any name but still not replace a node it did not register', async () => {
+    const victim = lost(1, PERSON_ARN);
+    const { result, port } = await run(post({ name: 'web-01' }, identity(EC2_ARN)), { ...CONFIG, callerBinding: false }, new FakePort([], [victim]));
+    expect(result.outcome).toBe('conflict');
+    expect(port.deregisterCalls).toEqual([]);
+  });
+
+  test('records the caller as owner; an identity that is no valid tag value is hashed', async () => {
+    const comma = 'arn:aws:sts::123456789012:assumed-role/Ops/a,b';
+    const { port } = await run(post({ name: 'web-01' }, identity(comma)));
+    const owner = port.inputs[0]?.Tags.find((t) => t.Key === OWNER_KEY)?.Value;
+    expect(owner).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(owner).toBe(ownerTagValue(comma));
+    expect(ownerTagValue(PERSON_ARN)).toBe(PERSON_ARN);
+    expect(ownerTagValue(`arn:aws:iam::123456789012:user/${'p/'.repeat(130)}u`)).toMatch(/^sha256:/);
+  });
+
+  describe('per-caller name rules', () => {
+    const rules = [{ caller: 'arn:aws:sts::123456789012:assumed-role/OnPrem/*', names: 'dc1-*' }];
+    const config: ActivationConfig = { ...CONFIG, callerNameRules: rules };
+
+    test('a matching caller may ask only for matching names (403, nothing looked up)', async () => {
+      const { result, port } = await run(post({ name: 'web-01' }, identity(OTHER_ARN)), config);
+      expect(result).toMatchObject({ outcome: 'forbidden', reason: 'this caller may not request an activation with this name' });
+      expect(port.calls).toEqual([]);
+      const ok = await run(post({ name: 'dc1-web-01' }, identity(OTHER_ARN)), config);
+      expect(ok.result.outcome).toBe('created');
+    });
+
+    test('callers no rule matches are not restricted; globs are literal apart from *', async () => {
+      expect((await run(post({ name: 'web-01' }, identity(PERSON_ARN)), config)).result.outcome).toBe('created');
+      expect(nameAllowed([{ caller: '*', names: 'a.b*' }], 'x', 'aXb')).toBe(false);
+      expect(nameAllowed([{ caller: '*', names: 'a.b*' }], 'x', 'a.b-1')).toBe(true);
+      expect(nameAllowed([{ caller: 'apiKey:k1', names: 'x' }, { caller: 'apiKey:*', names: 'y' }], 'apiKey:k1', 'y')).toBe(true);
+    });
+  });
+});
+
+describe('at most one unused activation per name', () => {
+  const FUTURE = new Date(NOW.getTime() + 3_600_000);
+  const activation = (id: string, extra: Partial<ActivationInfo> = {}, owner: string = PERSON_ARN): ActivationInfo => ({
+    ActivationId: id,
+    DefaultInstanceName: 'web-01',
+    RegistrationLimit: 1,
+    RegistrationsCount: 0,
+    Expired: false,
+    ExpirationDate: FUTURE,
+    Tags: [{ Key: 'Name', Value: 'web-01' }, { Key: 'hybrid-fleet:issuer', Value: 'Stack/Api' }, { Key: OWNER_KEY, Value: owner }],
+    ...extra,
+  });
+  const runActs = (acts: ActivationInfo[], id: IdentityLike = identity(), extra: Partial<ActivationConfig> = {}) =>
+    run(post({ name: 'web-01' }, id), { ...CONFIG, ...extra }, new FakePort([], [], {}, acts));
+
+  test('the caller\'s own unused activation is deleted before the new one is created', async () => {
+    const { result, port } = await runActs([activation('act-old')]);
+    expect(result).toMatchObject({ outcome: 'created', replacedActivations: ['act-old'] });
+    expect(port.activationFinds[0]).toEqual([{ FilterKey: 'DefaultInstanceName', FilterValues: ['web-01'] }]);
+    expect(port.calls).toEqual(['find', 'activations', 'delete act-old', 'create']);
+  });
+
+  test('another caller\'s unused activation is a conflict: nothing deleted, nothing created', async () => {
+    const { result, port } = await runActs([activation('act-x', {}, 'arn:aws:sts::123456789012:assumed-role/OnPrem/cert-9')]);
+    expect(result).toMatchObject({ outcome: 'conflict', reason: "an unused activation for 'web-01' issued to another caller is still valid" });
+    expect(port.deleteCalls).toEqual([]);
+    expect(port.inputs).toHaveLength(0);
+  });
+
+  test('used, expired, other-API and other-name activations are left alone', async () => {
+    const acts = [
+      activation('used', { RegistrationsCount: 1 }),
+      activation('expired', { Expired: true }),
+      activation('past', { ExpirationDate: new Date(NOW.getTime() - 1) }),
+      activation('other-api', { Tags: [{ Key: 'hybrid-fleet:issuer', Value: 'Other/Api' }] }),
+      activation('other-name', { DefaultInstanceName: 'web-010' }),
+    ];
+    const { result, port } = await runActs(acts);
+    expect(result.outcome).toBe('created');
+    expect(port.deleteCalls).toEqual([]);
+  });
+
+  test('an activation already gone counts as replaced', async () => {
+    const port = new FakePort([], [], {}, [activation('act-old')]);
+    port.deleteActivation = async (id) => { port.deleteCalls.push(id); throw sdkError('InvalidActivationId'); };
+    const { result } = await run(post({ name: 'web-01' }), CONFIG, port);
+    expect(result).toMatchObject({ outcome: 'created', replacedActivations: ['act-old'] });
+  });
+
+  test('ALLOW_DUPLICATES does not look names up', async () => {
+    const { result, port } = await runActs([activation('act-old')], identity(), { nameConflictPolicy: 'ALLOW_DUPLICATES' });
+    expect(result.outcome).toBe('created');
+    expect(port.calls).toEqual(['create']);
+  });
+
+  test('unused activations of this API count toward the ceiling; the replaced one does not', async () => {
+    const others = [activation('a1', { DefaultInstanceName: 'x1' }), activation('a2', { DefaultInstanceName: 'x2' })];
+    const full = await runActs(others, identity(), { maxRegisteredNodes: 2 });
+    expect(full.result).toMatchObject({ outcome: 'ceiling', reason: CEILING_MESSAGE, check: { registered: 2, max: 2 } });
+    expect(full.port.activationFinds[1]).toEqual([{ FilterKey: 'IamRole', FilterValues: ['HybridNodeRole'] }]);
+    const replacing = await runActs([others[0]!, activation('mine')], identity(), { maxRegisteredNodes: 2 });
+    expect(replacing.result).toMatchObject({ outcome: 'created', replacedActivations: ['mine'] });
+  });
+});
+
+describe('cached ceiling count', () => {
+  test('reused for 30 s per container, updated with what the container did', async () => {
+    const cache = new CeilingCache();
+    const port = new FakePort([], [node(1, 'other', 'Online')]);
+    const config: ActivationConfig = { ...CONFIG, maxRegisteredNodes: 3 };
+    const go = (name: string, at: Date) => handleActivationRequest(port, config, post({ name }), at, async () => undefined, { ceilingCache: cache });
+    expect((await go('a', NOW)).outcome).toBe('created');
+    const countsAfterFirst = port.finds.length;
+    expect((await go('b', new Date(NOW.getTime() + 29_000))).outcome).toBe('created');
+    expect(port.finds.length - countsAfterFirst).toBe(1); // the name lookup only, no count
+    // 1 node + 2 activations this container created = 3: the cached count refuses the third without listing.
+    const third = await go('c', new Date(NOW.getTime() + 29_500));
+    expect(third.outcome).toBe('ceiling');
+    const before = port.activationFinds.length;
+    await go('d', new Date(NOW.getTime() + 30_000));
+    expect(port.activationFinds.slice(before).map((f) => f[0]?.FilterKey)).toEqual(['DefaultInstanceName', 'IamRole']);
+  });
+});
+
+describe('time budget', () => {
+  const budgetOf = (ms: number[]): { remainingMs: () => number } => {
+    let i = 0;
+    return { remainingMs: () => ms[Math.min(i++, ms.length - 1)]! };
+  };
+
+  test('no budget left: deadline (503), no SSM call', async () => {
+    const port = new FakePort();
+    const result = await handleActivationRequest(port, CONFIG, post({ name: 'web-01' }), NOW, async () => undefined, { budget: budgetOf([0]) });
+    expect(result).toMatchObject({ outcome: 'deadline', errorName: 'DeadlineExceeded' });
+    expect(port.calls).toEqual([]);
+  });
+
+  test('the budget running out between steps stops before CreateActivation', async () => {
+    const port = new FakePort([], [node(1, 'web-01', 'ConnectionLost')]);
+    const result = await handleActivationRequest(port, CONFIG, post({ name: 'web-01' }), NOW, async () => undefined, { budget: budgetOf([5000, 5000, 0]) });
+    expect(result.outcome).toBe('deadline');
+    expect(port.inputs).toHaveLength(0);
+  });
+
+  test('an aborted SDK call is a deadline, not a 500', async () => {
+    const abort = Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    const { result } = await run(post({ name: 'web-01' }), CONFIG, new FakePort([fail(abort)]));
+    expect(result.outcome).toBe('deadline');
+  });
+
+  test('role retries stop when the budget has no room for the next sleep', async () => {
+    const notVisible = sdkError('ValidationException', 'Not existing role: arn:aws:iam::1:role/x');
+    const port = new FakePort([fail(notVisible), fail(notVisible), fail(notVisible), fail(notVisible)]);
+    const delays: number[] = [];
+    const result = await handleActivationRequest(port, { ...CONFIG, roleRetryBaseMs: 1000 }, post({ name: 'web-01' }), NOW,
+      async (ms) => { delays.push(ms); }, { budget: budgetOf([10_000, 10_000, 10_000, 10_000, 1500]) });
+    expect(result.outcome).toBe('unavailable');
+    expect(delays).toEqual([1000]);
+    expect(port.inputs).toHaveLength(2);
   });
 });

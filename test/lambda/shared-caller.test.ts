@@ -42,6 +42,7 @@ describe('identifyCaller', () => {
       callerAccount: '123456789012',
       sourceIp: '198.51.100.7',
       boundInstanceId: INSTANCE_ID,
+      owner: EC2_ARN,
     });
   });
 
@@ -51,7 +52,9 @@ describe('identifyCaller', () => {
 
   test('API_KEY: the caller is apiKey:<id>, never bound even with binding on', () => {
     const caller = identifyCaller(identity(EC2_ARN, { apiKeyId: 'k3y' }), { authorization: 'API_KEY', callerBinding: true });
-    expect(caller).toEqual({ caller: 'apiKey:k3y', callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined });
+    expect(caller).toEqual({
+      caller: 'apiKey:k3y', callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined, owner: 'apiKey:k3y',
+    });
     expect(identifyCaller({ apiKeyId: null }, { authorization: 'API_KEY', callerBinding: false }).caller).toBeUndefined();
   });
 

@@ -4,16 +4,15 @@ import { badRequest, conflict, notFound, tooManyRequests, unavailable } from '..
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
 
-test('409 carries the conflicting instance id between message and request id', () => {
-  const response = conflict("a node named 'web-01' registered through this API is online: mi-0123456789abcdef0", 'mi-0123456789abcdef0', 'req-1');
+test('409 is the plain error body: no node id', () => {
+  const response = conflict("a node named 'web-01' registered through this API is online", 'req-1');
   expect(response.statusCode).toBe(409);
   expect(response.headers).toEqual(JSON_HEADERS);
   expect(JSON.parse(response.body)).toEqual({
-    message: "a node named 'web-01' registered through this API is online: mi-0123456789abcdef0",
-    instanceId: 'mi-0123456789abcdef0',
+    message: "a node named 'web-01' registered through this API is online",
     requestId: 'req-1',
   });
-  expect(Object.keys(JSON.parse(response.body))).toEqual(['message', 'instanceId', 'requestId']);
+  expect(response.body).not.toContain('mi-');
 });
 
 test('429 for a quota has no Retry-After (waiting does not help)', () => {

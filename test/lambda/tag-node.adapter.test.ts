@@ -66,7 +66,7 @@ function seed(loaded: Loaded, tags: Record<string, string>): void {
   mock.on(ssm.AddTagsToResourceCommand).resolves({});
 }
 
-const OUR_TAGS = { Name: 'web-01', [MARKER_KEY]: MARKER_VALUE, Team: 'old', Env: 'prod' };
+const OUR_TAGS = { Name: 'web-01', [MARKER_KEY]: MARKER_VALUE, 'hybrid-fleet:owner': PERSON_ARN, Team: 'old', Env: 'prod' };
 
 afterAll(restoreEnv);
 
@@ -158,6 +158,23 @@ describe('tag-node adapter', () => {
     const response = await loaded.handler(put({ Team: 'a' }, { userArn: EC2_ARN }), context());
     expect(response.statusCode).toBe(403);
     expect(bodyOf(response).message).toContain(INSTANCE_ID);
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.AddTagsToResourceCommand, 0);
+  });
+
+  test('403 when another caller tags a node it did not register; nothing tagged', async () => {
+    const response = await loaded.handler(put({ PatchMode: 'enforce' }, { userArn: 'arn:aws:sts::123456789012:assumed-role/Ci/job-7' }), context());
+    expect(response.statusCode).toBe(403);
+    expect(bodyOf(response).message).toBe('this caller may only tag nodes it registered');
+    expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.AddTagsToResourceCommand, 0);
+  });
+
+  test('503 + Retry-After in time when the remaining time is small and SSM does not answer', async () => {
+    loaded.mock.on(loaded.ssm.ListTagsForResourceCommand).callsFake(() => new Promise(() => undefined));
+    const started = Date.now();
+    const response = await loaded.handler(put({ Team: 'a' }), { ...context(), getRemainingTimeInMillis: () => 2300 });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['Retry-After']).toBe('5');
     expect(loaded.mock).toHaveReceivedCommandTimes(loaded.ssm.AddTagsToResourceCommand, 0);
   });
 

@@ -34,9 +34,11 @@ const CONFIG: TagNodeConfig = {
   callerBinding: true,
 };
 
-/** Tags of a node registered through this API, named `name`. */
+const OWNER_KEY = 'hybrid-fleet:owner';
+
+/** Tags of a node registered through this API by PERSON_ARN, named `name`. */
 const ourTags = (name = 'web-01', extra: Record<string, string> = {}): Record<string, string> =>
-  ({ Name: name, [MARKER_KEY]: 'Stack/Api', Env: 'prod', ...extra });
+  ({ Name: name, [MARKER_KEY]: 'Stack/Api', [OWNER_KEY]: PERSON_ARN, Env: 'prod', ...extra });
 
 const sdkError = (name: string, message = 'boom', extra: Record<string, unknown> = {}): Error =>
   Object.assign(new Error(message), { name, ...extra });
@@ -120,7 +122,7 @@ describe('tagging', () => {
     const port = new FakePort({ [NODE_ID]: ourTags('web-01', { Team: 'old', Owner: 'ops' }) });
     const { result } = await run(put({ PatchMode: 'enforce', Team: 'payments' }), port);
     expect(result).toEqual({
-      caller: { caller: PERSON_ARN, callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined },
+      caller: { caller: PERSON_ARN, callerAccount: '123456789012', sourceIp: '198.51.100.7', boundInstanceId: undefined, owner: PERSON_ARN },
       instanceId: NODE_ID,
       tagKeys: ['PatchMode', 'Team'],
       outcome: 'tagged',
@@ -246,23 +248,23 @@ describe('400 rules', () => {
   });
 
   test('existing ∪ requested = 50 is accepted', async () => {
-    const port = new FakePort({ [NODE_ID]: ourTags() }); // 3 tags
-    const { result } = await run(put(many(47)), port, MANY_ALLOWED);
+    const port = new FakePort({ [NODE_ID]: ourTags() }); // 4 tags
+    const { result } = await run(put(many(46)), port, MANY_ALLOWED);
     expect(result.outcome).toBe('tagged');
     expect(port.nodes.get(NODE_ID)?.tags.size).toBe(50);
   });
 
   test('existing ∪ requested = 51 is rejected and nothing is applied', async () => {
     const port = new FakePort({ [NODE_ID]: ourTags() });
-    const { result } = await run(put(many(48)), port, MANY_ALLOWED);
+    const { result } = await run(put(many(47)), port, MANY_ALLOWED);
     expect(result.outcome).toBe('rejected');
     expect(reasonOf(result)).toMatch(/the node would have 51 tags, at most 50/);
     expect(port.calls).toEqual([`find ${NODE_ID}`, `list ${NODE_ID}`]);
   });
 
   test('a requested key the node already has counts once', async () => {
-    const port = new FakePort({ [NODE_ID]: ourTags('web-01', many(47)) }); // 50 tags
-    const { result } = await run(put({ T0: 'new', T46: 'new' }), port, MANY_ALLOWED);
+    const port = new FakePort({ [NODE_ID]: ourTags('web-01', many(46)) }); // 50 tags
+    const { result } = await run(put({ T0: 'new', T45: 'new' }), port, MANY_ALLOWED);
     expect(result.outcome).toBe('tagged');
   });
 
@@ -274,8 +276,8 @@ describe('400 rules', () => {
 
   test('tagLimitViolation counts distinct keys', () => {
     const existing = new Map(Object.entries(ourTags()));
-    expect(tagLimitViolation(existing, new Map(Object.entries(many(47))))).toBeUndefined();
-    expect(tagLimitViolation(existing, new Map(Object.entries(many(48))))).toMatch(/51 tags/);
+    expect(tagLimitViolation(existing, new Map(Object.entries(many(46))))).toBeUndefined();
+    expect(tagLimitViolation(existing, new Map(Object.entries(many(47))))).toMatch(/51 tags/);
     expect(tagLimitViolation(existing, new Map([['Name', 'x']]))).toBeUndefined();
   });
 
@@ -317,20 +319,57 @@ describe('caller binding', () => {
     expect(result.outcome).toBe('not-found');
   });
 
-  test.each<[string, TagNodeConfig, string | null]>([
-    ['binding off', { ...CONFIG, callerBinding: false }, EC2_ARN],
-    ['API_KEY authorization', { ...CONFIG, authorization: 'API_KEY' }, EC2_ARN],
-    ['a person session', CONFIG, PERSON_ARN],
-  ])('no binding with %s', async (_label, config, userArn) => {
-    const { result } = await run(put({ Team: 'x' }, { userArn }), undefined, config);
+  test('the caller that registered the node (its owner tag) may tag it', async () => {
+    const { result } = await run(put({ Team: 'x' }, { userArn: PERSON_ARN }));
     expect(result.outcome).toBe('tagged');
+  });
+
+  test.each<[string, TagNodeConfig, string | null]>([
+    ['binding off and an EC2 caller', { ...CONFIG, callerBinding: false }, EC2_ARN],
+    ['API_KEY authorization and an EC2 caller', { ...CONFIG, authorization: 'API_KEY' }, EC2_ARN],
+    ['another person session', CONFIG, 'arn:aws:sts::123456789012:assumed-role/Admin/bob@example.com'],
+  ])('%s may not tag a node it did not register → forbidden, nothing tagged', async (_label, config, userArn) => {
+    const port = new FakePort({ [NODE_ID]: ourTags() });
+    const { result } = await run(put({ PatchMode: 'enforce' }, { userArn }), port, config);
+    expect(result).toMatchObject({ outcome: 'forbidden', reason: 'this caller may only tag nodes it registered' });
+    expect(port.added).toEqual([]);
+  });
+
+  test('API-key callers own by key id', async () => {
+    const config: TagNodeConfig = { ...CONFIG, authorization: 'API_KEY' };
+    const event = (key: string): TagEventLike => ({ ...put({ Team: 'x' }), requestContext: { identity: identity(null, { apiKeyId: key }) } });
+    const port = new FakePort({ [NODE_ID]: ourTags('web-01', { [OWNER_KEY]: 'apiKey:key-a' }) });
+    expect((await run(event('key-b'), port, config)).result.outcome).toBe('forbidden');
+    expect(port.added).toEqual([]);
+    expect((await run(event('key-a'), port, config)).result.outcome).toBe('tagged');
+  });
+
+  test('a node without an owner tag belongs to no IAM or API-key caller', async () => {
+    const tags = ourTags();
+    delete tags[OWNER_KEY];
+    const { result } = await run(put({ Team: 'x' }), new FakePort({ [NODE_ID]: tags }));
+    expect(result.outcome).toBe('forbidden');
   });
 
   test('bindingViolation', () => {
     const named = (name: string) => new Map([['Name', name]]);
     expect(bindingViolation({ boundInstanceId: INSTANCE_ID }, named(INSTANCE_ID))).toBeUndefined();
     expect(bindingViolation({ boundInstanceId: INSTANCE_ID }, named('web-01'))).toMatch(/may only tag the node named i-0123456789abcdef0/);
-    expect(bindingViolation({}, named('web-01'))).toBeUndefined();
+    expect(bindingViolation({}, named('web-01'))).toBe('this caller may only tag nodes it registered');
+    expect(bindingViolation({ owner: 'o' }, new Map([[OWNER_KEY, 'o']]))).toBeUndefined();
+  });
+
+  test('no budget left: deadline (503) and no SSM call', async () => {
+    const port = new FakePort({ [NODE_ID]: ourTags() });
+    const result = await handleTagRequest(port, CONFIG, put({ Team: 'x' }), { remainingMs: () => 0 });
+    expect(result).toMatchObject({ outcome: 'deadline', errorName: 'DeadlineExceeded' });
+    expect(port.calls).toEqual([]);
+  });
+
+  test('an aborted SDK call is a deadline', async () => {
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    const { result } = await run(put({ Team: 'x' }), new FakePort({ [NODE_ID]: ourTags() }, { add: abort }));
+    expect(result.outcome).toBe('deadline');
   });
 });
 
