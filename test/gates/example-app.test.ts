@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { buildExampleApp } from '../../bin/example';
 import { ACKNOWLEDGEMENTS } from '../../lib/private/acknowledgements';
-import { CDK_JSON_CONTEXT, Finding, nagFindings, synthFindings, testApp } from '../support/gates';
+import { CDK_JSON_CONTEXT, cdkJsonApp, Finding, nagFindings, synthFindings } from '../support/gates';
 
 // The gates on the example app that `npm run synth` builds (with the context of cdk.json): CloudFormation schema
 // validation as errors (synth throws), the cfn-guard Control Tower rules, and cdk-nag AwsSolutions + NIST 800-53 R5 +
@@ -23,7 +23,7 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
   let synth: Finding[];
 
   beforeAll(() => {
-    app = buildExampleApp(testApp({ context }));
+    app = buildExampleApp(cdkJsonApp({ context }));
     activation = app.node.findChild('HybridFleetExample') as Stack;
     nag = nagFindings(app);
     synth = synthFindings(app);
@@ -89,7 +89,7 @@ describe('example app gates prove themselves', () => {
   let app: App;
   let stack: Stack;
   beforeAll(() => {
-    app = buildExampleApp(testApp());
+    app = buildExampleApp(cdkJsonApp());
     stack = app.node.findChild('HybridFleetExample') as Stack;
   });
 
@@ -119,7 +119,7 @@ describe('example app gates prove themselves', () => {
 });
 
 test('the gated app has the context of cdk.json, which `npm run synth` uses', () => {
-  const app = testApp();
+  const app = cdkJsonApp();
   for (const [key, value] of Object.entries(CDK_JSON_CONTEXT)) expect({ key, value: app.node.tryGetContext(key) }).toEqual({ key, value });
   expect(CDK_JSON_CONTEXT['@aws-cdk/core:validateAgainstDefaultRules']).toBe(true);
 });

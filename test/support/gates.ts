@@ -21,14 +21,20 @@ export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
 ).context;
 
-/**
- * An App for construct tests, with the context of `cdk.json` (so a gated app is the one `npm run synth` builds), the
- * schema validation and the cfn-guard plugin on.
- */
+/** An App for construct tests with the schema validation and the cfn-guard plugin on. */
 export function testApp(props: AppProps = {}): App {
-  const app = new App({ ...props, context: { ...CDK_JSON_CONTEXT, ...STRICT_CONTEXT, ...props.context } });
+  const app = new App({ ...props, context: { ...STRICT_CONTEXT, ...props.context } });
   Validations.of(app).addPlugins(controlTowerGuard());
   return app;
+}
+
+/**
+ * A `testApp()` with the context of `cdk.json` too (feature flags included), so that the gated example app is the one
+ * `npm run synth` builds. Construct tests keep `testApp()`: `@aws-cdk/aws-iam:minimizePolicies` there merges the
+ * policy statements their assertions read one by one.
+ */
+export function cdkJsonApp(props: AppProps = {}): App {
+  return testApp({ ...props, context: { ...CDK_JSON_CONTEXT, ...props.context } });
 }
 
 /** The cfn-guard Control Tower proactive controls shipped by @cdklabs/cdk-validator-cfnguard. */
