@@ -27,9 +27,10 @@ function build(props?: HybridActivationApiProps): { api: HybridActivationApi; te
   return { api, template: Template.fromStack(stack) };
 }
 
+/** The create-activation function's environment (the only one with an activation lifetime). */
 function handlerEnv(template: Template): Record<string, unknown> {
   const fns = template.findResources('AWS::Lambda::Function', {
-    Properties: { Environment: { Variables: Match.objectLike({ INSTANCE_ROLE_NAME: Match.anyValue() }) } },
+    Properties: { Environment: { Variables: Match.objectLike({ ACTIVATION_LIFETIME_SECONDS: Match.anyValue() }) } },
   });
   expect(Object.keys(fns)).toHaveLength(1);
   const [fn] = Object.values(fns);
