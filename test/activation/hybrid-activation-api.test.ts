@@ -5,7 +5,6 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
@@ -16,6 +15,7 @@ import {
   NameConflictPolicy,
 } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
+import { customerKey } from '../support/kms';
 
 let stack: Stack;
 beforeEach(() => {
@@ -349,7 +349,11 @@ describe('HybridActivationApi overrides', () => {
   });
 
   test('vpcEndpoints make the API private and reachable only through those endpoints', () => {
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0 });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 1,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    });
     const endpoint = vpc.addInterfaceEndpoint('ExecuteApi', { service: ec2.InterfaceVpcEndpointAwsService.APIGATEWAY });
     const api = new HybridActivationApi(stack, 'Activations', { vpcEndpoints: [endpoint] });
     const template = Template.fromStack(stack);
@@ -376,7 +380,7 @@ describe('HybridActivationApi overrides', () => {
   });
 
   test('logRetention and logEncryptionKey apply to every log group', () => {
-    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const key = customerKey(stack, 'LogKey');
     key.grantEncryptDecrypt(new iam.ServicePrincipal('logs.amazonaws.com'));
     const { template } = build({ logRetention: logs.RetentionDays.TWO_YEARS, logEncryptionKey: key });
     template.allResourcesProperties('AWS::Logs::LogGroup', {
@@ -386,7 +390,7 @@ describe('HybridActivationApi overrides', () => {
   });
 
   test('with every optional safeguard set, no acknowledgement is needed for them', () => {
-    const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+    const key = customerKey(stack, 'LogKey');
     const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: key });
     build({
       logEncryptionKey: key,
