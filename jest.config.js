@@ -1,6 +1,8 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // jest's node environment with one CloudFormation schema validator per worker (see the file).
+  testEnvironment: '<rootDir>/test/support/jest-environment.js',
+  moduleNameMapper: { '^@aws/cloudformation-validate$': '<rootDir>/test/support/cloudformation-validate.js' },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },

@@ -71,6 +71,9 @@ export function nagFindings(scope: IConstruct): Finding[] {
   );
 }
 
+/** The Apps `synthFindings()` gave the cfn-guard plugin. */
+const guardedApps = new WeakSet<App>();
+
 interface ReportViolation {
   readonly ruleName: string;
   readonly severity?: string;
@@ -85,8 +88,9 @@ interface ReportViolation {
  * finding is acknowledged if the remaining ones carry no severity, which the cfn-guard plugin does not always set.
  */
 export function synthFindings(app: App): Finding[] {
-  if (!app.policyValidationBeta1.some((plugin) => plugin instanceof CfnGuardValidator)) {
+  if (!guardedApps.has(app)) {
     Validations.of(app).addPlugins(controlTowerGuard());
+    guardedApps.add(app);
   }
   const assembly = app.synth({ force: true });
   const reportFile = path.join(assembly.directory, 'validation-report.json');
