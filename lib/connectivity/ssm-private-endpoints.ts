@@ -332,26 +332,26 @@ export class SsmPrivateEndpoints extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * Endpoints of the same service and type in the same VPC as one of ours: found among the VPC's children and the
-   * resources of this construct's stack (both hold every endpoint a CDK app can add to the VPC in this stack).
+   * Endpoints of the same service and type in the same VPC as one of ours: found among the resources of this
+   * construct's stack and the VPC's children (which may live in another stack, e.g. a network stack).
    */
   private duplicates(): string[] {
     const stack = Stack.of(this);
-    const vpcId = JSON.stringify(stack.resolve(this.vpc.vpcId));
     const candidates = new Set<IConstruct>([...stack.node.findAll(), ...this.vpc.node.findAll()]);
     const ours = new Map<string, ec2.CfnVPCEndpoint>();
     for (const child of this.node.findAll()) {
       if (child instanceof ec2.CfnVPCEndpoint) ours.set(endpointKey(child), child);
     }
+    const mine = new Set<IConstruct>(ours.values());
     const errors: string[] = [];
     for (const other of candidates) {
-      if (!(other instanceof ec2.CfnVPCEndpoint)) continue;
-      if ([...ours.values()].includes(other) || Stack.of(other) !== stack) continue;
-      if (JSON.stringify(stack.resolve(other.vpcId)) !== vpcId) continue;
-      const mine = ours.get(endpointKey(other));
-      if (mine) {
+      if (!(other instanceof ec2.CfnVPCEndpoint) || mine.has(other)) continue;
+      const otherStack = Stack.of(other);
+      if (JSON.stringify(otherStack.resolve(other.vpcId)) !== JSON.stringify(otherStack.resolve(this.vpc.vpcId))) continue;
+      const duplicated = ours.get(endpointKey(other));
+      if (duplicated) {
         errors.push(
-          `the VPC ${this.vpc.node.path} may have one ${serviceLabel(mine)} endpoint: ${mine.node.path} duplicates ${other.node.path}; drop one of them (turn the option off here, or remove the other endpoint)`,
+          `the VPC ${this.vpc.node.path} may have one ${serviceLabel(duplicated)} endpoint: ${duplicated.node.path} duplicates ${other.node.path}; drop one of them (turn the option off here, or remove the other endpoint)`,
         );
       }
     }

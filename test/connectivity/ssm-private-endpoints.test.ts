@@ -252,6 +252,15 @@ describe('SsmPrivateEndpoints validation', () => {
     );
   });
 
+  test('finds an endpoint the VPC holds in another stack (a network stack)', () => {
+    const network = new Stack(app, 'Network');
+    const shared = new ec2.Vpc(network, 'Shared', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'nodes', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    shared.addInterfaceEndpoint('Messages', { service: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES });
+    expect(() => new SsmPrivateEndpoints(stack, 'Endpoints', { vpc: shared })).toThrow(
+      /the VPC Network\/Shared may have one ssmmessages interface endpoint: TestStack\/Endpoints\/SsmMessages\/Resource duplicates Network\/Shared\/Messages\/Resource/,
+    );
+  });
+
   test('refuses an endpoint added elsewhere in the stack after the construct, at synth', () => {
     new SsmPrivateEndpoints(stack, 'Endpoints', { vpc, s3Gateway: true });
     new ec2.GatewayVpcEndpoint(stack, 'MoreS3', { vpc, service: ec2.GatewayVpcEndpointAwsService.S3 });
