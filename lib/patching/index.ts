@@ -5,3 +5,4 @@ export * from './patch-group';
 export * from './patch-log-bucket';
 export * from './operating-system';
 export * from './patch-baseline';
+export * from './stopped-instance-patching';

@@ -10,6 +10,7 @@ import { MaintenanceSchedule } from './maintenance-schedule';
 import { IMaintenanceWindowTask, MaintenanceWindow, RunCommandNotificationEvent } from './maintenance-window';
 import { MaintenanceWindowTarget } from './maintenance-window-target';
 import { PatchBaseline } from './patch-baseline';
+import { StoppedInstancePatching } from './stopped-instance-patching';
 import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
 import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue, SSM_TAG_PATTERN } from '../private/tags';
@@ -168,6 +169,15 @@ export interface PatchGroupProps {
    * @default - no notifications
    */
   readonly failureTopic?: sns.ITopic;
+
+  /**
+   * Also patch the group's **stopped** EC2 enforce-mode instances in the install window: a runbook starts them,
+   * updates SSM Agent, installs patches and stops them again (see `StoppedInstancePatching`). Hybrid nodes are not
+   * affected.
+   *
+   * @default false
+   */
+  readonly patchStoppedInstances?: boolean;
 }
 
 /**
@@ -226,6 +236,9 @@ export class PatchGroup extends Construct {
 
   /** The window target: nodes of the group whose mode tag says enforce. */
   public readonly installTarget: MaintenanceWindowTarget;
+
+  /** The runbook that patches stopped EC2 instances, with `patchStoppedInstances`. */
+  public readonly stoppedInstancePatching?: StoppedInstancePatching;
 
   /** Priority of the install task; pre-install tasks run at a lower number, post-install tasks at a higher one. */
   public static readonly INSTALL_TASK_PRIORITY = 10;
@@ -301,6 +314,14 @@ export class PatchGroup extends Construct {
       notificationEvents: props.failureTopic ? [RunCommandNotificationEvent.FAILED, RunCommandNotificationEvent.TIMED_OUT] : undefined,
       description: `Install patches for ${props.groupName}`,
     });
+
+    if (props.patchStoppedInstances) {
+      this.stoppedInstancePatching = new StoppedInstancePatching(this, 'StoppedInstances', {
+        tagKey, tagValue: props.groupName, modeTagKey, modeTagValue: enforceValue,
+        rebootOption: props.rebootOption, maxConcurrency, maxErrors,
+        maintenanceWindow: this.installWindow, taskPriority: PatchGroup.INSTALL_TASK_PRIORITY + 1,
+      });
+    }
 
     if (props.outputBucket && props.nodeRoles && props.nodeRoles.length > 0) {
       this.grantOutputWrite(props.outputBucket, props.nodeRoles, prefix);

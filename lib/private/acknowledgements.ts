@@ -175,6 +175,17 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       'ssm:StartAutomationExecution is checked against the runbook version that runs ($DEFAULT unless documentVersion is set), which changes whenever the runbook is updated; the resource names the runbook and allows any of its versions',
   },
+  // Stopped-instance patching runbook (lib/patching/stopped-instance-patching.ts).
+  stoppedPatchingDescribe: {
+    ids: ['AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'ec2:DescribeInstances, ec2:DescribeInstanceStatus, ssm:DescribeInstanceInformation, ssm:ListCommands and ssm:ListCommandInvocations support no resource types; the runbook only reads with them',
+  },
+  stoppedPatchingTaggedInstances: {
+    ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],
+    reason:
+      "The stopped instances are found when the runbook runs; ec2:StartInstances/StopInstances carry aws:ResourceTag conditions and ssm:SendCommand ssm:resourceTag conditions with the group's tags, so only its instances can be started, stopped or patched",
+  },
   // Inventory query layer (lib/inventory/inventory-query-layer.ts).
   inventoryQueryResultsNoAccessLogs: {
     ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
@@ -476,4 +487,14 @@ export function acknowledgeInventoryQueryGrant(
   });
   acknowledge(grantee, forResources(ACKNOWLEDGEMENTS.inventoryQueryTypeFolders, resources.inventoryObjects));
   acknowledge(grantee, forResources(ACKNOWLEDGEMENTS.inventoryQueryResultObjects, resources.resultObjects));
+}
+
+/*
+ * Stopped-instance patching runbook (lib/patching/stopped-instance-patching.ts).
+ */
+
+/** Acknowledges the describe wildcard and the tag-conditioned instance wildcard of the runbook's policy. */
+export function acknowledgeStoppedInstancePatchingFindings(policy: IConstruct): void {
+  acknowledge(policy, ACKNOWLEDGEMENTS.stoppedPatchingDescribe);
+  acknowledge(policy, ACKNOWLEDGEMENTS.stoppedPatchingTaggedInstances);
 }
