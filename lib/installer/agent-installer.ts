@@ -457,7 +457,7 @@ export class AgentInstaller extends Construct {
       agentName: [props.agentName],
       complianceSeverity: [severity],
       switchParameter: [this.switchParameter.parameterName],
-      sharedSwitchParameter: [props.sharedSwitchArn ?? ''],
+      ...optional('sharedSwitchParameter', props.sharedSwitchArn),
       desiredVersionParameter: [this.desiredVersionParameter.parameterName],
       installArgumentsParameter: [this.installArgumentsParameter.parameterName],
       ...this.packageParameters(packages),

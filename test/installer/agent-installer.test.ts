@@ -136,10 +136,11 @@ describe('AgentInstaller: parameters, associations, output', () => {
         OutputS3KeyPrefix: { 'Fn::Join': ['', [{ Ref: 'AWS::AccountId' }, '/', { Ref: 'AWS::Region' }, '/agent-installer/SecurityAgent/all/']] },
       } },
     });
-    expect(associationParameters(build2Template())[0]).toMatchObject({ mode: ['enforce'], agentName: ['SecurityAgent'], complianceSeverity: ['HIGH'], sharedSwitchParameter: [''] });
+    const [parameters] = associationParameters(template);
+    expect(parameters).toMatchObject({ mode: ['enforce'], agentName: ['SecurityAgent'], complianceSeverity: ['HIGH'] });
+    // No shared switch: the parameter is left out, so the document's default (empty) applies.
+    expect(Object.keys(parameters)).not.toContain('sharedSwitchParameter');
   });
-
-  function build2Template(): Template { return Template.fromStack(stack); }
 
   test('the output bucket is retained, versioned, encrypted, TLS only and private', () => {
     const { template } = build();

@@ -5,6 +5,11 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AgentInstaller } from '../../lib';
+import { testApp } from '../support/gates';
 import {
   BUCKET, GpgSigner, LINUX_SCRIPT, NODE_ID, REGION, Sandbox, cleanUp, complianceCalls, denyParameter, fakePackage,
   installedVersion, makeSandbox, preinstall, putObject, putParameter, readLog, run, sha256,
@@ -392,5 +397,26 @@ describe('install-agent.sh: inputs and phases', () => {
     const unhealthy = await run(sb, { ...params(), INSTALLER_PHASE: 'verify' });
     expect(unhealthy.code).toBe(1);
     expect(unhealthy.stderr).toContain('unhealthy after install: service securityagentd is not active');
+  });
+});
+
+describe('install-agent.sh as the synthesized document runs it', () => {
+  test('the decide step of a Distributor document, written out from the template, decides like the file', async () => {
+    const stack = new Stack(testApp(), 'Doc');
+    new AgentInstaller(stack, 'Agent', {
+      agentName: 'SecurityAgent', agentVersion: '7.2.1', linuxPackageName: 'securityagent', linuxServiceName: 'securityagentd',
+      distributorPackageName: 'ExampleSecurityAgent', distributorPackageVersion: '7.2.1',
+    });
+    const [doc] = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document')) as { Properties: { Content: { mainSteps: { name: string; inputs: { runCommand: string[] } }[] } } }[];
+    const decide = doc.Properties.Content.mainSteps.find((step) => step.name === 'decideLinux')!;
+    const { sb } = setUp();
+    const script = path.join(sb.dir, '_script.sh');
+    fs.writeFileSync(script, decide.inputs.runCommand.join('\n') + '\n');
+
+    const needed = await run(sb, params(), script);
+    expect(needed.code).toBe(0);
+    expect(needed.stdout).toContain('install-agent: install needed (installed version is none, desired 7.2.1)');
+    preinstall(sb, '7.2.1');
+    expect((await run(sb, params(), script)).code).toBe(100);
   });
 });
