@@ -10,6 +10,7 @@ import {
   AgentArchitecture, AgentComplianceSeverity, AgentInstallMode, AgentInstaller, AgentInstallerProps, AgentInstallerSharedSwitch,
   AgentPackage, AgentPackageFormat, AgentPlatform, AgentTargets, AssociationSchedule,
 } from '../../lib';
+import { installerDocument } from '../../lib/private/installer-document';
 import { allFindings, testApp } from '../support/gates';
 import { LINUX_SCRIPT, WINDOWS_SCRIPT } from './harness';
 
@@ -319,6 +320,12 @@ describe('AgentInstaller: gates', () => {
     });
     expect(allFindings(app)).toEqual([]);
   });
+});
+
+test('both documents stay under the 64 KB Systems Manager document size limit (the Distributor one holds each script twice)', () => {
+  const sizes = (['s3', 'distributor'] as const).map((source) => Buffer.byteLength(JSON.stringify(installerDocument(source))));
+  for (const size of sizes) expect(size).toBeLessThan(64 * 1024);
+  expect(sizes[1]).toBeGreaterThan(sizes[0]);
 });
 
 test('the document skeleton files are plain JSON in documents/installer', () => {
