@@ -7,6 +7,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
+  AgentInstallMode,
+  AgentInstaller,
+  AgentPackageFormat,
+  AgentPlatform,
+  AgentTargets,
   BootScriptPlatform,
   HybridActivationApi,
   InventoryBucket,
@@ -36,8 +41,8 @@ export class HybridFleetExampleStack extends Stack {
       // (this is the value the default derived from the path HybridFleetExample/Activations).
       markerTagValue: 'c88cc453c197692dd2fa02a681083f3af0cf98f631',
       activationLifetime: Duration.hours(1),
-      defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report' },
-      allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
+      defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report', AgentRing: 'broad' },
+      allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, { key: 'AgentRing', values: ['canary', 'early', 'broad'] }],
       // Lifecycle: a re-imaged machine that comes back under its old name replaces its offline registration;
       // an online one is refused with 409.
       nameConflictPolicy: NameConflictPolicy.REPLACE_OFFLINE,
@@ -68,6 +73,7 @@ export class HybridFleetExampleStack extends Stack {
     });
 
     this.definePatching();
+    this.defineAgentInstaller();
   }
 
   /**
@@ -109,6 +115,60 @@ export class HybridFleetExampleStack extends Stack {
       maxConcurrency: '1',
       maxErrors: '0',
       ...output,
+    });
+  }
+
+  /**
+   * Agent installer: a sample security agent on every hybrid and EC2 node, rolled out in rings by the node tag
+   * AgentRing (set it at registration, e.g. `--tag AgentRing=canary`): about 10 % of the nodes in `canary`, 40 % in
+   * `early`, the rest in `broad`. Rollout 10 % → 50 % → 100 %: deploy with only canary enforcing (below), watch the
+   * Custom:ExampleSecurityAgent compliance and the failure-rate alarm, then set `early` to ENFORCE and deploy, then
+   * `broad`. To stop a bad rollout anywhere in this account and Region without a deploy:
+   * `aws ssm put-parameter --name /agent-installer/ExampleSecurityAgent/switch --value disabled --overwrite`.
+   */
+  private defineAgentInstaller(): void {
+    // The vendor's packages, uploaded to a versioned bucket of yours; nodes may read exactly these object versions.
+    const packages = s3.Bucket.fromBucketName(this, 'AgentPackages', 'example-security-agent-packages');
+    new AgentInstaller(this, 'SecurityAgent', {
+      agentName: 'ExampleSecurityAgent',
+      agentVersion: '7.2.1',
+      packages: [
+        {
+          platform: AgentPlatform.LINUX,
+          format: AgentPackageFormat.RPM,
+          bucket: packages,
+          key: 'example-security-agent/7.2.1/example-security-agent-7.2.1.x86_64.rpm',
+          objectVersion: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+          sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+          // The vendor's detached signature and release key, pinned to their object versions too.
+          gpgSignatureKey: 'example-security-agent/7.2.1/example-security-agent-7.2.1.x86_64.rpm.sig',
+          gpgSignatureObjectVersion: 'Wq2Pn4nP0s7ZuCx9hWlA8yGmKJ1bLdVt',
+          gpgTrustedKeyKey: 'example-security-agent/release-key.asc',
+          gpgTrustedKeyObjectVersion: 'Ab7yUq0xW3cLs9Ve5KtR2nPjHd6GmFi4',
+        },
+        {
+          platform: AgentPlatform.WINDOWS,
+          format: AgentPackageFormat.MSI,
+          bucket: packages,
+          key: 'example-security-agent/7.2.1/ExampleSecurityAgent-7.2.1-x64.msi',
+          objectVersion: 'Lm3Kp8Qw1Zr5Tx7Vb9Nc2Hd4Jf6Gs0Ya',
+          sha256: '60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752',
+          authenticodeSigner: 'CN=Example Security Ltd, O=Example Security Ltd, C=GB',
+        },
+      ],
+      linuxPackageName: 'example-security-agent',
+      linuxServiceName: 'example-security-agentd',
+      linuxHealthCommand: '/opt/example-security-agent/bin/esactl status',
+      windowsProductName: 'Example Security Agent',
+      windowsServiceName: 'ExampleSecurityAgent',
+      stages: [
+        { name: 'canary', targets: AgentTargets.tags({ AgentRing: ['canary'] }), mode: AgentInstallMode.ENFORCE, maxConcurrency: '5', maxErrors: '1' },
+        { name: 'early', targets: AgentTargets.tags({ AgentRing: ['early'] }), mode: AgentInstallMode.REPORT },
+        { name: 'broad', targets: AgentTargets.tags({ AgentRing: ['broad'] }), mode: AgentInstallMode.REPORT },
+      ],
+      maxConcurrency: '10%',
+      maxErrors: '5%',
+      nodeRoles: [this.activations.instanceRole],
     });
   }
 }

@@ -3,3 +3,4 @@ export * from './activation';
 export * from './patching';
 export * from './inventory';
 export * from './connectivity';
+export * from './installer';

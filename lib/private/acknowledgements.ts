@@ -498,3 +498,53 @@ export function acknowledgeStoppedInstancePatchingFindings(policy: IConstruct): 
   acknowledge(policy, ACKNOWLEDGEMENTS.stoppedPatchingDescribe);
   acknowledge(policy, ACKNOWLEDGEMENTS.stoppedPatchingTaggedInstances);
 }
+
+/*
+ * Agent installer (lib/installer/agent-installer.ts).
+ */
+const INSTALLER_ACKNOWLEDGEMENTS = {
+  installerOutputNoAccessLogs: {
+    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    reason:
+      'Server access logging needs a second bucket the construct cannot choose for you; installer output is also in the association history and CloudTrail data events if enabled. Pass outputBucket to use a logged bucket',
+  },
+  installerOutputSseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason:
+      'Installer command output is encrypted at rest with SSE-S3, which every node can write without extra KMS grants; set outputEncryptionKey to use SSE-KMS with a customer-managed key',
+  },
+  installerOutputNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason: 'Installer command output is operational log data with a lifecycle expiry; a cross-region replica would double its cost without a recovery need',
+  },
+  installerOutputNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Nothing consumes events for installer output; failed runs are reported by EventBridge rules on association state changes and by compliance',
+  },
+  installerOutputNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason: 'The bucket is versioned and retained, and its lifecycle rule expires old output; object lock would forbid that expiry',
+  },
+  installerNodeOutputPrefix: {
+    // The finding names the bucket and the installer's output prefix; see acknowledgeInstallerNodeGrant.
+    ids: ['AwsSolutions-IAM5[Resource::<OBJECTS>]'],
+    reason:
+      "State Manager writes output under keys that hold association, execution and node ids, so nodes may put objects anywhere under the installer's account/Region prefix, and only there (s3:PutObject only)",
+  },
+} satisfies Record<string, Acknowledgement>;
+Object.assign(ACKNOWLEDGEMENTS, INSTALLER_ACKNOWLEDGEMENTS);
+
+/** Acknowledges the intended findings of the output bucket an agent installer creates. */
+export function acknowledgeInstallerOutputBucketFindings(bucket: IConstruct, choices: { readonly kms: boolean }): void {
+  acknowledge(bucket, INSTALLER_ACKNOWLEDGEMENTS.installerOutputNoAccessLogs);
+  if (!choices.kms) acknowledge(bucket, INSTALLER_ACKNOWLEDGEMENTS.installerOutputSseS3);
+  acknowledge(bucket, INSTALLER_ACKNOWLEDGEMENTS.installerOutputNoReplication);
+  acknowledge(bucket, INSTALLER_ACKNOWLEDGEMENTS.installerOutputNoEvents);
+  acknowledge(bucket, INSTALLER_ACKNOWLEDGEMENTS.installerOutputNoObjectLock);
+}
+
+/** Acknowledges the key wildcard under the installer's output prefix (a resolved CloudFormation value) on the node policy. */
+export function acknowledgeInstallerNodeGrant(policy: IConstruct, resolvedOutputObjects: unknown): void {
+  const ack = INSTALLER_ACKNOWLEDGEMENTS.installerNodeOutputPrefix;
+  acknowledge(policy, { ids: ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(resolvedOutputObjects))), reason: ack.reason });
+}

@@ -51,6 +51,16 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     });
   });
 
+  test('installs the sample security agent in three rings by the AgentRing tag, only canary enforcing, with its switch', () => {
+    const template = Template.fromStack(activation);
+    const stages = Object.values(template.findResources('AWS::SSM::Association'))
+      .map((a) => a.Properties)
+      .filter((p) => p.Parameters?.agentName?.[0] === 'ExampleSecurityAgent')
+      .map((p) => [p.Targets[0].Values[0], p.Parameters.mode[0]]);
+    expect(stages).toEqual([['canary', 'enforce'], ['early', 'report'], ['broad', 'report']]);
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/agent-installer/ExampleSecurityAgent/switch', Value: 'enabled' });
+  });
+
   test('one central inventory stack and a member stack per other account and region, all syncing to one bucket', () => {
     const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack);
     expect(stacks.map((s) => s.stackName).sort()).toEqual([
