@@ -27,6 +27,7 @@ import {
   PatchRebootOption,
   PatchRules,
   RejectedPatchesAction,
+  SsmPrivateEndpoints,
 } from '../lib';
 
 /** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
@@ -235,6 +236,34 @@ export class InventoryMemberStack extends Stack {
   }
 }
 
+/** A private fleet: EC2 instances in isolated subnets reach Systems Manager only through VPC endpoints. */
+export class PrivateFleetStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    // The VPC belongs to the network team (imported, not created here); its subnets have no route to the internet.
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      vpcCidrBlock: '10.40.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      isolatedSubnetIds: ['subnet-0a1b2c3d4e5f60718', 'subnet-0f1e2d3c4b5a69788'],
+      isolatedSubnetRouteTableIds: ['rtb-0a1b2c3d4e5f60718', 'rtb-0f1e2d3c4b5a69788'],
+    });
+    new SsmPrivateEndpoints(this, 'Endpoints', {
+      vpc,
+      allowedCidrs: ['10.40.0.0/16', '10.20.0.0/16'],
+      kms: true,
+      logs: true,
+      s3Gateway: true,
+    });
+    // Dev/test instances sleep at night: the group's install window starts the stopped ones, patches them and stops them.
+    const linux = PatchBaseline.criticalAndSecurityUpdates(this, 'LinuxBaseline', {
+      operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023,
+      approveAfterDays: 7,
+    });
+    new PatchGroup(this, 'DevTest', { groupName: 'dev-test', baselines: [linux], patchStoppedInstances: true });
+  }
+}
+
 /**
  * The environment of the activation stack, from context: `cdk synth -c env=111122223333/eu-west-1`. Without it the
  * stack is environment-agnostic; the gates build the app both ways.
@@ -264,6 +293,10 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
       });
     }
   }
+  new PrivateFleetStack(app, 'PrivateFleet', {
+    env: { account: '444455556666', region: 'eu-west-1' },
+    description: 'A private fleet: VPC endpoints for Systems Manager, and a dev/test group patched even while stopped',
+  });
   return app;
 }
 
