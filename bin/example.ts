@@ -13,6 +13,10 @@ import {
   AgentPlatform,
   AgentTargets,
   BootScriptPlatform,
+  CompliancePlatform,
+  ComplianceTopic,
+  ConfigRecorderChoice,
+  FleetCompliance,
   HybridActivationApi,
   InventoryBucket,
   InventoryCollection,
@@ -75,6 +79,25 @@ export class HybridFleetExampleStack extends Stack {
 
     this.definePatching();
     this.defineAgentInstaller();
+    this.defineCompliance();
+  }
+
+  /**
+   * Compliance, Datacom's way: Config rules over the fleet (patch and association compliance, the security agent
+   * every Linux node must run, no telnet anywhere, EC2 instances with a role), NON_COMPLIANT transitions to one
+   * topic for the account, and remediation that patches only nodes tagged PatchMode=enforce (manual: an operator
+   * starts it from the Config console). The organization already records with AWS Config (Control Tower), so the
+   * recorder is the existing one.
+   */
+  private defineCompliance(): void {
+    const topic = new ComplianceTopic(this, 'ComplianceTopic', { displayName: 'Hybrid fleet compliance' });
+    new FleetCompliance(this, 'Compliance', {
+      recorder: ConfigRecorderChoice.existing(),
+      requiredApplications: [{ platform: CompliancePlatform.LINUX, applications: [{ name: 'amazon-ssm-agent', version: '3.3.0.0' }] }],
+      blockedApplications: [{ applications: [{ name: 'telnet-server' }, { name: 'telnetd' }] }],
+      instanceProfileCoverage: true,
+      notificationTopic: topic.topic,
+    });
   }
 
   /**
@@ -218,6 +241,8 @@ export class InventoryCentralStack extends Stack {
 export interface InventoryMemberStackProps extends StackProps {
   /** Collect inventory here; false when Quick Setup or Inspector already does (two inventory associations = none). */
   readonly collect: boolean;
+  /** Where the AWS Config recorder of this account and Region comes from (one per account and Region). */
+  readonly configRecorder: ConfigRecorderChoice;
 }
 
 /** Every other account and region: collect inventory (unless something else does) and sync it to the central bucket. */
@@ -233,6 +258,8 @@ export class InventoryMemberStack extends Stack {
       }),
       prefix: INVENTORY_PREFIX,
     });
+    // The member's compliance rules: patch and association compliance, remediated only on enforce-mode nodes.
+    new FleetCompliance(this, 'Compliance', { recorder: props.configRecorder });
   }
 }
 
@@ -289,6 +316,9 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
         env: { account, region },
         // In the second account, us-east-1 is already covered by Quick Setup host management: sync only.
         collect: !(account === '444455556666' && region === 'us-east-1'),
+        // The second account is not under Control Tower: its eu-west-1 stack defines the recorder (and only there).
+        configRecorder:
+          account === '444455556666' && region === 'eu-west-1' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
         description: `Fleet inventory of ${account} in ${region}, synced to the central bucket`,
       });
     }

@@ -4,3 +4,4 @@ export * from './patching';
 export * from './inventory';
 export * from './connectivity';
 export * from './installer';
+export * from './compliance';

@@ -268,6 +268,83 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       'A server access log target must not have an Object Lock default retention, and the logs expire after 365 days; the bucket is versioned and retained on stack deletion instead',
   },
+  // Compliance (lib/compliance/).
+  configRecorderManagedPolicy: {
+    ids: ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWS_ConfigRole]'],
+    reason:
+      'AWS_ConfigRole is the AWS-maintained policy a configuration recorder needs to describe every resource type it records; AWS updates it when Config supports new types',
+  },
+  configRecorderInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The recorder role's policy belongs to that one role, is created and deleted with it, and only lets Config write to its delivery bucket",
+  },
+  configDeliveryNoAccessLogs: {
+    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    reason:
+      'Server access logging needs a second bucket the construct cannot choose for you; Config writes to this bucket with its own role, recorded in CloudTrail. Set serverAccessLogsBucket to turn it on',
+  },
+  configDeliveryObjects: {
+    // The finding names the delivery bucket's AWSLogs/<account>/Config/ prefix; see acknowledgeConfigDeliveryObjects.
+    ids: ['AwsSolutions-IAM5[Resource::<OBJECTS>]'],
+    reason:
+      'Config names snapshot and history files after the Region, date and delivery id, so the recorder role may put objects under AWSLogs/<account>/Config/ of its delivery bucket, and only there (s3:PutObject only)',
+  },
+  configDeliverySseS3: {
+    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    reason: 'Configuration snapshots and history are encrypted at rest with SSE-S3, which Config can write without KMS grants; set encryptionKey to use SSE-KMS with a customer-managed key',
+  },
+  configDeliveryNoReplication: {
+    ids: nag('S3BucketReplicationEnabled'),
+    reason: 'The bucket holds copies of what AWS Config keeps itself (configuration history and snapshots stay queryable in Config); a replica would double the cost without a recovery need',
+  },
+  configDeliveryNoEvents: {
+    ids: [guard('s3_event_notifications_enabled_check')],
+    reason: 'Nothing consumes an event per delivered snapshot; compliance changes are notified through EventBridge rules on the Config events',
+  },
+  configDeliveryNoObjectLock: {
+    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    reason: 'The bucket is versioned and retained on stack deletion; Object Lock would also have to be chosen when the bucket is created and cannot be undone',
+  },
+  remediationRoleInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The automation role's policy belongs to that one role, is created and deleted with it, and grants only what the remediation runbook calls",
+  },
+  remediationRoleAnyResource: {
+    ids: ['AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'ec2:DescribeTags, ssm:ListCommands, ListCommandInvocations, GetCommandInvocation and DescribeInstanceInformation support no resource types; they only read tags and the state of the commands the runbook sent',
+  },
+  remediationRoleAnyNode: {
+    ids: [
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]',
+    ],
+    reason:
+      'Which node is non-compliant is known only when the runbook runs; ssm:SendCommand on nodes carries an ssm:resourceTag condition on the mode tag with the enforce value, so only enforce-mode nodes can receive a command, and reading tags is the decision itself',
+  },
+  remediationEventsInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The EventBridge role's policy belongs to that one role and only starts the remediation runbook and passes its automation role to Systems Manager",
+  },
+  remediationEventsAnyVersion: {
+    // The finding names the runbook's automation-definition ARN; see acknowledgeRemediationEventsRoleFindings.
+    ids: ['AwsSolutions-IAM5[Resource::<DEFINITION>]'],
+    reason:
+      'ssm:StartAutomationExecution is checked against the runbook version that runs ($DEFAULT), which changes whenever the library updates the runbook; the resource names the runbook and allows any of its versions',
+  },
+  instanceProfileRemediationInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The automation role's policy belongs to that one role, is created and deleted with it, and grants only what AWS-AttachIAMToInstance calls",
+  },
+  instanceProfileRemediationWildcards: {
+    ids: [
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*]',
+    ],
+    reason:
+      'The instance without a profile is known only when the remediation runs, ec2:DescribeIamInstanceProfileAssociations supports no resource types, and AWS-AttachIAMToInstance names the profile it creates for the role at run time; iam:PassRole is limited to the fleet role and ec2.amazonaws.com',
+  },
 } satisfies Record<string, Acknowledgement>;
 
 function acknowledge(scope: IConstruct, ack: Acknowledgement): void {
@@ -547,4 +624,49 @@ export function acknowledgeInstallerOutputBucketFindings(bucket: IConstruct, cho
 export function acknowledgeInstallerNodeGrant(policy: IConstruct, resolvedOutputObjects: unknown): void {
   const ack = INSTALLER_ACKNOWLEDGEMENTS.installerNodeOutputPrefix;
   acknowledge(policy, { ids: ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(resolvedOutputObjects))), reason: ack.reason });
+}
+
+/*
+ * Compliance (lib/compliance/).
+ */
+
+/** Acknowledges the managed and inline policies of a configuration recorder role the library creates. */
+export function acknowledgeConfigRecorderRoleFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.configRecorderManagedPolicy);
+  acknowledge(role, ACKNOWLEDGEMENTS.configRecorderInlinePolicy);
+}
+
+/** Acknowledges the intended findings of a Config delivery bucket the library creates. */
+export function acknowledgeConfigDeliveryBucketFindings(bucket: IConstruct, choices: { readonly accessLogs: boolean; readonly kms: boolean }): void {
+  if (!choices.accessLogs) acknowledge(bucket, ACKNOWLEDGEMENTS.configDeliveryNoAccessLogs);
+  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.configDeliverySseS3);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.configDeliveryNoReplication);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.configDeliveryNoEvents);
+  acknowledge(bucket, ACKNOWLEDGEMENTS.configDeliveryNoObjectLock);
+}
+
+/** Acknowledges the intended findings of the remediation runbook's automation role. */
+export function acknowledgeRemediationRunbookFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.remediationRoleInlinePolicy);
+  acknowledge(role, ACKNOWLEDGEMENTS.remediationRoleAnyResource);
+  acknowledge(role, ACKNOWLEDGEMENTS.remediationRoleAnyNode);
+}
+
+/** Acknowledges the findings of the role EventBridge uses to start the runbook (`definition`: the resolved ARN). */
+export function acknowledgeRemediationEventsRoleFindings(role: IConstruct, definition: unknown): void {
+  const ack = ACKNOWLEDGEMENTS.remediationEventsAnyVersion;
+  acknowledge(role, ACKNOWLEDGEMENTS.remediationEventsInlinePolicy);
+  acknowledge(role, { ids: ack.ids.map((id) => id.replace('<DEFINITION>', flattenReference(definition))), reason: ack.reason });
+}
+
+/** Acknowledges the intended findings of the AWS-AttachIAMToInstance automation role. */
+export function acknowledgeInstanceProfileRemediationFindings(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.instanceProfileRemediationInlinePolicy);
+  acknowledge(role, ACKNOWLEDGEMENTS.instanceProfileRemediationWildcards);
+}
+
+/** Acknowledges the object wildcard of a recorder role on its delivery prefix (`objects`: the resolved ARN). */
+export function acknowledgeConfigDeliveryObjects(role: IConstruct, objects: unknown): void {
+  const ack = ACKNOWLEDGEMENTS.configDeliveryObjects;
+  acknowledge(role, { ids: ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(objects))), reason: ack.reason });
 }

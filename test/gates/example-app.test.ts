@@ -92,6 +92,20 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
       template.resourceCountIs('AWS::SSM::Association', collects ? 1 : 0);
     }
   });
+  test('compliance in every stack but the central one, with exactly one recorder per account and Region', () => {
+    const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack && c.stackName !== 'InventoryCentral');
+    const recorders = stacks.filter((s) => Object.keys(Template.fromStack(s).findResources('AWS::Config::ConfigurationRecorder')).length > 0);
+    expect(recorders.map((s) => s.stackName)).toEqual(['InventoryMember-444455556666-eu-west-1']);
+    for (const stack of stacks) {
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::Config::ConfigRule', { Source: { Owner: 'AWS', SourceIdentifier: 'EC2_MANAGEDINSTANCE_PATCH_COMPLIANCE_STATUS_CHECK' } });
+      template.hasResourceProperties('AWS::Config::RemediationConfiguration', { Automatic: false, Parameters: Match.objectLike({ ComplianceType: { StaticValue: { Values: ['Patch'] } } }) });
+    }
+    const fleet = Template.fromStack(activation);
+    fleet.hasResourceProperties('AWS::Config::ConfigRule', { Source: { Owner: 'AWS', SourceIdentifier: 'EC2_INSTANCE_PROFILE_ATTACHED' } });
+    fleet.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Hybrid fleet compliance' });
+    fleet.resourceCountIs('AWS::SNS::Topic', 1);
+  });
 });
 
 describe('example app gates prove themselves', () => {
