@@ -271,11 +271,11 @@ export class ComplianceDashboard extends Construct {
   }
 
   /** A metric of the function (default: maximum over the interval). */
-  public metric(metricName: string, dimensionsMap: { [name: string]: string } = {}, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metric(metricName: string, dimensions: { [name: string]: string } = {}, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: ComplianceDashboard.METRICS_NAMESPACE,
       metricName,
-      dimensionsMap,
+      dimensionsMap: dimensions,
       statistic: 'Maximum',
       period: this.period,
       ...props,
