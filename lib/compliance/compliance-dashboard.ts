@@ -352,7 +352,7 @@ export class ComplianceDashboard extends Construct {
       ],
       [
         new cloudwatch.GraphWidget({
-          title: 'Non-compliant nodes by compliance type, severity, patch group and mode',
+          title: 'Non-compliant nodes by type, severity, group and mode',
           width: 12,
           height: 7,
           stacked: true,

@@ -80,7 +80,7 @@ test('the dashboard graphs compliance per patch group and mode, severities, the 
   const titles = body.widgets.map((w: any) => w.properties.title);
   expect(titles).toEqual([
     'Fleet now', 'Alarms', 'Compliance % per patch group and mode', 'Compliance % by mode', 'Report → enforce progression (nodes by mode)',
-    'Non-compliant nodes by worst severity', 'Non-compliant nodes by compliance type, severity, patch group and mode',
+    'Non-compliant nodes by worst severity', 'Non-compliant nodes by type, severity, group and mode',
     'Agent coverage % and nodes online', 'Worst non-compliant nodes (latest run per node, top 15)',
   ]);
   const byTitle = (t: string) => body.widgets.find((w: any) => w.properties.title === t).properties;
