@@ -15,9 +15,12 @@
  *       local API front and a throttled SSM stub (scripts/bench-boot-storm.ts): time until all are registered ÷ the
  *       theoretical minimum                                                                        target ≤ 1.3
  *       share registered 100 %, activations per registered machine ≤ 1.05, SSM calls per registration (stated)
+ *   (g) risk dashboard (scripts/bench-compliance-dashboard.ts): the bundled compliance-metrics function against the
+ *       stub with an example fleet of 1,000 nodes: SSM requests and duration per 1,000 nodes, a throttled run, and the
+ *       metric count it publishes (stated, no target)
  * Prints a table and exits 0 whatever the results (it is a benchmark, not a test).
  * Sections: all by default; only some with their names as arguments or in BENCH_ONLY (comma-separated):
- * synth, size, init, request, patch-groups, boot-storm — e.g. `npm run bench -- boot-storm`.
+ * synth, size, init, request, patch-groups, boot-storm, compliance-dashboard — e.g. `npm run bench -- boot-storm`.
  * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200), BENCH_STORM_* (see (f)).
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +34,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { SsmStub } from '../test/support/ssm-stub';
 import { benchBootStorm, STORM_TARGETS } from './bench-boot-storm';
+import { benchComplianceDashboard } from './bench-compliance-dashboard';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
@@ -455,6 +459,9 @@ async function main(): Promise<void> {
     'request': benchRequest,
     'patch-groups': benchPatchGroups,
     'boot-storm': benchStorm,
+    'compliance-dashboard': async () => {
+      await benchComplianceDashboard(out);
+    },
   };
   const chosen = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((s) => s.trim()).filter((s) => s);
   const unknown = chosen.filter((s) => !(s in sections));

@@ -5,3 +5,4 @@ export * from './fleet-config-recorder';
 export * from './instance-profile-coverage';
 export * from './node-remediation-runbook';
 export * from './remediation-mode';
+export * from './compliance-dashboard';

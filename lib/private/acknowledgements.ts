@@ -345,6 +345,26 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       'The instance without a profile is known only when the remediation runs, ec2:DescribeIamInstanceProfileAssociations supports no resource types, and AWS-AttachIAMToInstance names the profile it creates for the role at run time; iam:PassRole is limited to the fleet role and ec2.amazonaws.com',
   },
+  // Risk dashboard (lib/compliance/compliance-dashboard.ts).
+  complianceMetricsWildcard: {
+    ids: ['AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'ssm:DescribeInstanceInformation, ssm:ListResourceComplianceSummaries and the X-Ray trace actions support no resource types; the function only reads',
+  },
+  complianceMetricsAnyNodeTags: {
+    ids: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*]'],
+    reason:
+      'The function reads the patch-group and mode tags of every hybrid node of the account, whose ids are not known in advance; ssm:ListTagsForResource only, which reads tags',
+  },
+  complianceMetricsNoDlq: {
+    ids: nag('LambdaDLQ'),
+    reason:
+      'The compliance metrics function runs on a schedule and only reads: a failed run is followed by the next one, and the scan alarm fires when a run did not read the whole fleet or did not report',
+  },
+  complianceMetricsConcurrency: {
+    ids: nag('LambdaConcurrency'),
+    reason: 'The function runs once per schedule tick; reserving concurrency would only take it from the account pool',
+  },
 } satisfies Record<string, Acknowledgement>;
 
 function acknowledge(scope: IConstruct, ack: Acknowledgement): void {
@@ -401,6 +421,17 @@ export function acknowledgeHandlerFindings(
   if (!choices.reservedConcurrency) {
     acknowledge(handler.function, choices.asynchronous ? ACKNOWLEDGEMENTS.scheduledRunConcurrency : ACKNOWLEDGEMENTS.handlerUnreservedConcurrency);
   }
+  if (!choices.logEncryptionKey) acknowledge(handler.logGroup, ACKNOWLEDGEMENTS.logsServiceEncryption);
+}
+
+/** Acknowledges the intended findings of the risk dashboard's compliance metrics function. */
+export function acknowledgeComplianceMetricsFindings(handler: HandlerParts, choices: { readonly logEncryptionKey: boolean }): void {
+  acknowledge(handler.role, ACKNOWLEDGEMENTS.complianceMetricsWildcard);
+  acknowledge(handler.role, ACKNOWLEDGEMENTS.complianceMetricsAnyNodeTags);
+  acknowledge(handler.role, ACKNOWLEDGEMENTS.handlerInlinePolicy);
+  acknowledge(handler.function, ACKNOWLEDGEMENTS.handlerOutsideVpc);
+  acknowledge(handler.function, ACKNOWLEDGEMENTS.complianceMetricsNoDlq);
+  acknowledge(handler.function, ACKNOWLEDGEMENTS.complianceMetricsConcurrency);
   if (!choices.logEncryptionKey) acknowledge(handler.logGroup, ACKNOWLEDGEMENTS.logsServiceEncryption);
 }
 

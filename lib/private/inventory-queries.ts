@@ -12,6 +12,7 @@
  * A node is identified by (accountid, region, resourceid): node ids are unique per account and region only.
  * Athena execution parameters are SQL literals, so a string parameter is entered with its quotes: 'openssl'.
  */
+import { COMPLIANCE_QUERIES } from './compliance-queries';
 
 /** A named query: what it answers and its SQL. */
 export interface InventoryQuery {
@@ -183,4 +184,5 @@ export const INVENTORY_QUERIES: readonly InventoryQuery[] = [
       'ORDER BY i.accountid, i.region, i.resourceid',
     ].join('\n'),
   },
+  ...COMPLIANCE_QUERIES,
 ];

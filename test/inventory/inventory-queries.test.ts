@@ -21,6 +21,9 @@ import { testApp } from '../support/gates';
  *   111122223333 us-east-1  i-0a1b2c3d4e5f60002 batch-01        Ubuntu 22.04        (no group)   Patch MEDIUM, old agent
  *   444455556666 eu-west-1  mi-00000000000000aa1 legacy-mail    CentOS 6.10         linux-web    Patch CRITICAL, openssl 1.0.1e
  *   444455556666 us-east-1  i-0a1b2c3d4e5f60003 build-01        Amazon Linux 2      linux-web    compliant, openssl-libs 1.0.1e
+ *
+ * Mode tags (PatchMode): enforce on web-01, BILLING-APP-01 and build-01, report on billing-db-01 and legacy-mail. The
+ * falcon installer reports `Custom:CrowdStrikeFalcon` compliant on web-01 and billing-db-01.
  */
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'sync');
@@ -95,7 +98,7 @@ describe('sample data through the synthesized tables', () => {
  * engine v3 is Trino) parses them, with only functions known to both engines. Parsing cannot check function names,
  * so they are held to an allow-list.
  */
-const SHARED_FUNCTIONS = ['COALESCE', 'COUNT', 'LOWER', 'NULLIF', 'SUM', 'TRY_CAST'];
+const SHARED_FUNCTIONS = ['COALESCE', 'COUNT', 'LOWER', 'MAX', 'NULLIF', 'SUM', 'TRY_CAST'];
 
 /** The functions, aggregates and casts a query calls (upper case); throws when it does not parse as Trino SQL. */
 function trinoFunctions(sql: string): string[] {
@@ -232,6 +235,58 @@ describe('named queries answer the operators\' questions', () => {
   test('nodes outside every patch group (no PatchGroup tag)', async () => {
     expect((await run('fleet-nodes-missing-tag', ['PatchGroup'])).map((r) => [r.resourceid, r.computername])).toEqual([
       ['i-0a1b2c3d4e5f60002', 'batch-01'],
+    ]);
+  });
+
+  test('compliance per patch group and mode, from the nodes\' tags', async () => {
+    expect(await run('fleet-compliance-by-patch-group-and-mode', ['PatchGroup', 'PatchMode'])).toEqual([
+      { patch_group: '(untagged)', mode: '(untagged)', nodes: 1, compliant_nodes: 0, non_compliant_nodes: 1, nodes_with_critical: 0 },
+      { patch_group: 'billing-app', mode: 'enforce', nodes: 1, compliant_nodes: 0, non_compliant_nodes: 1, nodes_with_critical: 0 },
+      { patch_group: 'billing-app', mode: 'report', nodes: 1, compliant_nodes: 0, non_compliant_nodes: 1, nodes_with_critical: 1 },
+      { patch_group: 'linux-web', mode: 'enforce', nodes: 2, compliant_nodes: 2, non_compliant_nodes: 0, nodes_with_critical: 0 },
+      { patch_group: 'linux-web', mode: 'report', nodes: 1, compliant_nodes: 0, non_compliant_nodes: 1, nodes_with_critical: 1 },
+    ]);
+    // Another tag key: every node falls into (untagged), none is lost.
+    expect(await run('fleet-compliance-by-patch-group-and-mode', ['Team', 'NoSuchKey'])).toEqual([
+      { patch_group: '(untagged)', mode: '(untagged)', nodes: 3, compliant_nodes: 0, non_compliant_nodes: 3, nodes_with_critical: 2 },
+      { patch_group: 'ci', mode: '(untagged)', nodes: 1, compliant_nodes: 1, non_compliant_nodes: 0, nodes_with_critical: 0 },
+      { patch_group: 'data', mode: '(untagged)', nodes: 1, compliant_nodes: 0, non_compliant_nodes: 1, nodes_with_critical: 0 },
+      { patch_group: 'web', mode: '(untagged)', nodes: 1, compliant_nodes: 1, non_compliant_nodes: 0, nodes_with_critical: 0 },
+    ]);
+  });
+
+  test('agent coverage per account and Region (a custom compliance type)', async () => {
+    expect(await run('fleet-agent-coverage', ['Custom:CrowdStrikeFalcon'])).toEqual([
+      { accountid: '111122223333', region: 'eu-west-1', nodes: 3, covered: 2, reporting_non_compliant: 0, not_reporting: 1 },
+      { accountid: '111122223333', region: 'us-east-1', nodes: 1, covered: 0, reporting_non_compliant: 0, not_reporting: 1 },
+      { accountid: '444455556666', region: 'eu-west-1', nodes: 1, covered: 0, reporting_non_compliant: 0, not_reporting: 1 },
+      { accountid: '444455556666', region: 'us-east-1', nodes: 1, covered: 0, reporting_non_compliant: 0, not_reporting: 1 },
+    ]);
+    // Patch compliance is reported by every node: it counts the non-compliant ones too.
+    expect((await run('fleet-agent-coverage', ['Patch']))[0]).toEqual({
+      accountid: '111122223333', region: 'eu-west-1', nodes: 3, covered: 1, reporting_non_compliant: 2, not_reporting: 0,
+    });
+  });
+
+  test('non-compliant items of one severity, most widespread first', async () => {
+    expect((await run('fleet-non-compliant-items-by-severity', ['CRITICAL'])).map((r) => [r.compliancetype, r.id, r.nodes])).toEqual([
+      ['Patch', 'CESA-2026:0001', 1], ['Patch', 'CESA-2026:0002', 1], ['Patch', 'RHSA-2026:1001', 1],
+    ]);
+    expect((await run('fleet-non-compliant-items-by-severity', ['HIGH'])).map((r) => [r.compliancetype, r.id, r.nodes])).toEqual([
+      ['Association', 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e', 1], ['Patch', 'KB5031364', 1], ['Patch', 'RHSA-2026:1002', 1],
+    ]);
+  });
+
+  test('compliance by account, Region and type, across the sync\'s source accounts', async () => {
+    expect((await run('fleet-compliance-by-account-region')).map((r) => [r.accountid, r.region, r.compliancetype, r.nodes, r.non_compliant_nodes, r.last_execution])).toEqual([
+      ['111122223333', 'eu-west-1', 'Association', 3, 1, '2026-11-29T03:12:00Z'],
+      ['111122223333', 'eu-west-1', 'Custom:CrowdStrikeFalcon', 2, 0, '2026-11-28T22:00:00Z'],
+      ['111122223333', 'eu-west-1', 'Patch', 3, 2, '2026-11-29T03:12:00Z'],
+      ['111122223333', 'us-east-1', 'Patch', 1, 1, '2026-11-29T03:12:00Z'],
+      ['444455556666', 'eu-west-1', 'Association', 1, 0, '2026-11-29T03:12:00Z'],
+      ['444455556666', 'eu-west-1', 'Patch', 1, 1, '2026-11-29T03:12:00Z'],
+      ['444455556666', 'us-east-1', 'Association', 1, 0, '2026-11-29T03:12:00Z'],
+      ['444455556666', 'us-east-1', 'Patch', 1, 0, '2026-11-29T03:12:00Z'],
     ]);
   });
 });

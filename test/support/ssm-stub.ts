@@ -154,10 +154,27 @@ export interface StoredNode {
   readonly tags: Map<string, string>;
 }
 
+/** Severities of compliance items (SSM `ComplianceSeverity`), worst first. */
+export const COMPLIANCE_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'] as const;
+export type ComplianceSeverity = (typeof COMPLIANCE_SEVERITIES)[number];
+
+/** A node's compliance for one compliance type, as `ListResourceComplianceSummaries` reports it. */
+export interface StoredComplianceSummary {
+  readonly instanceId: string;
+  readonly complianceType: string;
+  /** Non-compliant item counts by severity; the summary is `NON_COMPLIANT` when any is above 0. */
+  readonly nonCompliant: Partial<Record<ComplianceSeverity, number>>;
+  /** Compliant items (counted as `UNSPECIFIED`). Default 1. */
+  readonly compliantCount: number;
+  readonly executionTime: Date;
+}
+
 /** Mutable state shared by the operation handlers; cleared by `reset()`. */
 export interface SsmStubState {
   readonly activations: Map<string, StoredActivation>;
   readonly nodes: Map<string, StoredNode>;
+  /** Compliance summaries, in insertion order (the listing order). */
+  readonly compliance: StoredComplianceSummary[];
 }
 
 /** Options for `SsmStub.addNode`. */
@@ -213,6 +230,27 @@ export function randomActivationCode(length = 20): string {
   let out = '';
   for (let i = 0; i < length; i++) out += ACTIVATION_CODE_ALPHABET[bytes[i] % ACTIVATION_CODE_ALPHABET.length];
   return out;
+}
+
+const SEVERITY_COUNT_KEYS: Readonly<Record<ComplianceSeverity, string>> = {
+  CRITICAL: 'CriticalCount', HIGH: 'HighCount', MEDIUM: 'MediumCount', LOW: 'LowCount', INFORMATIONAL: 'InformationalCount', UNSPECIFIED: 'UnspecifiedCount',
+};
+
+/** A stored summary in the SDK's `ResourceComplianceSummaryItem` shape. */
+function complianceSummaryItem(c: StoredComplianceSummary): Record<string, unknown> {
+  const counts = (pick: (s: ComplianceSeverity) => number) => Object.fromEntries(COMPLIANCE_SEVERITIES.map((s) => [SEVERITY_COUNT_KEYS[s], pick(s)]));
+  const nonCompliantCount = COMPLIANCE_SEVERITIES.reduce((sum, s) => sum + (c.nonCompliant[s] ?? 0), 0);
+  const worst = COMPLIANCE_SEVERITIES.find((s) => (c.nonCompliant[s] ?? 0) > 0) ?? 'UNSPECIFIED';
+  return {
+    ComplianceType: c.complianceType,
+    ResourceType: 'ManagedInstance',
+    ResourceId: c.instanceId,
+    Status: nonCompliantCount > 0 ? 'NON_COMPLIANT' : 'COMPLIANT',
+    OverallSeverity: worst,
+    ExecutionSummary: { ExecutionTime: c.executionTime.getTime() / 1000 },
+    CompliantSummary: { CompliantCount: c.compliantCount, SeveritySummary: counts((s) => (s === 'UNSPECIFIED' ? c.compliantCount : 0)) },
+    NonCompliantSummary: { NonCompliantCount: nonCompliantCount, SeveritySummary: counts((s) => c.nonCompliant[s] ?? 0) },
+  };
 }
 
 /** Built-in operation handlers. Later operations (DescribeActivations, DeleteActivation, ...) go here. */
@@ -332,6 +370,24 @@ export const DEFAULT_HANDLERS: Readonly<Record<string, OperationHandler>> = {
   },
 
   /**
+   * Per-node compliance summaries (SSM-API; AWS-FACTS D.4): `MaxResults` 1–50, `Filters` with keys `ComplianceType`,
+   * `Status` and `OverallSeverity` and type `EQUAL` (others are refused: the stub does not model them).
+   */
+  ListResourceComplianceSummaries: (input, stub) => {
+    const filters: { Key: string; Values: string[]; Type?: string }[] = input?.Filters ?? [];
+    if (filters.some((f) => !['ComplianceType', 'Status', 'OverallSeverity'].includes(f.Key) || (f.Type ?? 'EQUAL') !== 'EQUAL')) {
+      return validationError('stub supports EQUAL filters on ComplianceType, Status and OverallSeverity only');
+    }
+    if (filters.some((f) => !Array.isArray(f.Values) || f.Values.length < 1 || f.Values.length > 20)) {
+      return validationError('Each filter takes 1 to 20 values');
+    }
+    const all = stub.state.compliance.map(complianceSummaryItem).filter((item) => filters.every((f) => f.Values.includes(String(item[f.Key]))));
+    const paged = page(all, input, { min: 1, max: 50, default: 50 });
+    if ('error' in paged || 'body' in paged) return paged;
+    return { body: { ResourceComplianceSummaryItems: paged.items, NextToken: paged.NextToken } };
+  },
+
+  /**
    * What amazon-ssm-agent calls on `-register` (not in the public SDK): checks the activation id and code, that it
    * has not expired and has registrations left, then registers a node as {@link SsmStub.register} does.
    */
@@ -382,7 +438,7 @@ class RateLimiter {
 export class SsmStub {
   /** Every request received, in order (including faulted ones). */
   public readonly requests: RecordedRequest[] = [];
-  public readonly state: SsmStubState = { activations: new Map(), nodes: new Map() };
+  public readonly state: SsmStubState = { activations: new Map(), nodes: new Map(), compliance: [] };
 
   private server?: http.Server;
   private endpoint?: string;
@@ -451,6 +507,7 @@ export class SsmStub {
     this.persistent.clear();
     this.state.activations.clear();
     this.state.nodes.clear();
+    this.state.compliance.length = 0;
     this.handlers.clear();
     for (const [op, h] of Object.entries(DEFAULT_HANDLERS)) this.handlers.set(op, h);
     this.rateLimit(this.options.rateLimit);
@@ -472,6 +529,26 @@ export class SsmStub {
     if (seed.name !== undefined && !node.tags.has('Name')) node.tags.set('Name', seed.name);
     this.state.nodes.set(node.InstanceId, node);
     return node;
+  }
+
+  /**
+   * Seeds a node's compliance summary for one type (replacing an earlier one of that node and type): compliant
+   * unless `nonCompliant` counts items of some severity.
+   */
+  public addCompliance(
+    instanceId: string,
+    complianceType: string,
+    nonCompliant: Partial<Record<ComplianceSeverity, number>> = {},
+    options: { readonly compliantCount?: number; readonly executionTime?: Date } = {},
+  ): StoredComplianceSummary {
+    const summary: StoredComplianceSummary = {
+      instanceId, complianceType, nonCompliant: { ...nonCompliant },
+      compliantCount: options.compliantCount ?? 1, executionTime: options.executionTime ?? new Date(),
+    };
+    const index = this.state.compliance.findIndex((c) => c.instanceId === instanceId && c.complianceType === complianceType);
+    if (index >= 0) this.state.compliance[index] = summary;
+    else this.state.compliance.push(summary);
+    return summary;
   }
 
   /** Seeds an activation as if created earlier (for janitor tests); returns it. */
