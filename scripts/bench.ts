@@ -10,7 +10,8 @@
  *   (d) one activation through the bundled handler (in-process, warm) ÷ one bare SDK CreateActivation call
  *       against the same loopback SSM stub                                                         target ≤ 1.2
  *   (e) synth of an app with 100 patch groups ÷ the same app with 1 (whole processes), and CloudFormation
- *       resources per patch group                                                                  target ≤ 2.0
+ *       resources per patch group; the app stays within Systems Manager's default quotas (4 baselines per OS,
+ *       5 shared windows for 100 groups) and the run fails (exit code 1) on any quota warning    target ≤ 2.0
  *   (f) boot storm: 200 machines run the real Linux boot script against the bundled handler behind a throttled
  *       local API front and a throttled SSM stub (scripts/bench-boot-storm.ts): time until all are registered ÷ the
  *       theoretical minimum                                                                        target ≤ 1.3
@@ -18,7 +19,7 @@
  *   (g) risk dashboard (scripts/bench-compliance-dashboard.ts): the bundled compliance-metrics function against the
  *       stub with an example fleet of 1,000 nodes: SSM requests and duration per 1,000 nodes, a throttled run, and the
  *       metric count it publishes (stated, no target)
- * Prints a table and exits 0 whatever the results (it is a benchmark, not a test).
+ * Prints a table and exits 0 whatever the results (it is a benchmark, not a test), except on a quota warning in (e).
  * Sections: all by default; only some with their names as arguments or in BENCH_ONLY (comma-separated):
  * synth, size, init, request, patch-groups, boot-storm, compliance-dashboard — e.g. `npm run bench -- boot-storm`.
  * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200), BENCH_STORM_* (see (f)).
@@ -227,46 +228,92 @@ function benchSynth(): void {
 
 // ---------- (e) patch groups at scale ----------
 
+/*
+ * The fleet shape the README's "Scale" section advises, within Systems Manager's default quotas per account and
+ * Region (https://docs.aws.amazon.com/general/latest/gr/ssm.html): at most 25 patch groups per baseline, so one more
+ * baseline per operating system for every 25 groups; at most 20 tasks per window, so one more shared install window
+ * for every 20 groups (one install task each). 100 groups: 4 baselines per OS (8), 5 windows. The library's quota
+ * guard must stay silent: the bench fails (exit code 1) on any `cdk-ssm-hybrid-fleet:quota-*` warning.
+ */
+const GROUPS_PER_BASELINE = 25;
+const GROUPS_PER_WINDOW = 20;
+
 const PATCH_GROUPS_APP = [
   "import { App, Duration, Stack } from 'aws-cdk-lib';",
   `import { MaintenanceSchedule, MaintenanceWindow, PatchBaseline, PatchGroup, PatchOperatingSystem } from '${path.join(ROOT, 'lib')}';`,
   'const groups = Number(process.env.BENCH_PATCH_GROUPS);',
   "const app = new App();",
   "const stack = new Stack(app, 'PatchGroups');",
-  "const linux = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });",
-  "const windows = PatchBaseline.criticalAndSecurityUpdates(stack, 'Windows', { operatingSystem: PatchOperatingSystem.WINDOWS });",
-  '// One shared install window: a stack holds at most 500 resources, so 100 groups cannot each have their own window.',
-  "const shared = process.env.BENCH_OWN_WINDOW ? undefined : new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }), duration: Duration.hours(4) });",
-  "for (let i = 0; i < groups; i++) new PatchGroup(stack, `Group${i}`, { groupName: `group-${i}`, baselines: [linux, windows], installWindow: shared });",
+  `const baselinesPerOs = Math.ceil(groups / ${GROUPS_PER_BASELINE});`,
+  "const linux = Array.from({ length: baselinesPerOs }, (_, i) => PatchBaseline.criticalAndSecurityUpdates(stack, `Linux${i}`, { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 }));",
+  "const windows = Array.from({ length: baselinesPerOs }, (_, i) => PatchBaseline.criticalAndSecurityUpdates(stack, `Windows${i}`, { operatingSystem: PatchOperatingSystem.WINDOWS }));",
+  '// Shared install windows (a stack holds at most 500 resources, so 100 groups cannot each have their own window), at',
+  `// most ${GROUPS_PER_WINDOW} groups (tasks) each, an hour apart.`,
+  `const shared = process.env.BENCH_OWN_WINDOW ? [] : Array.from({ length: Math.ceil(groups / ${GROUPS_PER_WINDOW}) }, (_, w) => new MaintenanceWindow(stack, \`Sunday\${w}\`, { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: String(w), minute: '0' }), duration: Duration.hours(4) }));`,
+  'for (let i = 0; i < groups; i++) {',
+  `  const b = Math.floor(i / ${GROUPS_PER_BASELINE});`,
+  `  new PatchGroup(stack, \`Group\${i}\`, { groupName: \`group-\${i}\`, baselines: [linux[b], windows[b]], installWindow: shared[Math.floor(i / ${GROUPS_PER_WINDOW})] });`,
+  '}',
   'app.synth();',
   '',
 ].join('\n');
 
-function countResources(outdir: string): number {
+interface Synthesized {
+  readonly resources: number;
+  readonly quotaWarnings: string[];
+}
+
+/** Resources of the bench stack and the quota warnings of the cloud assembly. */
+function readAssembly(outdir: string): Synthesized {
   const template = JSON.parse(readFileSync(path.join(outdir, 'PatchGroups.template.json'), 'utf8'));
-  return Object.keys(template.Resources ?? {}).length;
+  type Metadata = Record<string, { type: string; data: unknown }[]>;
+  const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { metadata?: Metadata; additionalMetadataFile?: string }>;
+  };
+  // aws-cdk-lib writes a stack's metadata (warnings included) inline or, as 2.276 does, to `additionalMetadataFile`.
+  const metadataOf = (artifact: { metadata?: Metadata; additionalMetadataFile?: string }): Metadata => ({
+    ...artifact.metadata,
+    ...(artifact.additionalMetadataFile
+      ? (JSON.parse(readFileSync(path.join(outdir, artifact.additionalMetadataFile), 'utf8')) as Metadata)
+      : {}),
+  });
+  const quotaWarnings = Object.values(manifest.artifacts ?? {}).flatMap((artifact) =>
+    Object.entries(metadataOf(artifact)).flatMap(([where, entries]) =>
+      entries
+        .filter((e) => e.type === 'aws:cdk:warning' && String(e.data).includes('[ack: cdk-ssm-hybrid-fleet:quota-'))
+        .map((e) => `${where}: ${String(e.data)}`),
+    ),
+  );
+  return { resources: Object.keys(template.Resources ?? {}).length, quotaWarnings };
 }
 
 function benchPatchGroups(): void {
-  header('(e) patching at scale: synth of 100 patch groups ÷ 1 patch group (whole processes, shared install window)');
+  header('(e) patching at scale: synth of 100 patch groups ÷ 1 patch group (whole processes, within the default quotas)');
   mkdirSync(SCRATCH, { recursive: true });
   const app = path.join(SCRATCH, 'patch-groups-app.ts');
   writeFileSync(app, PATCH_GROUPS_APP);
   const context = synthContext();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-patch-'));
   const synth = synthRunner(tmp, context);
-  const check = (groups: number, ownWindow: boolean): number => {
+  const check = (groups: number, ownWindow: boolean): Synthesized => {
     const outdir = path.join(tmp, `check-${groups}-${ownWindow}`);
     timeProcess(['-r', TS_REGISTER, app], childEnv({
       BENCH_PATCH_GROUPS: String(groups), ...(ownWindow ? { BENCH_OWN_WINDOW: '1' } : {}), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context),
     }));
-    return countResources(outdir);
+    return readAssembly(outdir);
   };
   try {
-    const baselines = 2;
-    const own = check(1, true) - baselines;
+    const own = check(1, true).resources - 2; // minus the two baselines
     const shared1 = check(1, false);
     const shared100 = check(100, false);
+    const warnings = [...shared1.quotaWarnings, ...shared100.quotaWarnings];
+    out(`    quota warnings (cdk-ssm-hybrid-fleet:quota-*) at 1 and 100 groups: ${warnings.length} (must be 0)`);
+    if (warnings.length > 0) {
+      for (const w of warnings) out(`      ${w}`);
+      process.exitCode = 1;
+      out('    (e) failed: the bench app exceeds a Systems Manager default quota');
+      return;
+    }
     const { a, b } = interleaved(SYNTH_RUNS, synth(app, { BENCH_PATCH_GROUPS: '100' }), synth(app, { BENCH_PATCH_GROUPS: '1' }));
     const sa = stats(a);
     const sb = stats(b);
@@ -274,7 +321,10 @@ function benchPatchGroups(): void {
     out(statRow('B  1 patch group', sb));
     out(ratioRow('A ÷ B (median ÷ median)', sa, sb, TARGETS.patchGroups, pairedMedian(a, b)));
     out(`    resources per patch group: ${own} with its own install window (window, target, task, role, policy, scan association);`);
-    out(`    ${((shared100 - shared1) / 99).toFixed(2)} with a shared window (target, task, scan association); 100 groups + 2 baselines + window = ${shared100} resources`);
+    const windows = Math.ceil(100 / GROUPS_PER_WINDOW);
+    const baselines = 2 * Math.ceil(100 / GROUPS_PER_BASELINE);
+    const perGroup = (shared100.resources - baselines - 3 * windows) / 100; // each window: window, role, policy
+    out(`    ${perGroup.toFixed(2)} with a shared window (target, task, scan association); 100 groups + ${baselines} baselines + ${windows} windows with their roles = ${shared100.resources} resources`);
     results.push(['(e) synth 100 patch groups ÷ 1', sa.median / sb.median, TARGETS.patchGroups]);
   } catch (err) {
     if (!(err instanceof ProcessFailed)) throw err;

@@ -4,6 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { AssociationSchedule } from '../common/association-schedule';
 import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue } from '../private/tags';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { checkIntegerRange, fail } from '../private/validate';
 
 /** The AWS-owned inventory document (no `DocumentVersion`: not valid for AWS-owned documents). */
@@ -338,6 +339,7 @@ export class InventoryCollection extends Construct {
 
   constructor(scope: Construct, id: string, props: InventoryCollectionProps = {}) {
     super(scope, id);
+    ensureQuotaGuard(this);
     const targets = props.targets ?? InventoryTargets.allNodes();
     const schedule = props.schedule ?? AssociationSchedule.rate(Duration.minutes(30));
     const maxConcurrency = props.maxConcurrency ?? '10%';

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { checkInventoryPrefix } from '../private/inventory-checks';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { fail } from '../private/validate';
 import { InventoryBucket } from './inventory-bucket';
 
@@ -124,6 +125,7 @@ export class InventoryDataSync extends Construct {
 
   constructor(scope: Construct, id: string, props: InventoryDataSyncProps = {}) {
     super(scope, id);
+    ensureQuotaGuard(this);
     const stack = Stack.of(this);
     checkInventoryPrefix(this, 'prefix', props.prefix);
     checkLength(this, 'syncName', props.syncName, 64);

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import type { IMaintenanceWindow } from './maintenance-window';
 import { checkDescription, checkName } from '../private/maintenance-window-checks';
 import { checkTagKey, checkTagValue } from '../private/tags';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { fail } from '../private/validate';
 
 const INSTANCE_ID_PATTERN = /^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$/;
@@ -112,6 +113,7 @@ export class MaintenanceWindowTarget extends Construct {
 
   constructor(scope: Construct, id: string, props: MaintenanceWindowTargetProps) {
     super(scope, id);
+    ensureQuotaGuard(this);
     this.validate(props);
     this.window = props.window;
     this.resourceGroupName = props.resourceGroupName;

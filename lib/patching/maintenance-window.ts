@@ -16,6 +16,7 @@ import {
 import { checkDescription, checkName } from '../private/maintenance-window-checks';
 import { checkRateControl } from '../private/rate-control';
 import { maintenanceWindowPrincipal, SSM_SERVICE } from '../private/ssm-principal';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
@@ -528,6 +529,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
 
   constructor(scope: Construct, id: string, props: MaintenanceWindowProps) {
     super(scope, id);
+    ensureQuotaGuard(this);
 
     this.roleChoice = props.serviceRole ?? MaintenanceWindowRole.leastPrivilege();
     this.allowUnassociatedTargets = props.allowUnassociatedTargets ?? false;

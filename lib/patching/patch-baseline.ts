@@ -3,6 +3,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { PatchFilterKey, PatchOperatingSystem, PatchOperatingSystemFamily } from './operating-system';
 import { SSM_TAG_PATTERN } from '../private/tags';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { checkIntegerRange, fail } from '../private/validate';
 
 /**
@@ -461,6 +462,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
 
   constructor(scope: Construct, id: string, props: PatchBaselineProps) {
     super(scope, id, { physicalName: props.baselineName });
+    ensureQuotaGuard(this);
     Object.defineProperty(this, PATCH_BASELINE_SYMBOL, { value: true });
 
     const os = props.operatingSystem;

@@ -14,6 +14,7 @@ import { StoppedInstancePatching } from './stopped-instance-patching';
 import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
 import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue, SSM_TAG_PATTERN } from '../private/tags';
+import { ensureQuotaGuard } from '../private/quota-guard';
 import { fail } from '../private/validate';
 
 const SHARED_NODE_ROLE_WARNING = 'cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups';
@@ -250,6 +251,7 @@ export class PatchGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: PatchGroupProps) {
     super(scope, id);
+    ensureQuotaGuard(this);
     const tagKey = props.tagKey ?? PatchGroupTagKey.PATCH_GROUP;
     // The type allows only the enum, but plain JavaScript (and a cast) can pass any string.
     const tagKeys: string[] = Object.values(PatchGroupTagKey);
