@@ -11,7 +11,7 @@ import { identifyCaller, nameAllowed, owns, type Caller, type CallerNameRule, ty
 import { DeadlineExceeded, isDeadlineError, UNLIMITED, type Budget } from '../shared/deadline';
 import { isHybridNodeId, isOnline, markerFilters, type NodeFilter, type NodeInfo } from '../shared/nodes';
 import { BadRequest, charLength, Forbidden, parseBodyObject } from '../shared/request';
-import { classifyError, errorNameOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
+import { classifyError, errorNameOf, errorStackOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
 import {
   checkTagRules,
   MAX_TAGS,
@@ -486,7 +486,7 @@ export type ActivationResult = ResultBase &
     | { readonly outcome: 'rejected' | 'forbidden'; readonly reason: string }
     | { readonly outcome: 'ceiling'; readonly reason: string; readonly check: CeilingCheck }
     | { readonly outcome: 'conflict'; readonly reason: string; readonly conflictingInstanceId?: string }
-    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string }
+    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string; readonly errorStack?: string }
   );
 
 /** What to do before CreateActivation: stop with a 409/429, or remove these nodes and activations and go on. */
@@ -653,6 +653,6 @@ export async function handleActivationRequest(
   } catch (err) {
     options.ceilingCache?.update([...deregistered, ...replacedActivations]);
     const outcome = isDeadlineError(err, budget) ? 'deadline' : failureOutcomeOf(err);
-    return { ...base(), outcome, errorName: errorNameOf(err) };
+    return { ...base(), outcome, errorName: errorNameOf(err), errorStack: outcome === 'error' ? errorStackOf(err) : undefined };
   }
 }

@@ -28,7 +28,7 @@ import {
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
 import { DESCRIBE_PAGE_SIZE, type NodeInfo } from '../shared/nodes';
 import { ssmClientConfig } from '../shared/ssm-client';
-import { errorNameOf } from '../shared/ssm-errors';
+import { errorNameOf, errorStackOf } from '../shared/ssm-errors';
 import { parseAllowedTags, parseDefaultTags } from '../shared/tags';
 import {
   activationBody,
@@ -190,6 +190,7 @@ function resultFields(result: ActivationResult): LogFields {
     outcome: result.outcome,
     reason: 'reason' in result ? result.reason : undefined,
     errorName: 'errorName' in result ? result.errorName : undefined,
+    errorStack: 'errorStack' in result ? result.errorStack : undefined,
   };
 }
 
@@ -234,7 +235,7 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
     }
   } catch (err) {
     const response = internalError(requestId);
-    const fields = { ...eventCallerFields(event), outcome: 'error', errorName: errorNameOf(err) };
+    const fields = { ...eventCallerFields(event), outcome: 'error', errorName: errorNameOf(err), errorStack: errorStackOf(err) };
     logRequest(event, requestId, startedAt, response.statusCode, fields);
     return response;
   }

@@ -44,6 +44,32 @@ export function errorNameOf(err: unknown): string {
   return asString(fieldsOf(err).name) || 'Error';
 }
 
+const ABORT_NAMES = new Set(['AbortError', 'TimeoutError']);
+
+/**
+ * Whether the error came from the SDK or the network: it carries the SDK's `$metadata`, `$fault` or `$retryable`, a
+ * Node.js network error `code`, or is an abort or timeout. Anything else thrown while handling a request is a bug.
+ */
+export function isSdkError(err: unknown): boolean {
+  const e = fieldsOf(err) as SdkErrorLike & { readonly $fault?: unknown };
+  return (e.$metadata !== undefined && e.$metadata !== null)
+    || e.$fault !== undefined
+    || (e.$retryable !== undefined && e.$retryable !== null)
+    || NETWORK_CODES.includes(asString(e.code))
+    || ABORT_NAMES.has(asString(e.name));
+}
+
+/**
+ * The stack of an error that is not an SDK or network error (see {@link isSdkError}), for the log: a bug is found by
+ * its stack, not by its name. `undefined` for SDK errors, which are logged by name only (their messages may quote
+ * request data).
+ */
+export function errorStackOf(err: unknown): string | undefined {
+  if (isSdkError(err)) return undefined;
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return `non-Error value thrown: ${typeof err}`;
+}
+
 /** Whether the error's `name` is one of `names` (e.g. a modeled SSM exception such as `InvalidInstanceId`). */
 export function isErrorNamed(err: unknown, ...names: readonly string[]): boolean {
   return names.includes(asString(fieldsOf(err).name));

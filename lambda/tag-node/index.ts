@@ -16,7 +16,7 @@ import { boolEnv, enumEnv, jsonEnv, requireEnv } from '../shared/env';
 import { badRequest, forbidden, internalError, notFound, ok, sdkFailure } from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
 import { ssmClientConfig } from '../shared/ssm-client';
-import { errorNameOf } from '../shared/ssm-errors';
+import { errorNameOf, errorStackOf } from '../shared/ssm-errors';
 import { parseAllowedTags } from '../shared/tags';
 import {
   checkTagNodeConfig,
@@ -102,6 +102,7 @@ function resultFields(result: TagResult): LogFields {
     outcome: result.outcome,
     reason: 'reason' in result ? result.reason : undefined,
     errorName: 'errorName' in result ? result.errorName : undefined,
+    errorStack: 'errorStack' in result ? result.errorStack : undefined,
   };
 }
 
@@ -142,7 +143,7 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
     }
   } catch (err) {
     const response = internalError(requestId);
-    logRequest(requestId, startedAt, response.statusCode, { ...eventFields(event), outcome: 'error', errorName: errorNameOf(err) });
+    logRequest(requestId, startedAt, response.statusCode, { ...eventFields(event), outcome: 'error', errorName: errorNameOf(err), errorStack: errorStackOf(err) });
     return response;
   }
 }

@@ -10,7 +10,7 @@ import { identifyCaller, owns, type Caller, type CallerPolicy, type IdentityLike
 import { DeadlineExceeded, isDeadlineError, UNLIMITED, type Budget } from '../shared/deadline';
 import { MANAGED_INSTANCE_ID, type NodeInfo } from '../shared/nodes';
 import { BadRequest, parseBodyObject } from '../shared/request';
-import { errorNameOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
+import { errorNameOf, errorStackOf, failureOutcomeOf, isErrorNamed, type FailureOutcome } from '../shared/ssm-errors';
 import {
   allowListedTags,
   checkTagRules,
@@ -154,7 +154,7 @@ export type TagResult = TagResultBase &
   (
     | { readonly outcome: 'tagged'; readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }
     | { readonly outcome: 'rejected' | 'not-found' | 'forbidden'; readonly reason: string; readonly errorName?: string }
-    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string }
+    | { readonly outcome: FailureOutcome | 'deadline'; readonly errorName: string; readonly errorStack?: string }
   );
 
 /** The success body `{instanceId, tags}` (tags: the node's resulting tags whose keys are allow-listed). */
@@ -187,7 +187,8 @@ function failureResult(err: unknown, step: Step, base: TagResultBase, budget: Bu
   if (step === 'add' && isErrorNamed(err, 'TooManyTagsError')) {
     return { ...base, outcome: 'rejected', reason: `too many tags: at most ${MAX_TAGS} per node`, errorName };
   }
-  return { ...base, outcome: failureOutcomeOf(err), errorName };
+  const outcome = failureOutcomeOf(err);
+  return { ...base, outcome, errorName, errorStack: outcome === 'error' ? errorStackOf(err) : undefined };
 }
 
 /**

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ActivationJanitor, ActivationJanitorProps } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
+import { resourceOf } from '../support/template';
 
 let stack: Stack;
 beforeEach(() => {
@@ -99,7 +100,9 @@ test('ActivationJanitor: an error alarm on its Errors metric, with an optional a
     Threshold: 1,
     AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
   });
-  expect(janitor.errorAlarm).toBeDefined();
+  expect(resourceOf(template, janitor, janitor.errorAlarm!.alarmArn)).toMatchObject({
+    Type: 'AWS::CloudWatch::Alarm', Properties: { Namespace: 'HybridFleet/ActivationJanitor', MetricName: 'Errors' },
+  });
   for (const [metric, name] of [
     [janitor.metricActivationsDeleted(), 'ActivationsDeleted'],
     [janitor.metricNodesDeregistered(), 'NodesDeregistered'],

@@ -16,6 +16,7 @@ import {
 } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
 import { customerKey } from '../support/kms';
+import { resourceOf } from '../support/template';
 
 let stack: Stack;
 beforeEach(() => {
@@ -149,7 +150,10 @@ describe('HybridActivationApi defaults', () => {
         ],
       },
     });
-    expect(api.nodeParameterPolicy).toBeDefined();
+    expect(resourceOf(Template.fromStack(stack), api, api.nodeParameterPolicy!.managedPolicyArn)).toMatchObject({
+      Type: 'AWS::IAM::ManagedPolicy',
+      Properties: { PolicyDocument: { Statement: [expect.objectContaining({ Effect: 'Deny', Action: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'] })] } },
+    });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 
@@ -239,7 +243,7 @@ describe('HybridActivationApi defaults', () => {
 
   test('a 5xx alarm is created without actions', () => {
     const { api, template } = build();
-    expect(api.serverErrorAlarm).toBeDefined();
+    expect(resourceOf(template, api, api.serverErrorAlarm!.alarmArn)).toMatchObject({ Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: '5XXError' } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5XXError',
       Namespace: 'AWS/ApiGateway',
@@ -257,11 +261,16 @@ describe('HybridActivationApi defaults', () => {
   });
 
   test('exposes url, REST API, handler, instance role and access logs', () => {
-    const { api } = build();
+    const { api, template } = build();
     expect(stack.resolve(api.url)).toEqual(stack.resolve(api.restApi.url));
-    expect(api.handler.functionArn).toBeDefined();
-    expect(api.instanceRole.roleName).toBeDefined();
-    expect(api.accessLogGroup.logGroupName).toBeDefined();
+    expect(resourceOf(template, api, api.restApi.restApiId).Type).toBe('AWS::ApiGateway::RestApi');
+    expect(resourceOf(template, api, api.handler.functionArn).Properties?.Environment.Variables).toEqual(handlerEnv(template));
+    expect(resourceOf(template, api, api.instanceRole.roleName)).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      Properties: { AssumeRolePolicyDocument: { Statement: [expect.objectContaining({ Principal: { Service: 'ssm.amazonaws.com' } })] } },
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(stage.Properties.AccessLogSetting.DestinationArn).toEqual(stack.resolve(api.accessLogGroup.logGroupArn));
     expect(api.apiKey).toBeUndefined();
   });
 });
@@ -292,7 +301,7 @@ describe('HybridActivationApi overrides', () => {
 
   test('API_KEY authorization requires a key on every method, with a usage plan', () => {
     const { api, template } = build({ authorization: ActivationApiAuthorization.API_KEY });
-    expect(api.apiKey).toBeDefined();
+    expect(resourceOf(template, api, api.apiKey!.keyId).Type).toBe('AWS::ApiGateway::ApiKey');
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', AuthorizationType: 'NONE', ApiKeyRequired: true });
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', AuthorizationType: 'NONE', ApiKeyRequired: true });
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
@@ -368,7 +377,7 @@ describe('HybridActivationApi overrides', () => {
         ]),
       },
     });
-    expect(api.restApi).toBeDefined();
+    expect(resourceOf(Template.fromStack(stack), api, api.restApi.restApiId)).toMatchObject({ Properties: { EndpointConfiguration: { Types: ['PRIVATE'] } } });
   });
 
   test('throttling limits and stage name are configurable', () => {
@@ -681,7 +690,7 @@ describe('HybridActivationApi lifecycle', () => {
 
   test('with allowedTags, PUT /instances/{instanceId}/tags is an authorized route to a function that may tag only marked nodes with allowed keys', () => {
     const { api, template } = build({ allowedTags: [{ key: 'Team' }, { key: 'PatchMode', values: ['report', 'enforce'] }] });
-    expect(api.tagHandler).toBeDefined();
+    expect(resourceOf(template, api, api.tagHandler!.functionArn).Properties?.Description).toMatch(/^Tags nodes/);
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{instanceId}' });
     template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'PUT', AuthorizationType: 'AWS_IAM' });
     const tagFns = template.findResources('AWS::Lambda::Function', {
@@ -739,7 +748,7 @@ describe('HybridActivationApi lifecycle', () => {
       janitorDryRun: true,
       janitorSchedule: events.Schedule.rate(Duration.minutes(30)),
     });
-    expect(api.janitor).toBeDefined();
+    expect(resourceOf(template, api, api.janitor!.handler.functionArn).Properties?.Environment.Variables).toMatchObject({ DRY_RUN: 'true', MAX_DEREGISTRATIONS_PER_RUN: '20' });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {

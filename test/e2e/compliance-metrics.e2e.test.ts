@@ -6,12 +6,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lambdaContext } from '../support/api-gateway-event';
-import { AGENT_TYPE, ec2Id, EXAMPLE_ENV, hybridId } from '../support/compliance-fleet';
+import { ComplianceDashboard } from '../../lib';
+import { AGENT_TYPE, ec2Id, hybridId } from '../support/compliance-fleet';
 import { useE2e } from '../support/e2e';
 import { jsonLines, startHandlerProcess } from '../support/handler-process';
 import { Faults } from '../support/ssm-stub';
 
-const e2e = useE2e('compliance-metrics', { ...EXAMPLE_ENV, LOG_LEVEL: 'INFO', SSM_MAX_ATTEMPTS: '1', SSM_REQUEST_TIMEOUT_MS: '2000' });
+// The function's environment is the one ComplianceDashboard gives it (synthesized), with the agent's compliance type.
+const e2e = useE2e('compliance-metrics', {
+  configs: { default: (stack) => new ComplianceDashboard(stack, 'Dashboard', { agentComplianceTypes: [AGENT_TYPE] }) },
+  tuning: { LOG_LEVEL: 'INFO', SSM_MAX_ATTEMPTS: '1', SSM_REQUEST_TIMEOUT_MS: '2000' },
+});
 const { stub } = e2e;
 const NS = 'HybridFleet/Compliance';
 
@@ -51,8 +56,8 @@ interface Outcome {
   metricCount: number;
 }
 
-async function runOnce(overrides: Record<string, string | undefined> = {}): Promise<{ outcome: Outcome; lines: any[] }> {
-  const proc = await startHandlerProcess<Outcome>(e2e.bundle, e2e.env(overrides), { timeoutMs: 5 * 60_000 });
+async function runOnce(): Promise<{ outcome: Outcome; lines: any[] }> {
+  const proc = await startHandlerProcess<Outcome>(e2e.bundle, e2e.env(), { timeoutMs: 5 * 60_000 });
   e2e.closeAfterTest.add(proc);
   const outcome = await proc.invoke(
     { 'detail-type': 'Scheduled Event', 'source': 'aws.events', 'id': randomUUID(), 'detail': {} },
@@ -174,7 +179,7 @@ describe('compliance-metrics bundle against the SSM stub', () => {
   });
 
   test('a bad environment fails the cold start, naming the variable', async () => {
-    await expect(startHandlerProcess(e2e.bundle, e2e.env({ MAX_PATCH_GROUPS: '0' }))).rejects.toThrow(/MAX_PATCH_GROUPS must be an integer from 1 to 100/);
-    await expect(startHandlerProcess(e2e.bundle, e2e.env({ MODE_VALUES: '"report"' }))).rejects.toThrow(/MODE_VALUES is invalid/);
+    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ MAX_PATCH_GROUPS: '0' }))).rejects.toThrow(/MAX_PATCH_GROUPS must be an integer from 1 to 100/);
+    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ MODE_VALUES: '"report"' }))).rejects.toThrow(/MODE_VALUES is invalid/);
   });
 });

@@ -7,19 +7,17 @@
  * shared; the stub stays in the jest process.
  */
 import { randomUUID } from 'node:crypto';
+import { Duration, type Stack } from 'aws-cdk-lib';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
 import { headerOf as header, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { Faults } from '../support/ssm-stub';
+import { ActivationApiAuthorization, HybridActivationApi, NameConflictPolicy, type AllowedTag, type HybridActivationApiProps } from '../../lib';
 
 const ACCOUNT = '111122223333';
-const ROLE_NAME = 'service-role/HybridFleetInstanceRole';
-const MARKER_KEY = 'hybrid-fleet:issuer';
-const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
-const LIFETIME_SECONDS = 3600;
 const EXTRA_KEYS = Array.from({ length: 48 }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
-const ALLOWED_TAGS = [
+const ALLOWED_TAGS: AllowedTag[] = [
   { key: 'PatchMode', values: ['report', 'enforce'] },
   { key: 'Team' },
   { key: 'Env' },
@@ -31,22 +29,45 @@ const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
 
+/** The API as the tests deploy it; each configuration below changes a few props. */
+const BASE_PROPS: HybridActivationApiProps = {
+  markerTagValue: 'HybridFleetExample/ActivationApi',
+  activationLifetime: Duration.hours(1),
+  defaultTags: { Env: 'test' },
+  allowedTags: ALLOWED_TAGS,
+  callerBinding: false,
+  janitor: false,
+  serverErrorAlarm: false,
+};
+const api = (props: HybridActivationApiProps = {}) => (stack: Stack) => {
+  new HybridActivationApi(stack, 'Activations', { ...BASE_PROPS, ...props });
+};
+
 const e2e = useE2e('create-activation', {
-  LOG_LEVEL: 'SILENT',
-  INSTANCE_ROLE_NAME: ROLE_NAME,
-  ACTIVATION_LIFETIME_SECONDS: String(LIFETIME_SECONDS),
-  MARKER_TAG_KEY: MARKER_KEY,
-  MARKER_TAG_VALUE: MARKER_VALUE,
-  DEFAULT_TAGS: JSON.stringify({ Env: 'test' }),
-  ALLOWED_TAGS: JSON.stringify(ALLOWED_TAGS),
-  AUTHORIZATION: 'IAM',
-  CALLER_BINDING: 'false',
-  SSM_MAX_ATTEMPTS: '3',
-  SSM_REQUEST_TIMEOUT_MS: '400',
-  ROLE_RETRY_BASE_MS: '10',
-  NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
-  MAX_REGISTERED_NODES: '0',
+  configs: {
+    default: api(),
+    bound: api({ callerBinding: true }),
+    apiKey: api({ authorization: ActivationApiAuthorization.API_KEY }),
+    apiKeyBound: api({ authorization: ActivationApiAuthorization.API_KEY, callerBinding: true }),
+    REJECT_IF_ONLINE: api({ nameConflictPolicy: NameConflictPolicy.REJECT_IF_ONLINE }),
+    REPLACE_OFFLINE: api({ nameConflictPolicy: NameConflictPolicy.REPLACE_OFFLINE }),
+    ALWAYS_REPLACE: api({ nameConflictPolicy: NameConflictPolicy.ALWAYS_REPLACE }),
+    ALLOW_DUPLICATES: api({ nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES }),
+    ceiling1: api({ maxRegisteredNodes: 1 }),
+    ceiling2: api({ maxRegisteredNodes: 2 }),
+    ceiling3: api({ maxRegisteredNodes: 3 }),
+    duplicatesCeiling60: api({ nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES, maxRegisteredNodes: 60 }),
+    duplicatesCeiling61: api({ nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES, maxRegisteredNodes: 61 }),
+    nameRules: api({ callerNameRules: [{ caller: `arn:aws:sts::${ACCOUNT}:assumed-role/DataCentre1/*`, names: 'dc1-*' }] }),
+  },
+  // Faults in milliseconds rather than seconds; logs only where a test reads them.
+  tuning: { LOG_LEVEL: 'SILENT', SSM_MAX_ATTEMPTS: '3', SSM_REQUEST_TIMEOUT_MS: '400', ROLE_RETRY_BASE_MS: '10' },
 });
+/** What the construct put in the function's environment (a token resolved to a fake role name). */
+const ROLE_NAME = e2e.constructEnv().INSTANCE_ROLE_NAME;
+const MARKER_KEY = HybridActivationApi.MARKER_TAG_KEY;
+const MARKER_VALUE = BASE_PROPS.markerTagValue!;
+const LIFETIME_SECONDS = BASE_PROPS.activationLifetime!.toSeconds();
 const { stub, startHandler } = e2e;
 
 interface EventOptions {
@@ -225,7 +246,7 @@ describe('success', () => {
   });
 
   test('API_KEY authorization: 201 for a caller identified by its API key', async () => {
-    const apiKeyHandler = await startHandler({ AUTHORIZATION: 'API_KEY', CALLER_BINDING: 'true' });
+    const apiKeyHandler = await startHandler('apiKeyBound');
     const inv = await invoke({ body: { name: 'web-04' }, userArn: null, apiKeyId: 'k3y1d' }, apiKeyHandler);
     expect(inv.res.statusCode).toBe(201);
   });
@@ -234,7 +255,7 @@ describe('success', () => {
 describe('caller binding (IAM)', () => {
   let bound: HandlerProcess;
   beforeEach(async () => {
-    bound = await startHandler({ CALLER_BINDING: 'true' });
+    bound = await startHandler('bound');
   });
 
   test('an instance role session asking for its own instance id: 201', async () => {
@@ -267,7 +288,7 @@ describe('caller binding (IAM)', () => {
   });
 
   test('without binding, an instance session may ask for another name', async () => {
-    const unbound = await startHandler({ CALLER_BINDING: 'false' });
+    const unbound = await startHandler('default');
     const inv = await invoke({ body: { name: 'someone-else' }, userArn: INSTANCE_ARN }, unbound);
     expect(inv.res.statusCode).toBe(201);
   });
@@ -277,7 +298,7 @@ describe('400: invalid requests never reach SSM', () => {
   // These never reach SSM: one handler process serves them all.
   let shared: HandlerProcess;
   beforeAll(async () => {
-    shared = await startHandler({}, true);
+    shared = await startHandler('default', {}, true);
   });
   afterAll(async () => {
     await shared.close();
@@ -463,7 +484,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   describe('REJECT_IF_ONLINE', () => {
     beforeEach(async () => {
-      handler = await startHandler({ NAME_CONFLICT_POLICY: 'REJECT_IF_ONLINE' });
+      handler = await startHandler('REJECT_IF_ONLINE');
     });
 
     test('an online node of the name: 409 naming no node; nothing deregistered or created', async () => {
@@ -493,7 +514,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   describe('REPLACE_OFFLINE (the construct default)', () => {
     beforeEach(async () => {
-      handler = await startHandler({ NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+      handler = await startHandler('REPLACE_OFFLINE');
     });
 
     test('offline nodes of the name are deregistered, then the activation is created', async () => {
@@ -586,7 +607,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   describe('ALWAYS_REPLACE', () => {
     test('online and offline nodes of the name are deregistered; the neighbours are never touched', async () => {
-      handler = await startHandler({ NAME_CONFLICT_POLICY: 'ALWAYS_REPLACE' });
+      handler = await startHandler('ALWAYS_REPLACE');
       const online = seed('web-01', 'Online');
       const lost = seed('web-01', 'ConnectionLost');
       const neighbours = seedNeighbours();
@@ -599,7 +620,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   describe('ALLOW_DUPLICATES', () => {
     test('an online node of the name: 201 without looking nodes up', async () => {
-      handler = await startHandler({ NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      handler = await startHandler('ALLOW_DUPLICATES');
       const online = seed('web-01', 'Online');
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(201);
@@ -608,10 +629,10 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
     });
   });
 
-  test.each(['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE'])(
+  test.each(['REJECT_IF_ONLINE', 'REPLACE_OFFLINE', 'ALWAYS_REPLACE'] as const)(
     '%s: nodes of the same name of another API, or not mi-, are never touched',
     async (policy) => {
-      handler = await startHandler({ NAME_CONFLICT_POLICY: policy });
+      handler = await startHandler(policy);
       const neighbours = seedNeighbours();
       const inv = await invoke({ body: { name: 'web-01' } });
       expect(inv.res.statusCode).toBe(201);
@@ -622,7 +643,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
 
   describe('MAX_REGISTERED_NODES', () => {
     test('at the ceiling: 429 naming the count and the ceiling; nothing deregistered or created', async () => {
-      handler = await startHandler({ MAX_REGISTERED_NODES: '3' });
+      handler = await startHandler('ceiling3');
       seed('a', 'Online');
       seed('b', 'Online');
       seed('c', 'Online');
@@ -643,7 +664,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
     });
 
     test('below the ceiling: 201', async () => {
-      handler = await startHandler({ MAX_REGISTERED_NODES: '3' });
+      handler = await startHandler('ceiling3');
       seed('a', 'Online');
       seed('b', 'Online');
       const inv = await invoke({ body: { name: 'web-01' } });
@@ -651,7 +672,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
     });
 
     test('a node being replaced does not count: at the ceiling, REPLACE_OFFLINE replaces and creates', async () => {
-      handler = await startHandler({ MAX_REGISTERED_NODES: '3', NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+      handler = await startHandler('ceiling3');
       seed('a', 'Online');
       seed('b', 'Online');
       const lost = seed('web-01', 'ConnectionLost');
@@ -661,7 +682,7 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
     });
 
     test('above the ceiling even after replacement: 429 and the offline node is NOT deregistered', async () => {
-      handler = await startHandler({ MAX_REGISTERED_NODES: '2', NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE' });
+      handler = await startHandler('ceiling2');
       seed('a', 'Online');
       seed('b', 'Online');
       const lost = seed('web-01', 'ConnectionLost');
@@ -672,25 +693,25 @@ describe('name conflicts and node ceiling (lifecycle)', () => {
     });
 
     test('counts over more than 50 nodes (paginated): 60 nodes and a ceiling of 60 → 429; 61 → 201', async () => {
-      handler = await startHandler({ MAX_REGISTERED_NODES: '60', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      handler = await startHandler('duplicatesCeiling60');
       for (let i = 0; i < 60; i++) seed(`node-${i}`, i % 2 ? 'Online' : 'ConnectionLost');
       const capped = await invoke({ body: { name: 'web-01' } });
       expect(capped.res.statusCode).toBe(429);
       expect(capped.body.message).toMatch(/reached its ceiling/);
       expect(describeRequests()).toHaveLength(2);
 
-      const raised = await startHandler({ MAX_REGISTERED_NODES: '61', NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES' });
+      const raised = await startHandler('duplicatesCeiling61');
       expect((await invoke({ body: { name: 'web-01' } }, raised)).res.statusCode).toBe(201);
     });
   });
 
   test('the request log line lists the deregistered nodes, and the conflicting node of a 409', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'INFO' });
+    const logged = await startHandler('default', { LOG_LEVEL: 'INFO' });
     const lost = seed('web-01', 'ConnectionLost');
     const online = seed('web-02', 'Online');
     await invoke({ body: { name: 'web-01' } }, logged);
     await invoke({ body: { name: 'web-02' } }, logged);
-    const capped = await startHandler({ LOG_LEVEL: 'INFO', MAX_REGISTERED_NODES: '1' });
+    const capped = await startHandler('ceiling1', { LOG_LEVEL: 'INFO' });
     await invoke({ body: { name: 'web-03' } }, capped);
     await logged.close();
     await capped.close();
@@ -716,8 +737,8 @@ describe('callers bound to what they own; one unused activation per name; deadli
   const seedLost = (owner: string) =>
     stub.addNode({ name: 'web-01', pingStatus: 'ConnectionLost', tags: { [MARKER_KEY]: MARKER_VALUE, [OWNER_KEY]: owner } });
 
-  test.each(['REPLACE_OFFLINE', 'ALWAYS_REPLACE'])('%s: another IAM principal cannot take over the node (409, no id)', async (policy) => {
-    handler = await startHandler({ NAME_CONFLICT_POLICY: policy });
+  test.each(['REPLACE_OFFLINE', 'ALWAYS_REPLACE'] as const)('%s: another IAM principal cannot take over the node (409, no id)', async (policy) => {
+    handler = await startHandler(policy);
     const victim = seedLost(PROVISIONER_ARN);
     const inv = await invoke({ body: { name: 'web-01' }, userArn: OTHER_ARN });
     expect(inv.res.statusCode).toBe(409);
@@ -728,7 +749,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('API-key callers own by key id: another key gets 409, the same key replaces', async () => {
-    handler = await startHandler({ AUTHORIZATION: 'API_KEY' });
+    handler = await startHandler('apiKey');
     const victim = seedLost('apiKey:key-a');
     const other = await invoke({ body: { name: 'web-01' }, userArn: null, apiKeyId: 'key-b' });
     expect(other.res.statusCode).toBe(409);
@@ -741,7 +762,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('name rules: 403 outside the caller\'s pattern, 201 inside', async () => {
-    handler = await startHandler({ CALLER_NAME_RULES: JSON.stringify([{ caller: `arn:aws:sts::${ACCOUNT}:assumed-role/DataCentre1/*`, names: 'dc1-*' }]) });
+    handler = await startHandler('nameRules');
     expect((await invoke({ body: { name: 'web-01' }, userArn: OTHER_ARN })).res.statusCode).toBe(403);
     expect((await invoke({ body: { name: 'dc1-web-01' }, userArn: OTHER_ARN })).res.statusCode).toBe(201);
   });
@@ -759,7 +780,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('unused activations count toward the ceiling', async () => {
-    handler = await startHandler({ MAX_REGISTERED_NODES: '2', CEILING_CACHE_SECONDS: '0' });
+    handler = await startHandler('ceiling2', { CEILING_CACHE_SECONDS: '0' });
     expect((await invoke({ body: { name: 'a' } })).res.statusCode).toBe(201);
     expect((await invoke({ body: { name: 'b' } })).res.statusCode).toBe(201);
     const third = await invoke({ body: { name: 'c' } });
@@ -768,7 +789,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('a small remaining time under a slow SSM: 503 + Retry-After before the function timeout, the call aborted', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
     e2e.closeAfterTest.add(proc);
     stub.failAlways('DescribeInstanceInformation', Faults.delay(5000));
     const inv = await invoke({ body: { name: 'web-01' } }, proc);
@@ -781,7 +802,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('sustained throttling: 503 within the budget, retries stop', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ SSM_MAX_ATTEMPTS: '10', SSM_REQUEST_TIMEOUT_MS: '3000' }), { timeoutMs: 4000 });
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_MAX_ATTEMPTS: '10', SSM_REQUEST_TIMEOUT_MS: '3000' }), { timeoutMs: 4000 });
     e2e.closeAfterTest.add(proc);
     stub.failAlways('CreateActivation', { ...Faults.throttling(), delayMs: 400 });
     const inv = await invoke({ body: { name: 'web-01' } }, proc);
@@ -806,13 +827,13 @@ describe('environment checked at cold start', () => {
     ['MAX_REGISTERED_NODES', undefined],
     ['MAX_REGISTERED_NODES', '-1'],
   ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
-    await expect(startHandler({ [name]: value })).rejects.toThrow(new RegExp(name));
+    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
   });
 });
 
 describe('logging', () => {
   test('LOG_LEVEL=INFO: one JSON line per request with the contract fields, never the activation code or headers', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'INFO' });
+    const logged = await startHandler('default', { LOG_LEVEL: 'INFO' });
     const inv = await invoke({ body: { name: 'web-01', tags: { Team: 'platform' } } }, logged);
     await logged.close();
     const output = logged.output();
@@ -840,7 +861,7 @@ describe('logging', () => {
   });
 
   test('LOG_LEVEL=DEBUG: the activation code is still never logged', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'DEBUG' });
+    const logged = await startHandler('default', { LOG_LEVEL: 'DEBUG' });
     stub.failNext('CreateActivation', 1, Faults.throttling());
     const inv = await invoke({ body: { name: 'web-01' } }, logged);
     await logged.close();
@@ -851,7 +872,7 @@ describe('logging', () => {
   });
 
   test('rejections, forbidden, throttled and errors are logged with outcome, status and reason/errorName', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'INFO', CALLER_BINDING: 'true', AUTHORIZATION: 'IAM' });
+    const logged = await startHandler('bound', { LOG_LEVEL: 'INFO' });
     await invoke({ body: { name: 'web#01' } }, logged);
     await invoke({ body: { name: 'other' }, userArn: INSTANCE_ARN }, logged);
     stub.failAlways('CreateActivation', Faults.internal());
@@ -859,7 +880,7 @@ describe('logging', () => {
     stub.clearFaults().failNext('CreateActivation', 1, Faults.accessDenied('SDKSECRET'));
     await invoke({ body: { name: 'web-01' } }, logged);
     // Last, on a fresh process: throttling slows the adaptive rate limiter down for later requests.
-    const throttledProc = await startHandler({ LOG_LEVEL: 'INFO' });
+    const throttledProc = await startHandler('default', { LOG_LEVEL: 'INFO' });
     stub.failAlways('CreateActivation', Faults.throttling());
     await invoke({ body: { name: 'web-01' } }, throttledProc);
     await logged.close();
@@ -882,7 +903,7 @@ describe('logging', () => {
   });
 
   test('API key callers are logged as apiKey:<apiKeyId>', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'INFO', AUTHORIZATION: 'API_KEY' });
+    const logged = await startHandler('apiKey', { LOG_LEVEL: 'INFO' });
     await invoke({ body: { name: 'web-01' }, userArn: null, apiKeyId: 'k3y1d' }, logged);
     await logged.close();
     const output = logged.output();
@@ -893,7 +914,7 @@ describe('logging', () => {
   });
 
   test('LOG_LEVEL=SILENT writes nothing', async () => {
-    const silent = await startHandler({ LOG_LEVEL: 'SILENT' });
+    const silent = await startHandler('default', { LOG_LEVEL: 'SILENT' });
     await invoke({ body: { name: 'web-01' } }, silent);
     await silent.close();
     const output = silent.output();

@@ -9,37 +9,60 @@
  * timeout counting down in `context.getRemainingTimeInMillis()`.
  */
 import { randomUUID } from 'node:crypto';
+import { Duration, type Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext } from '../support/api-gateway-event';
-import { useE2e } from '../support/e2e';
+import { useE2e, type Tuning } from '../support/e2e';
 import { jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { DEFAULT_HANDLERS, Faults, SsmStub, type FaultSpec, type StoredNode } from '../support/ssm-stub';
+import { ActivationJanitor, HybridActivationApi, type HybridActivationApiProps } from '../../lib';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
-const MARKER_KEY = 'hybrid-fleet:activation-api';
+const MARKER_KEY = HybridActivationApi.MARKER_TAG_KEY;
 const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
 const OTHER_VALUE = 'SomeoneElse/ActivationApi';
 /** The API's instance role: every activation `stub.addActivation` makes carries it unless told otherwise. */
 const ROLE_NAME = 'HybridFleetInstanceRole';
 const ROLE_FILTER = [{ FilterKey: 'IamRole', FilterValues: [ROLE_NAME] }];
-const NAMESPACE = 'HybridFleet/ActivationJanitor';
+const NAMESPACE = ActivationJanitor.METRICS_NAMESPACE;
 const HOUR = 3_600_000;
 const THRESHOLD_SECONDS = 24 * 3600;
 
+/** The janitor as the API builds it (a threshold of one day, no cap to speak of), with an instance role of that name. */
+const api = (props: HybridActivationApiProps = {}) => (stack: Stack) => {
+  new HybridActivationApi(stack, 'Activations', {
+    markerTagValue: MARKER_VALUE,
+    instanceRole: iam.Role.fromRoleName(stack, 'InstanceRole', ROLE_NAME),
+    deregisterOfflineAfter: Duration.seconds(THRESHOLD_SECONDS),
+    maxDeregistrationsPerRun: 1000,
+    serverErrorAlarm: false,
+    ...props,
+  });
+};
 const e2e = useE2e('janitor', {
-  LOG_LEVEL: 'INFO',
-  MARKER_TAG_KEY: MARKER_KEY,
-  MARKER_TAG_VALUE: MARKER_VALUE,
-  INSTANCE_ROLE_NAME: ROLE_NAME,
-  DEREGISTER_OFFLINE_AFTER_SECONDS: String(THRESHOLD_SECONDS),
-  MAX_DEREGISTRATIONS_PER_RUN: '1000',
-  DRY_RUN: 'false',
-  METRICS_NAMESPACE: NAMESPACE,
-  SSM_MAX_ATTEMPTS: '8',
-  SSM_REQUEST_TIMEOUT_MS: '1000',
+  configs: {
+    default: api(),
+    dryRun: api({ janitorDryRun: true }),
+    cap7: api({ maxDeregistrationsPerRun: 7 }),
+    activationsOnly: api({ deregisterOfflineAfter: undefined, maxDeregistrationsPerRun: undefined }),
+    // The same janitor built on its own.
+    standalone: (stack) => {
+      new ActivationJanitor(stack, 'Janitor', {
+        markerTagKey: MARKER_KEY,
+        markerTagValue: MARKER_VALUE,
+        instanceRole: iam.Role.fromRoleName(stack, 'InstanceRole', ROLE_NAME),
+        deregisterOfflineAfter: Duration.seconds(THRESHOLD_SECONDS),
+        maxDeregistrationsPerRun: 1000,
+      });
+    },
+  },
+  // The SDK's attempts are the handler's default (8); a shorter per-attempt timeout keeps the fault tests short.
+  tuning: { LOG_LEVEL: 'INFO', SSM_REQUEST_TIMEOUT_MS: '1000' },
 });
 const { stub } = e2e;
+type Config = Parameters<typeof e2e.env>[0];
 
 /** The janitor summary as the handler returns it (JSON over IPC). */
 interface Summary {
@@ -80,8 +103,8 @@ function scheduledEvent(): ScheduledEvent {
  * Starts the bundle with the base environment plus `overrides` (`undefined` removes a variable); rejects with the load
  * error on a bad environment.
  */
-async function startJanitor(overrides: Record<string, string | undefined> = {}, timeoutMs = FUNCTION_TIMEOUT_MS): Promise<JanitorProcess> {
-  const proc = await startHandlerProcess<Summary>(e2e.bundle, e2e.env(overrides), { timeoutMs });
+async function startJanitor(config: Config = 'default', tuning: Tuning = {}, timeoutMs = FUNCTION_TIMEOUT_MS): Promise<JanitorProcess> {
+  const proc = await startHandlerProcess<Summary>(e2e.bundle, e2e.env(config, tuning), { timeoutMs });
   const janitor: JanitorProcess = {
     invoke: () => proc.invoke(scheduledEvent(), lambdaContext(randomUUID(), { functionName: 'HybridFleetExample-Janitor', accountId: ACCOUNT })),
     output: () => proc.output(),
@@ -101,8 +124,8 @@ interface Run {
 }
 
 /** One cold start + one scheduled invocation in a fresh process. */
-async function runOnce(overrides: Record<string, string | undefined> = {}, timeoutMs?: number): Promise<Run> {
-  const proc = await startJanitor(overrides, timeoutMs);
+async function runOnce(config: Config = 'default', tuning: Tuning = {}, timeoutMs?: number): Promise<Run> {
+  const proc = await startJanitor(config, tuning, timeoutMs);
   const started = Date.now();
   const summary = await proc.invoke();
   const ms = Date.now() - started;
@@ -271,10 +294,20 @@ test('cleans our spent activations and long-offline nodes over several pages; ev
   expect(audit[0]).toMatchObject({ caller: 'janitor', name: expect.stringMatching(/^stale-/), lastPing: expect.any(String), dryRun: false });
 });
 
+test('a standalone ActivationJanitor with the same props cleans the same way', async () => {
+  const fleet = seedFleet();
+  const { summary } = await runOnce('standalone');
+  expect(summary.errors).toEqual([]);
+  expect(sorted(summary.activationsDeleted)).toEqual(sorted(fleet.spentActivations));
+  expect(summary.nodesDeregistered).toEqual(fleet.staleNodes);
+  expectCleaned(fleet);
+  for (const page of pagesOf('DescribeActivations')) expect(page.body).toMatchObject({ Filters: ROLE_FILTER });
+});
+
 test('dry run: reports the same decisions, changes nothing', async () => {
   const fleet = seedFleet();
   const before = { activations: activationIds(), nodes: nodeIds() };
-  const { summary, output } = await runOnce({ DRY_RUN: 'true' });
+  const { summary, output } = await runOnce('dryRun');
 
   expect(summary.dryRun).toBe(true);
   expect(summary.errors).toEqual([]);
@@ -290,7 +323,7 @@ test('dry run: reports the same decisions, changes nothing', async () => {
 
 test('cap: deregisters the 7 oldest; the other 23 stale nodes are skippedByCap (oldest first) and stay', async () => {
   const fleet = seedFleet();
-  const { summary } = await runOnce({ MAX_DEREGISTRATIONS_PER_RUN: '7' });
+  const { summary } = await runOnce('cap7');
 
   expect(summary.errors).toEqual([]);
   expect(summary.nodesDeregistered).toEqual(fleet.staleNodes.slice(0, 7));
@@ -301,7 +334,7 @@ test('cap: deregisters the 7 oldest; the other 23 stale nodes are skippedByCap (
 
 test('DEREGISTER_OFFLINE_AFTER_SECONDS=0: activations are cleaned, nodes are not even described', async () => {
   const fleet = seedFleet();
-  const { summary } = await runOnce({ DEREGISTER_OFFLINE_AFTER_SECONDS: '0' });
+  const { summary } = await runOnce('activationsOnly');
   expect(summary.errors).toEqual([]);
   expect(activationIds()).toEqual(sorted(fleet.keptActivations));
   expect(nodeIds()).toEqual(sorted([...fleet.keptNodes, ...fleet.staleNodes]));
@@ -350,7 +383,7 @@ test('a NextToken SSM refuses (InvalidNextToken: the list changed while paging) 
 test('a Describe call failing on every attempt ends its step with one error; the other step still runs', async () => {
   const fleet = seedFleet();
   stub.failAlways('DescribeActivations', Faults.internal());
-  const { summary, output } = await runOnce({ SSM_MAX_ATTEMPTS: '2' });
+  const { summary, output } = await runOnce('default', { SSM_MAX_ATTEMPTS: '2' });
 
   expect(summary.errors).toEqual([{ id: '*', action: 'DescribeActivations', errorName: 'InternalServerError' }]);
   expect(summary.activationsDeleted).toEqual([]);
@@ -369,7 +402,7 @@ test('an item failing on every attempt is reported; the others are still cleaned
     if (input.InstanceId === victim) return { error: { status: 400, type: 'AccessDeniedException', message: 'nope' } };
     return s.state.nodes.delete(input.InstanceId) ? { body: {} } : { error: { status: 400, type: 'InvalidInstanceId', message: 'gone' } };
   });
-  const { summary } = await runOnce({ SSM_MAX_ATTEMPTS: '2' });
+  const { summary } = await runOnce('default', { SSM_MAX_ATTEMPTS: '2' });
 
   expect(summary.errors).toEqual([{ id: victim, action: 'DeregisterManagedInstance', errorName: 'AccessDeniedException' }]);
   expect(summary.nodesDeregistered).toEqual(fleet.staleNodes.filter((id) => id !== victim));
@@ -427,7 +460,7 @@ test('deadline: once less than 20 s of the timeout remain, no Delete/Deregister 
     await new Promise((resolve) => setTimeout(resolve, 250));
     return DEFAULT_HANDLERS.DeleteActivation(input, s);
   });
-  const { summary, output, ms } = await runOnce({}, 23_000);
+  const { summary, output, ms } = await runOnce('default', {}, 23_000);
 
   expect(summary).toMatchObject({ timedOut: true, errors: [], nodesDeregistered: [], nodesSkippedByCap: [] });
   expect(summary.deferred).toBeGreaterThan(0);
@@ -472,7 +505,7 @@ test('asks SSM only for the instance role\'s activations: another role\'s are ne
     stub.addActivation({ name: `n-${i}`, tags: ours(`n-${i}`), expirationDate: new Date(now - HOUR), iamRole }).ActivationId;
   const mine = Array.from({ length: 10 }, (_, i) => spent(i));
   const otherRole = Array.from({ length: 100 }, (_, i) => spent(100 + i, 'SomeOtherRole'));
-  const { summary } = await runOnce({ DEREGISTER_OFFLINE_AFTER_SECONDS: '0' });
+  const { summary } = await runOnce('activationsOnly');
 
   expect(summary.errors).toEqual([]);
   expect(sorted(summary.activationsDeleted)).toEqual(sorted(mine));
@@ -489,7 +522,7 @@ test('deadline: a page that hangs is aborted when the margin comes; the run retu
   const fleet = seedFleet({ expired: 2, used: 2, live: 40, others: 40, stale: 0, online: 0, recent: 0, foreign: 0, ec2: 0 });
   // Page 2 answers only after 8 s; the 20 s margin comes 3 s into the run. The socket timeout is out of the way.
   stub.script('DescribeActivations', [{ passthrough: true }, Faults.delay(8000)]);
-  const { summary, output, ms } = await runOnce({ SSM_REQUEST_TIMEOUT_MS: '30000' }, 23_000);
+  const { summary, output, ms } = await runOnce('default', { SSM_REQUEST_TIMEOUT_MS: '30000' }, 23_000);
 
   expect(ms).toBeLessThan(7000);
   expect(summary).toMatchObject({ timedOut: true, errors: [], deferred: 0, nodesDeregistered: [] });
@@ -513,5 +546,5 @@ test.each([
   ['DRY_RUN', 'maybe'],
   ['METRICS_NAMESPACE', undefined],
 ])('cold start with %s=%s fails, naming the variable', async (name, value) => {
-  await expect(startJanitor({ [name]: value })).rejects.toThrow(new RegExp(name));
+  await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
 });

@@ -5,32 +5,33 @@
  * (test/support/handler-process.ts), one per test unless shared.
  */
 import { randomUUID } from 'node:crypto';
+import type { Stack } from 'aws-cdk-lib';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
 import { headerOf, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
 import { Faults, type StoredNode } from '../support/ssm-stub';
+import { HybridActivationApi, type AllowedTag, type HybridActivationApiProps } from '../../lib';
 
 const ACCOUNT = '111122223333';
-const MARKER_KEY = 'hybrid-fleet:activation-api';
+const MARKER_KEY = HybridActivationApi.MARKER_TAG_KEY;
 const MARKER_VALUE = 'HybridFleetExample/ActivationApi';
 const EXTRA_KEYS = Array.from({ length: 50 }, (_, i) => `T${String(i + 1).padStart(2, '0')}`);
-const ALLOWED_TAGS = [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, ...EXTRA_KEYS.map((key) => ({ key }))];
+const ALLOWED_TAGS: AllowedTag[] = [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, ...EXTRA_KEYS.map((key) => ({ key }))];
 const PROVISIONER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/Provisioner/ci-session`;
 const OWNER_KEY = 'hybrid-fleet:owner';
 const INSTANCE_ID = 'i-0123456789abcdef0';
 const INSTANCE_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/HybridNodeBootstrap/${INSTANCE_ID}`;
 const SECRET_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIASECRETMARKER/20260101/eu-west-1/execute-api/aws4_request';
 
+/** The API as the tests deploy it: IAM authorization, caller binding on (the defaults). */
+const api = (props: HybridActivationApiProps = {}) => (stack: Stack) => {
+  new HybridActivationApi(stack, 'Activations', { markerTagValue: MARKER_VALUE, allowedTags: ALLOWED_TAGS, janitor: false, serverErrorAlarm: false, ...props });
+};
 const e2e = useE2e('tag-node', {
-  LOG_LEVEL: 'SILENT',
-  MARKER_TAG_KEY: MARKER_KEY,
-  MARKER_TAG_VALUE: MARKER_VALUE,
-  ALLOWED_TAGS: JSON.stringify(ALLOWED_TAGS),
-  AUTHORIZATION: 'IAM',
-  CALLER_BINDING: 'true',
-  SSM_MAX_ATTEMPTS: '3',
-  SSM_REQUEST_TIMEOUT_MS: '400',
+  configs: { default: api(), unbound: api({ callerBinding: false }) },
+  // Faults in milliseconds rather than seconds; logs only where a test reads them.
+  tuning: { LOG_LEVEL: 'SILENT', SSM_MAX_ATTEMPTS: '3', SSM_REQUEST_TIMEOUT_MS: '400' },
 });
 const { stub, startHandler } = e2e;
 
@@ -129,7 +130,7 @@ describe('success', () => {
 describe('400: nothing is applied (all or nothing)', () => {
   let shared: HandlerProcess;
   beforeAll(async () => {
-    shared = await startHandler({}, true);
+    shared = await startHandler('default', {}, true);
   });
   afterAll(async () => {
     await shared.close();
@@ -182,7 +183,7 @@ describe('400: nothing is applied (all or nothing)', () => {
 describe('404: not a node of this API', () => {
   let shared: HandlerProcess;
   beforeAll(async () => {
-    shared = await startHandler({}, true);
+    shared = await startHandler('default', {}, true);
   });
   afterAll(async () => {
     await shared.close();
@@ -234,7 +235,7 @@ describe('404: not a node of this API', () => {
 
 describe('caller binding (IAM)', () => {
   beforeEach(async () => {
-    handler = await startHandler({ CALLER_BINDING: 'true' });
+    handler = await startHandler();
   });
 
   test('an instance session tagging the node named after it: 200', async () => {
@@ -271,7 +272,7 @@ describe('caller binding (IAM)', () => {
   });
 
   test('without binding, an instance session still may not tag a node it did not register', async () => {
-    const unbound = await startHandler({ CALLER_BINDING: 'false' });
+    const unbound = await startHandler('unbound');
     const node = registeredNode('web-01');
     const inv = await invoke(node.InstanceId, { tags: { Team: 'x' }, userArn: INSTANCE_ARN }, unbound);
     expectError(inv, 403);
@@ -279,7 +280,7 @@ describe('caller binding (IAM)', () => {
   });
 
   test('a small remaining time under a slow SSM: 503 + Retry-After in time, nothing applied', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env({ CALLER_BINDING: 'true', SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
     e2e.closeAfterTest.add(proc);
     const node = registeredNode('web-01');
     stub.failAlways('ListTagsForResource', Faults.delay(5000));
@@ -354,13 +355,13 @@ describe('environment checked at cold start', () => {
     ['CALLER_BINDING', 'yes'],
     ['SSM_MAX_ATTEMPTS', '0'],
   ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
-    await expect(startHandler({ [name]: value })).rejects.toThrow(new RegExp(name));
+    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
   });
 });
 
 describe('audit log', () => {
   test('one JSON line per request: caller, node, tag keys (never values), outcome, status', async () => {
-    const logged = await startHandler({ LOG_LEVEL: 'INFO' });
+    const logged = await startHandler('default', { LOG_LEVEL: 'INFO' });
     const node = registeredNode();
     const ok = await invoke(node.InstanceId, { tags: { Team: 'payments-VALUESECRET' } }, logged);
     await invoke(node.InstanceId, { tags: { Env: 'x' } }, logged);
@@ -401,7 +402,7 @@ describe('audit log', () => {
   });
 
   test('LOG_LEVEL=SILENT writes nothing', async () => {
-    const silent = await startHandler({ LOG_LEVEL: 'SILENT' });
+    const silent = await startHandler('default', { LOG_LEVEL: 'SILENT' });
     await invoke(registeredNode().InstanceId, { tags: { Team: 'a' } }, silent);
     await silent.close();
     expect(silent.output()).toBe('');

@@ -395,7 +395,9 @@ describe('create-activation adapter logging', () => {
 
   test('logs the reason of a 400 and the error name (not message) of a 500', async () => {
     await loaded.handler(postActivation({ name: 'web#01' }), context());
-    const denied = Object.assign(new Error('detail that must not be logged'), { name: 'AccessDeniedException' });
+    const denied = Object.assign(new Error('detail that must not be logged'), {
+      name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 },
+    });
     loaded.mock.on(loaded.ssm.CreateActivationCommand).rejects(denied);
     await loaded.handler(postActivation({ name: 'web-01' }), context());
 
@@ -404,7 +406,20 @@ describe('create-activation adapter logging', () => {
     expect(rejected).toMatchObject({ level: 'WARN', outcome: 'rejected', status: 400 });
     expect(String(rejected?.reason)).toMatch(/name may contain only/);
     expect(failed).toMatchObject({ level: 'ERROR', outcome: 'error', status: 500, errorName: 'AccessDeniedException', name: 'web-01' });
+    expect(failed).not.toHaveProperty('errorStack');
     expect(lines.join('\n')).not.toContain('detail that must not be logged');
+  });
+
+  test('an error that is not an SDK error (a bug) is logged with its stack; the answer stays a generic 500', async () => {
+    loaded.mock.on(loaded.ssm.CreateActivationCommand).callsFake(() => {
+      throw new TypeError("Cannot read properties of undefined (reading 'ActivationId')");
+    });
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toContain('ActivationId');
+    const [failed] = parsedLines();
+    expect(failed).toMatchObject({ level: 'ERROR', outcome: 'error', status: 500, errorName: 'TypeError' });
+    expect(String(failed?.errorStack)).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'ActivationId'\)\n\s+at /);
   });
 
   test('logs the deregistered nodes, and the conflicting node of a 409', async () => {

@@ -1,4 +1,4 @@
-import { classifyError, errorNameOf, failureOutcomeOf, isErrorNamed } from '../../lambda/shared/ssm-errors';
+import { classifyError, errorNameOf, errorStackOf, failureOutcomeOf, isErrorNamed, isSdkError } from '../../lambda/shared/ssm-errors';
 
 // Classification of failed SSM calls, shared by create-activation and tag-node (docs/handler-contract.md).
 
@@ -60,5 +60,34 @@ describe('error names', () => {
     expect(isErrorNamed(err, 'InvalidInstanceIdX', 'invalidinstanceid')).toBe(false);
     expect(isErrorNamed(undefined, 'Error')).toBe(false);
     expect(isErrorNamed(null, 'Error')).toBe(false);
+  });
+});
+
+describe('errors that are not SDK errors are logged with their stack', () => {
+  test.each<[string, unknown]>([
+    ['a modeled exception ($metadata, $fault)', sdkError('AccessDeniedException', 'not authorized', { $fault: 'client', $metadata: { httpStatusCode: 400 } })],
+    ['$retryable', sdkError('Whatever', 'x', { $retryable: {} })],
+    ['a socket error (code)', sdkError('Error', 'socket hang up', { code: 'ECONNRESET' })],
+    ['an abort', sdkError('AbortError', 'This operation was aborted')],
+    ['a socket timeout', sdkError('TimeoutError', 'socket timed out')],
+  ])('%s: an SDK error, logged by name only', (_label, err) => {
+    expect(isSdkError(err)).toBe(true);
+    expect(errorStackOf(err)).toBeUndefined();
+  });
+
+  test('a TypeError: its stack, message first', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'x')");
+    expect(isSdkError(bug)).toBe(false);
+    expect(errorStackOf(bug)).toBe(bug.stack);
+    expect(errorStackOf(bug)).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'x'\)\n\s+at /);
+  });
+
+  test('an Error without a stack: name and message', () => {
+    const bug = Object.assign(new Error('no code in the answer'), { stack: undefined });
+    expect(errorStackOf(bug)).toBe('Error: no code in the answer');
+  });
+
+  test('a thrown non-Error: its type only, never its value', () => {
+    expect(errorStackOf('SECRET')).toBe('non-Error value thrown: string');
   });
 });

@@ -51,7 +51,6 @@ describe('PatchBaseline defaults', () => {
     });
     expect(props.Name).toMatch(/^[a-zA-Z0-9_\-.]{3,128}$/);
     expect(b.patchBaselineName).toBe(props.Name);
-    expect(b.node.defaultChild).toBeDefined();
     expect(b.node.defaultChild!.node.id).toBe('Resource');
   });
 

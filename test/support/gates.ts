@@ -71,14 +71,14 @@ export function nagFindings(scope: IConstruct): Finding[] {
   );
 }
 
-/** The Apps `synthFindings()` gave the cfn-guard plugin. */
-const guardedApps = new WeakSet<App>();
-
 interface ReportViolation {
   readonly ruleName: string;
   readonly severity?: string;
   readonly violatingConstructs?: { readonly constructPath?: string }[];
 }
+
+/** The Apps `synthFindings` has added the cfn-guard plugin to (nothing else in the tests adds it). */
+const guarded = new WeakSet<App>();
 
 /**
  * Synthesizes an App (which throws on a CloudFormation schema error) and returns the unacknowledged findings of its
@@ -88,9 +88,10 @@ interface ReportViolation {
  * finding is acknowledged if the remaining ones carry no severity, which the cfn-guard plugin does not always set.
  */
 export function synthFindings(app: App): Finding[] {
-  if (!guardedApps.has(app)) {
+  // Tracked here rather than read back from `app.policyValidationBeta1`, whose getter prints a deprecation warning.
+  if (!guarded.has(app)) {
     Validations.of(app).addPlugins(controlTowerGuard());
-    guardedApps.add(app);
+    guarded.add(app);
   }
   const assembly = app.synth({ force: true });
   const reportFile = path.join(assembly.directory, 'validation-report.json');
