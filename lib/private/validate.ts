@@ -48,3 +48,12 @@ export function checkWholeDays(scope: IConstruct, prop: string, value: Duration 
     fail(scope, `\`${prop}\` must be a whole number of days from ${min} to ${max}, got: ${value.toHumanString()}`);
   }
 }
+
+/** Checks the length of a string prop (inclusive range; `min` 0 reads "at most"); tokens are not inspected. */
+export function checkLength(scope: IConstruct, prop: string, value: string | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (value.length < min || value.length > max) {
+    const range = min === 0 ? `at most ${max}` : `${min} to ${max}`;
+    fail(scope, `\`${prop}\` must be ${range} characters long, got: ${value.length} characters`);
+  }
+}
