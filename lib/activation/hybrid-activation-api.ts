@@ -19,9 +19,9 @@ import {
   acknowledgeRestApiFindings,
 } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
-import { restrictNodeParameters } from '../private/node-parameter-policy';
+import { restrictNodeParameters } from './private/node-parameter-policy';
 import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
-import { renderBootScript } from '../private/render-boot-script';
+import { renderBootScript } from './private/render-boot-script';
 import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 

@@ -2,14 +2,11 @@ import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { AssociationSchedule } from '../common/association-schedule';
-import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue } from '../private/tags';
-import { checkIntegerRange, fail } from '../private/validate';
+import { checkIntegerRange, checkRateControl, checkSsmName, fail, RESOURCE_GROUP_NAME_PATTERN } from '../private/validate';
 
 /** The AWS-owned inventory document (no `DocumentVersion`: not valid for AWS-owned documents). */
 const DOCUMENT_NAME = 'AWS-GatherSoftwareInventory';
-const ASSOCIATION_NAME_PATTERN = /^[a-zA-Z0-9_\-.]{3,128}$/;
-const RESOURCE_GROUP_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,300}$/;
 const REGISTRY_HIVE_PATTERN = /^(HKEY_LOCAL_MACHINE|HKEY_CURRENT_USER|HKEY_USERS|HKEY_CLASSES_ROOT|HKEY_CURRENT_CONFIG)(\/|$)/i;
 /** State Manager allows 5 targets per association and 50 values per target. */
 const MAX_TARGETS = 5;
@@ -396,9 +393,7 @@ export class InventoryCollection extends Construct {
 
   private validateAssociationName(name?: string): void {
     if (name === undefined || Token.isUnresolved(name)) return;
-    if (!ASSOCIATION_NAME_PATTERN.test(name)) {
-      fail(this, `\`associationName\` must be 3 to 128 letters, numbers, _ - or ., got: '${name}'`);
-    }
+    checkSsmName(this, 'associationName', name);
   }
 
   /** The `files` parameter: a JSON list of filters, or undefined for none. */

@@ -4,8 +4,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { checkInventoryPrefix } from '../private/inventory-checks';
-import { fail } from '../private/validate';
+import { checkInventoryPrefix } from './private/inventory-checks';
+import { checkLength, fail } from '../private/validate';
 import { InventoryBucket } from './inventory-bucket';
 
 /**
@@ -126,8 +126,8 @@ export class InventoryDataSync extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     checkInventoryPrefix(this, 'prefix', props.prefix);
-    checkLength(this, 'syncName', props.syncName, 64);
-    checkLength(this, 'bucketRegion', props.bucketRegion, 64);
+    checkLength(this, 'syncName', props.syncName, 1, 64);
+    checkLength(this, 'bucketRegion', props.bucketRegion, 1, 64);
     checkKeyArn(this, props.encryptionKey);
 
     const inventoryBucket = props.bucket
@@ -224,13 +224,6 @@ function owningInventoryBucket(bucket: s3.IBucket): InventoryBucket | undefined 
 function differ(a: string, b: string): boolean {
   if (a === b) return false;
   return Token.isUnresolved(a) === Token.isUnresolved(b);
-}
-
-function checkLength(scope: IConstruct, prop: string, value: string | undefined, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (value.length < 1 || value.length > max) {
-    fail(scope, `\`${prop}\` must be 1 to ${max} characters, got: '${value}' (${value.length} characters)`);
-  }
 }
 
 function checkKeyArn(scope: IConstruct, key: kms.IKey | undefined): void {

@@ -11,9 +11,9 @@ import {
   acknowledgeInventoryQueryResultsBucketFindings,
   acknowledgeInventoryQueryWorkGroupFindings,
 } from '../private/acknowledgements';
-import { INVENTORY_QUERIES } from '../private/inventory-queries';
-import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from '../private/inventory-schema';
-import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
+import { INVENTORY_QUERIES } from './private/inventory-queries';
+import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from './private/inventory-schema';
+import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from './private/inventory-checks';
 import { checkWholeDays, fail } from '../private/validate';
 import { retainedBucketProps } from '../private/retained-bucket';
 

@@ -2,12 +2,11 @@ import { Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { IMaintenanceWindow } from './maintenance-window';
-import { checkDescription, checkName } from '../private/maintenance-window-checks';
+import { checkDescription, checkName } from './private/maintenance-window-checks';
 import { checkTagKey, checkTagValue } from '../private/tags';
-import { fail } from '../private/validate';
+import { checkResourceGroupName, fail } from '../private/validate';
 
 const INSTANCE_ID_PATTERN = /^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$/;
-const RESOURCE_GROUP_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,300}$/;
 
 /**
  * Which nodes a maintenance window target selects, and how it is described.
@@ -153,14 +152,7 @@ export class MaintenanceWindowTarget extends Construct {
       );
     }
     if (props.tags !== undefined) this.validateTags(props.tags);
-    if (props.resourceGroupName !== undefined && !Token.isUnresolved(props.resourceGroupName)) {
-      if (!RESOURCE_GROUP_NAME_PATTERN.test(props.resourceGroupName)) {
-        fail(
-          this,
-          `\`resourceGroupName\` must be 1 to 300 letters, digits, _ . and -, got: '${props.resourceGroupName}'`,
-        );
-      }
-    }
+    checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);
     if (props.instanceIds !== undefined && !Token.isUnresolved(props.instanceIds)) {
       if (props.instanceIds.length < 1 || props.instanceIds.length > 50) {
         fail(this, `\`instanceIds\` must list 1 to 50 node ids, got: ${props.instanceIds.length}`);

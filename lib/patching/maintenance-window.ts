@@ -1,18 +1,17 @@
 import { Annotations, Duration, IResource, Names, Resource, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { MaintenanceSchedule } from './maintenance-schedule';
 import { MaintenanceWindowRole } from './maintenance-window-role';
 import { MaintenanceWindowTarget, MaintenanceWindowTargetOptions } from './maintenance-window-target';
 import { AutomationTaskOptions, IMaintenanceWindowTask, LambdaTaskOptions, RunCommandTaskOptions } from './maintenance-window-task';
 import { WindowServiceRole } from './private/window-service-role';
 import { addAutomationTask, addLambdaTask, addRunCommandTask } from './private/window-task';
-import { checkDescription, checkName } from '../private/maintenance-window-checks';
+import { checkDescription, checkName, checkTimeZone, isoDate, wholeHours } from './private/maintenance-window-checks';
 import { checkIntegerRange, fail } from '../private/validate';
 
 const WINDOW_ID_PATTERN = /^mw-[0-9a-f]{17}$/;
-const ETC_TIME_ZONE_PATTERN = /^Etc\/(UTC|UCT|GMT|GMT0|Greenwich|Universal|Zulu|GMT[+-]([0-9]|1[0-4]))$/;
 const NO_TASKS_WARNING = 'cdk-ssm-hybrid-fleet:maintenanceWindowWithoutTasks';
 
 
@@ -280,49 +279,5 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
       fail(this, `\`cutoff\` must be shorter than \`duration\`, got: cutoff ${cutoff} hours, duration ${duration} hours`);
     }
     return { duration, cutoff };
-  }
-}
-
-/** A whole number of hours in a range; a token must be given in hours. */
-function wholeHours(scope: IConstruct, prop: string, value: Duration, min: number, max: number): number {
-  if (value.isUnresolved()) {
-    if (value.unitLabel() !== 'hours') {
-      fail(scope, `\`${prop}\` from a token must be given with Duration.hours(), got: a token in ${value.unitLabel()}`);
-    }
-    return value.toHours();
-  }
-  const hours = value.toHours({ integral: false });
-  if (!Number.isInteger(hours) || hours < min || hours > max) {
-    const shown = Number.isInteger(hours) ? `${hours} hour${hours === 1 ? '' : 's'}` : value.toHumanString();
-    fail(scope, `\`${prop}\` must be a whole number of hours from ${min} to ${max}, got: ${shown}`);
-  }
-  return hours;
-}
-
-/** ISO-8601 without milliseconds (`2025-01-31T22:00:00Z`). */
-function isoDate(scope: IConstruct, prop: string, date: Date | undefined): string | undefined {
-  if (date === undefined) return undefined;
-  if (Number.isNaN(date.getTime())) fail(scope, `\`${prop}\` must be a valid date, got: Invalid Date`);
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-let knownTimeZones: Set<string> | undefined;
-
-/** Accepts IANA zone names known to this Node.js (and their aliases), `UTC` and the `Etc/` zones. */
-function checkTimeZone(scope: IConstruct, timeZone: string | undefined): void {
-  if (timeZone === undefined || Token.isUnresolved(timeZone)) return;
-  knownTimeZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (timeZone === 'UTC' || ETC_TIME_ZONE_PATTERN.test(timeZone) || knownTimeZones.has(timeZone)) return;
-  const looksLikeZone = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)+$/.test(timeZone);
-  if (looksLikeZone && knownTimeZones.has(canonicalTimeZone(timeZone) ?? '')) return;
-  fail(scope, `\`scheduleTimezone\` must be an IANA time zone name such as 'Europe/Berlin' or 'UTC', got: '${timeZone}'`);
-}
-
-/** The canonical name of an alias (`Asia/Calcutta` → `Asia/Kolkata`), or undefined when the zone is unknown. */
-function canonicalTimeZone(timeZone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
   }
 }

@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { PatchFilterKey, PatchOperatingSystem, PatchOperatingSystemFamily } from './operating-system';
 import { PatchApprovalRule, PatchComplianceLevel, PatchFilter, PatchRuleOptions, PatchRules } from './patch-rules';
 import { SSM_TAG_PATTERN } from '../private/tags';
-import { checkIntegerRange, fail } from '../private/validate';
+import { checkIntegerRange, checkSsmName, fail } from '../private/validate';
 
 /**
  * What Patch Manager does with a package listed in `rejectedPatches`.
@@ -196,7 +196,6 @@ const MAX_RULES = 10;
 const MAX_FILTERS = 4;
 const MAX_PATCH_LIST = 50;
 const MAX_SOURCES = 20;
-const BASELINE_NAME = /^[a-zA-Z0-9_\-.]{3,128}$/;
 const BASELINE_ID = /^[a-zA-Z0-9_\-:/]{20,128}$/;
 const SOURCE_NAME = /^[a-zA-Z0-9_\-.]{3,50}$/;
 
@@ -384,9 +383,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
 
   private validateBaseline(props: PatchBaselineProps, name: string): void {
     const os = props.operatingSystem;
-    if (!Token.isUnresolved(name) && !BASELINE_NAME.test(name)) {
-      fail(this, `\`baselineName\` must be 3 to 128 letters, digits, _ - or ., got: '${name}'`);
-    }
+    checkSsmName(this, 'baselineName', name);
     const description = props.description;
     if (description !== undefined && !Token.isUnresolved(description) && (description.length < 1 || description.length > 1024)) {
       fail(this, `\`description\` must be 1 to 1024 characters long, got: ${description.length} characters`);

@@ -12,9 +12,8 @@ import { IMaintenanceWindowTask, RunCommandNotificationEvent } from './maintenan
 import { MaintenanceWindowTarget } from './maintenance-window-target';
 import { PatchBaseline } from './patch-baseline';
 import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
-import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue, SSM_TAG_PATTERN } from '../private/tags';
-import { fail } from '../private/validate';
+import { checkRateControl, fail } from '../private/validate';
 
 const SHARED_NODE_ROLE_WARNING = 'cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups';
 /** The patch groups whose `nodeRoles` hold a role, in this app (a role is a construct of one app). */

@@ -267,7 +267,7 @@ describe('InventoryCollection validation', () => {
     ],
     [{ schedule: AssociationSchedule.expression('at(2030-06-01T12:00:00)') }, /`schedule` must recur for inventory .* got: 'at\(2030-06-01T12:00:00\)'/],
     [{ applyOnlyAtCronInterval: true }, /`applyOnlyAtCronInterval` needs a cron `schedule` .* got: 'rate\(30 minutes\)'/],
-    [{ associationName: 'ab' }, /`associationName` must be 3 to 128 letters, numbers, _ - or \., got: 'ab'/],
+    [{ associationName: 'ab' }, /`associationName` must be 3 to 128 letters, digits, _ - and \., got: 'ab'/],
     [{ associationName: 'inventory collection' }, /`associationName` .* got: 'inventory collection'/],
     [{ associationName: 'a'.repeat(129) }, /`associationName` must be 3 to 128/],
     [{ maxConcurrency: '0' }, /`maxConcurrency` must be a number from 1 or a percentage from 1% to 100% \(at most 7 characters\), got: '0'/],

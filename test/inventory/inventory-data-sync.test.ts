@@ -216,10 +216,10 @@ describe('InventoryDataSync validation', () => {
   }
 
   test.each<[string, () => InventoryDataSyncProps, RegExp]>([
-    ['an empty sync name', () => ({ syncName: '' }), /^`syncName` must be 1 to 64 characters, got: '' \(0 characters\) \(at Central\/Sync\)$/],
-    ['a sync name of 65 characters', () => ({ syncName: 's'.repeat(65) }), /^`syncName` must be 1 to 64 characters, got: 's{65}' \(65 characters\)/],
-    ['an empty bucket region', () => ({ bucketRegion: '' }), /^`bucketRegion` must be 1 to 64 characters, got: '' \(0 characters\)/],
-    ['a bucket region of 65 characters', () => ({ bucketRegion: 'r'.repeat(65) }), /^`bucketRegion` must be 1 to 64 characters, got: 'r{65}' \(65 characters\)/],
+    ['an empty sync name', () => ({ syncName: '' }), /^`syncName` must be 1 to 64 characters long, got: 0 characters \(at Central\/Sync\)$/],
+    ['a sync name of 65 characters', () => ({ syncName: 's'.repeat(65) }), /^`syncName` must be 1 to 64 characters long, got: 65 characters/],
+    ['an empty bucket region', () => ({ bucketRegion: '' }), /^`bucketRegion` must be 1 to 64 characters long, got: 0 characters/],
+    ['a bucket region of 65 characters', () => ({ bucketRegion: 'r'.repeat(65) }), /^`bucketRegion` must be 1 to 64 characters long, got: 65 characters/],
     ['an empty prefix', () => ({ prefix: '' }), /^`prefix` must be 1 to 256 characters, got: '' \(at Central\/Sync\)$/],
     ['a prefix of 257 characters', () => ({ prefix: 'p'.repeat(257) }), /^`prefix` must be 1 to 256 characters, got: 'p{257}'/],
     ['a prefix with a leading /', () => ({ prefix: '/inventory' }), /^`prefix` must not start or end with \/, got: '\/inventory'/],

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InventoryBucket, InventoryQueryLayer, InventoryQueryLayerProps, InventoryType } from '../../lib';
 import { ACKNOWLEDGEMENTS } from '../../lib/private/acknowledgements';
-import { INVENTORY_QUERIES } from '../../lib/private/inventory-queries';
-import { INVENTORY_TYPE_NAMES, inventorySchema, PARTITION_COLUMNS } from '../../lib/private/inventory-schema';
+import { INVENTORY_QUERIES } from '../../lib/inventory/private/inventory-queries';
+import { INVENTORY_TYPE_NAMES, inventorySchema, PARTITION_COLUMNS } from '../../lib/inventory/private/inventory-schema';
 import { allFindings, testApp } from '../support/gates';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };

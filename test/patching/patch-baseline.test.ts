@@ -474,7 +474,7 @@ describe('PatchBaseline validation', () => {
   const source = { name: 'mirror', products: ['AmazonLinux2023'], configuration: '[mirror]' };
 
   test.each<[string, Partial<PatchBaselineProps>, RegExp]>([
-    ['baselineName with a space', { baselineName: 'my baseline' }, /^`baselineName` must be 3 to 128 letters, digits, _ - or \., got: 'my baseline'/],
+    ['baselineName with a space', { baselineName: 'my baseline' }, /^`baselineName` must be 3 to 128 letters, digits, _ - and \., got: 'my baseline'/],
     ['baselineName of 2 characters', { baselineName: 'ab' }, /^`baselineName` must be 3 to 128 .* got: 'ab'/],
     ['baselineName of 129 characters', { baselineName: 'n'.repeat(129) }, /^`baselineName` must be 3 to 128 .* got: 'n{129}'/],
     ['an empty description', { description: '' }, /^`description` must be 1 to 1024 characters long, got: 0 characters/],

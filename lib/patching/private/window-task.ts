@@ -2,9 +2,8 @@ import { Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { checkDescription, checkName } from '../../private/maintenance-window-checks';
-import { checkRateControl } from '../../private/rate-control';
-import { checkDurationRange, checkLength, fail } from '../../private/validate';
+import { checkDescription, checkName } from './maintenance-window-checks';
+import { checkDurationRange, checkLength, checkRateControl, fail, SSM_DOCUMENT_ARN_PATTERN, SSM_NAME_PATTERN } from '../../private/validate';
 import type { MaintenanceWindow } from '../maintenance-window';
 import type { MaintenanceWindowTarget } from '../maintenance-window-target';
 import {
@@ -20,8 +19,6 @@ import {
 import type { WindowServiceRole } from './window-service-role';
 
 const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
-const DOCUMENT_NAME_PATTERN = /^[a-zA-Z0-9_\-.]{3,128}$/;
-const DOCUMENT_ARN_PATTERN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]*:([0-9]{12})?:document\/([a-zA-Z0-9_\-.]{3,128})$/;
 
 /**
  * A task registered with a maintenance window (created by the window's `add…Task` methods).
@@ -92,7 +89,7 @@ function documentArn(stack: Stack, nameOrArn: string, resource: 'document' | 'au
 
 function checkDocumentName(scope: IConstruct, name: string): void {
   if (Token.isUnresolved(name)) return;
-  if (!DOCUMENT_NAME_PATTERN.test(name) && !DOCUMENT_ARN_PATTERN.test(name)) {
+  if (!SSM_NAME_PATTERN.test(name) && !SSM_DOCUMENT_ARN_PATTERN.test(name)) {
     fail(scope, `\`documentName\` must be a document name (3 to 128 letters, digits, _ - and .) or a document ARN, got: '${name}'`);
   }
 }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { BootScriptAuth, BootScriptPlatform } from '../activation/boot-script';
+import { BootScriptAuth, BootScriptPlatform } from '../boot-script';
 
 const API_URL_PLACEHOLDER = '@@ACTIVATION_API_URL@@';
 const AUTH_PLACEHOLDER = '@@ACTIVATION_AUTH@@';
@@ -14,7 +14,7 @@ const SCRIPT_FILES: Record<BootScriptPlatform, string> = {
  * Path of the unrendered boot script shipped with the package (usable on-premises with `ACTIVATION_API_URL` set).
  */
 export function bootScriptPath(platform: BootScriptPlatform): string {
-  return path.join(__dirname, '..', '..', 'boot', SCRIPT_FILES[platform]);
+  return path.join(__dirname, '..', '..', '..', 'boot', SCRIPT_FILES[platform]);
 }
 
 /**
