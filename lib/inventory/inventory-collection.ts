@@ -290,9 +290,6 @@ export interface InventoryCollectionProps {
   readonly windowsRegistry?: InventoryRegistryFilter[];
 }
 
-/** Inventory collections by stack, to refuse two that would reach the same node. */
-const COLLECTIONS = new WeakMap<Stack, InventoryCollection[]>();
-
 /**
  * Define inventory collection: one State Manager association of the AWS-owned `AWS-GatherSoftwareInventory` document.
  *
@@ -314,9 +311,6 @@ const COLLECTIONS = new WeakMap<Stack, InventoryCollection[]>();
  * @see https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-inventory-configuring.html
  */
 export class InventoryCollection extends Construct {
-  /** The association. */
-  public readonly association: ssm.CfnAssociation;
-
   /**
    * The association id.
    *
@@ -332,6 +326,9 @@ export class InventoryCollection extends Construct {
 
   /** When inventory is collected. */
   public readonly schedule: AssociationSchedule;
+
+  /** Whether this collection passed the one-association-per-node check (a refused one stays in the tree). */
+  private registered = false;
 
   constructor(scope: Construct, id: string, props: InventoryCollectionProps = {}) {
     super(scope, id);
@@ -351,7 +348,7 @@ export class InventoryCollection extends Construct {
     this.schedule = schedule;
     this.register();
 
-    this.association = new ssm.CfnAssociation(this, 'Resource', {
+    const association = new ssm.CfnAssociation(this, 'Resource', {
       name: DOCUMENT_NAME,
       associationName: props.associationName,
       targets: targets._targets,
@@ -372,7 +369,7 @@ export class InventoryCollection extends Construct {
         ...(windowsRegistry ? { windowsRegistry: [windowsRegistry] } : {}),
       },
     });
-    this.associationId = this.association.attrAssociationId;
+    this.associationId = association.attrAssociationId;
     this.associationName = props.associationName;
   }
 
@@ -462,11 +459,13 @@ export class InventoryCollection extends Construct {
 
   /**
    * Refuses a second inventory association in this stack that could reach a node the first one reaches (a node with
-   * two inventory associations runs neither), then records this one.
+   * two inventory associations runs neither). The stack's tree is the record: no state outside it.
    */
   private register(): void {
     const stack = Stack.of(this);
-    const existing = COLLECTIONS.get(stack) ?? [];
+    const existing = stack.node
+      .findAll()
+      .filter((c): c is InventoryCollection => c !== this && c instanceof InventoryCollection && c.registered && Stack.of(c) === stack);
     for (const other of existing) {
       const overlap = overlapOf(other.targets, this.targets);
       if (overlap) {
@@ -476,7 +475,7 @@ export class InventoryCollection extends Construct {
         );
       }
     }
-    COLLECTIONS.set(stack, [...existing, this]);
+    this.registered = true;
   }
 }
 

@@ -60,7 +60,7 @@ export interface InventoryDataSyncProps {
    * @default - a name generated from the construct path and a hash of the destination (letters and digits, 64
    * characters), so a changed destination gets a new name
    */
-  readonly syncName?: string;
+  readonly resourceDataSyncName?: string;
 }
 
 /**
@@ -73,7 +73,7 @@ export interface InventoryDataSyncProps {
  *
  * Every field of the destination is create-only: changing the bucket, region, prefix or key replaces the sync.
  * CloudFormation creates the replacement before it deletes the old sync, and sync names are unique per account and
- * region, so the generated name includes a hash of the destination; with a fixed `syncName`, change the name together
+ * region, so the generated name includes a hash of the destination; with a fixed `resourceDataSyncName`, change the name together
  * with the destination.
  *
  * @example
@@ -102,10 +102,7 @@ export class InventoryDataSync extends Construct {
    *
    * @attribute
    */
-  public readonly syncName: string;
-
-  /** The underlying `AWS::SSM::ResourceDataSync`. */
-  public readonly resource: ssm.CfnResourceDataSync;
+  public readonly resourceDataSyncName: string;
 
   /** The bucket the sync writes to. */
   public readonly bucket: s3.IBucket;
@@ -126,7 +123,7 @@ export class InventoryDataSync extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     checkInventoryPrefix(this, 'prefix', props.prefix);
-    checkLength(this, 'syncName', props.syncName, 1, 64);
+    checkLength(this, 'resourceDataSyncName', props.resourceDataSyncName, 1, 64);
     checkLength(this, 'bucketRegion', props.bucketRegion, 1, 64);
     checkKeyArn(this, props.encryptionKey);
 
@@ -142,14 +139,14 @@ export class InventoryDataSync extends Construct {
     if (inventoryBucket) checkSameRegion(this, inventoryBucket, bucketRegion);
     if (encryptionKey) checkKeyRegion(this, encryptionKey, bucketRegion);
 
-    this.syncName = props.syncName ?? this.generateSyncName([
+    this.resourceDataSyncName = props.resourceDataSyncName ?? this.generateSyncName([
       [bucket.bucketName, bucket],
       [bucketRegion, undefined],
       [prefix, undefined],
       [encryptionKey?.keyArn, encryptionKey],
     ]);
-    this.resource = new ssm.CfnResourceDataSync(this, 'Resource', {
-      syncName: this.syncName,
+    const resource = new ssm.CfnResourceDataSync(this, 'Resource', {
+      syncName: this.resourceDataSyncName,
       syncType: 'SyncToDestination',
       s3Destination: {
         bucketName: bucket.bucketName,
@@ -160,7 +157,7 @@ export class InventoryDataSync extends Construct {
       },
     });
     // Systems Manager checks the bucket policy when the sync is created.
-    if (bucket.policy && Stack.of(bucket.policy) === stack) this.resource.node.addDependency(bucket.policy);
+    if (bucket.policy && Stack.of(bucket.policy) === stack) resource.node.addDependency(bucket.policy);
 
     this.bucket = bucket;
     this.inventoryBucket = inventoryBucket;

@@ -71,7 +71,7 @@ export interface MaintenanceWindowTargetProps extends MaintenanceWindowTargetOpt
   /**
    * The window to register the target with.
    */
-  readonly window: IMaintenanceWindow;
+  readonly maintenanceWindow: IMaintenanceWindow;
 }
 
 /**
@@ -87,12 +87,12 @@ export class MaintenanceWindowTarget extends Construct {
    *
    * @attribute
    */
-  public readonly windowTargetId: string;
+  public readonly maintenanceWindowTargetId: string;
 
   /**
    * The window the target is registered with.
    */
-  public readonly window: IMaintenanceWindow;
+  public readonly maintenanceWindow: IMaintenanceWindow;
 
   /**
    * The resource group the target selects, if it selects one.
@@ -112,20 +112,20 @@ export class MaintenanceWindowTarget extends Construct {
   constructor(scope: Construct, id: string, props: MaintenanceWindowTargetProps) {
     super(scope, id);
     this.validate(props);
-    this.window = props.window;
+    this.maintenanceWindow = props.maintenanceWindow;
     this.resourceGroupName = props.resourceGroupName;
     this.tags = props.tags;
     this.instanceIds = props.instanceIds;
 
     const resource = new ssm.CfnMaintenanceWindowTarget(this, 'Resource', {
-      windowId: props.window.maintenanceWindowId,
+      windowId: props.maintenanceWindow.maintenanceWindowId,
       resourceType: props.resourceGroupName !== undefined ? 'RESOURCE_GROUP' : 'INSTANCE',
       targets: this.renderTargets(props),
       name: props.name,
       description: props.description,
       ownerInformation: props.ownerInformation,
     });
-    this.windowTargetId = resource.ref;
+    this.maintenanceWindowTargetId = resource.ref;
   }
 
   private renderTargets(props: MaintenanceWindowTargetOptions): ssm.CfnMaintenanceWindowTarget.TargetsProperty[] {

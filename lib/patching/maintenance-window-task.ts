@@ -69,7 +69,7 @@ export interface IMaintenanceWindowTask extends IConstruct {
    *
    * @attribute
    */
-  readonly windowTaskId: string;
+  readonly maintenanceWindowTaskId: string;
 
   /**
    * The kind of task.

@@ -56,7 +56,7 @@ export interface MaintenanceWindowProps {
    *
    * @default - derived from the stack name and construct path, with a hash suffix
    */
-  readonly windowName?: string;
+  readonly maintenanceWindowName?: string;
 
   /**
    * Description of the window (1–128 characters).
@@ -143,7 +143,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
   /**
    * The window name.
    */
-  public readonly windowName: string;
+  public readonly maintenanceWindowName: string;
 
   /**
    * How many hours the window stays open.
@@ -164,12 +164,12 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
 
     this.roles = new WindowServiceRole(this, props.serviceRole ?? MaintenanceWindowRole.leastPrivilege());
     this.allowUnassociatedTargets = props.allowUnassociatedTargets ?? false;
-    this.windowName =
-      props.windowName ??
+    this.maintenanceWindowName =
+      props.maintenanceWindowName ??
       Names.uniqueResourceName(this, { maxLength: 128, separator: '-', allowedSpecialCharacters: '-_.' });
 
     props.schedule._validate(this, 'schedule');
-    checkName(this, 'windowName', this.windowName);
+    checkName(this, 'maintenanceWindowName', this.maintenanceWindowName);
     checkDescription(this, 'description', props.description);
     checkTimeZone(this, props.scheduleTimezone);
     this.validateScheduleOffset(props);
@@ -183,7 +183,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
     }
 
     const resource = new ssm.CfnMaintenanceWindow(this, 'Resource', {
-      name: this.windowName,
+      name: this.maintenanceWindowName,
       description: props.description,
       schedule: props.schedule._render(props.scheduleTimezone),
       scheduleTimezone: props.scheduleTimezone,
@@ -221,7 +221,7 @@ export class MaintenanceWindow extends Resource implements IMaintenanceWindow {
    * Register a set of nodes with the window (by tags, resource group or node ids).
    */
   public addTarget(id: string, options: MaintenanceWindowTargetOptions): MaintenanceWindowTarget {
-    return new MaintenanceWindowTarget(this, id, { ...options, window: this });
+    return new MaintenanceWindowTarget(this, id, { ...options, maintenanceWindow: this });
   }
 
   /**

@@ -58,15 +58,6 @@ export interface IPatchBaseline extends IResource {
    */
   readonly patchBaselineId: string;
 
-  /**
-   * The operating system the baseline is for.
-   *
-   * (Named with the type prefix, not `operatingSystem`: jsii forbids a class from making an optional interface
-   * property required, and `PatchBaseline.operatingSystem` is always known.)
-   *
-   * @default - not known (an imported baseline given without one)
-   */
-  readonly patchBaselineOperatingSystem?: PatchOperatingSystem;
 }
 
 /**
@@ -85,7 +76,7 @@ export interface PatchBaselineProps {
    *
    * @default - derived from the construct path
    */
-  readonly baselineName?: string;
+  readonly patchBaselineName?: string;
 
   /**
    * Description of the baseline (1 to 1024 characters).
@@ -182,7 +173,7 @@ export interface CriticalAndSecurityUpdatesProps extends PatchRuleOptions {
    *
    * @default - derived from the construct path
    */
-  readonly baselineName?: string;
+  readonly patchBaselineName?: string;
 
   /**
    * Description of the baseline (1 to 1024 characters).
@@ -235,18 +226,14 @@ const PATCH_BASELINE_SYMBOL = Symbol.for('cdk-ssm-hybrid-fleet.PatchBaseline');
 export class PatchBaseline extends Resource implements IPatchBaseline {
   /**
    * Import an existing patch baseline by its id (`pb-…`) or, for an AWS-predefined baseline, its full ARN.
-   *
-   * @param operatingSystem the baseline's operating system, if known
    */
   public static fromPatchBaselineId(
     scope: Construct,
     id: string,
     patchBaselineId: string,
-    operatingSystem?: PatchOperatingSystem,
   ): IPatchBaseline {
     class Import extends Resource implements IPatchBaseline {
       public readonly patchBaselineId = patchBaselineId;
-      public readonly patchBaselineOperatingSystem = operatingSystem;
       constructor() {
         super(scope, id);
         if (!Token.isUnresolved(patchBaselineId) && !BASELINE_ID.test(patchBaselineId)) {
@@ -268,7 +255,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
     const rule = PatchRules.criticalAndSecurity(props);
     return new PatchBaseline(scope, id, {
       operatingSystem: props.operatingSystem,
-      baselineName: props.baselineName,
+      patchBaselineName: props.patchBaselineName,
       description: props.description ?? describeCriticalAndSecurity(rule),
       approvalRules: [rule],
     });
@@ -288,27 +275,23 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
   /** The operating system the baseline is for. */
   public readonly operatingSystem: PatchOperatingSystem;
 
-  /** The operating system the baseline is for (the same as `operatingSystem`; see `IPatchBaseline`). */
-  public readonly patchBaselineOperatingSystem?: PatchOperatingSystem;
-
   /** Whether this baseline is the default for its operating system. */
   public readonly defaultBaseline: boolean;
 
   private readonly _patchGroups: string[] = [];
 
   constructor(scope: Construct, id: string, props: PatchBaselineProps) {
-    super(scope, id, { physicalName: props.baselineName });
+    super(scope, id, { physicalName: props.patchBaselineName });
     Object.defineProperty(this, PATCH_BASELINE_SYMBOL, { value: true });
 
     const os = props.operatingSystem;
-    const name = props.baselineName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-', allowedSpecialCharacters: '_.-' });
+    const name = props.patchBaselineName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-', allowedSpecialCharacters: '_.-' });
     const rules = props.approvalRules ?? [];
     const approvedPatches = props.approvedPatches ?? [];
     const rejectedPatches = props.rejectedPatches ?? [];
     const globalFilters = props.globalFilters ?? [];
     const sources = props.sources ?? [];
     this.operatingSystem = os;
-    this.patchBaselineOperatingSystem = os;
     this.patchBaselineName = name;
     this.defaultBaseline = props.defaultBaseline ?? false;
 
@@ -383,7 +366,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
 
   private validateBaseline(props: PatchBaselineProps, name: string): void {
     const os = props.operatingSystem;
-    checkSsmName(this, 'baselineName', name);
+    checkSsmName(this, 'patchBaselineName', name);
     const description = props.description;
     if (description !== undefined && !Token.isUnresolved(description) && (description.length < 1 || description.length > 1024)) {
       fail(this, `\`description\` must be 1 to 1024 characters long, got: ${description.length} characters`);

@@ -1,5 +1,6 @@
 import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import {
   AssociationSchedule,
   InventoryCollection,
@@ -60,11 +61,12 @@ describe('InventoryCollection defaults', () => {
     });
   });
 
-  test('exposes the association, its id and the targets', () => {
+  test('exposes the association (as node.defaultChild), its id and the targets', () => {
     const { collection } = build();
-    expect(collection.association.name).toBe('AWS-GatherSoftwareInventory');
+    const association = collection.node.defaultChild as ssm.CfnAssociation;
+    expect(association.name).toBe('AWS-GatherSoftwareInventory');
     expect(stack.resolve(collection.associationId)).toEqual({
-      'Fn::GetAtt': [stack.getLogicalId(collection.association), 'AssociationId'],
+      'Fn::GetAtt': [stack.getLogicalId(association), 'AssociationId'],
     });
     expect(collection.associationName).toBeUndefined();
     expect(collection.targets.isAllNodes).toBe(true);

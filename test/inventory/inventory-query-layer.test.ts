@@ -242,7 +242,7 @@ describe('InventoryQueryLayer Glue database and tables', () => {
     expect(layer.tableName(InventoryType.APPLICATION)).toBe('aws_application');
     expect(layer.tableName(InventoryType.COMPLIANCE_SUMMARY)).toBe('aws_compliancesummary');
     expect(() => layer.tableName(InventoryType.FILE)).toThrow(
-      /`type` must be one of this layer's inventoryTypes \(AWS:Application, AWS:ComplianceSummary\), got: 'AWS:File' \(at Central\/Query\)/,
+      /`inventoryType` must be one of this layer's inventoryTypes \(AWS:Application, AWS:ComplianceSummary\), got: 'AWS:File' \(at Central\/Query\)/,
     );
   });
 

@@ -24,7 +24,7 @@ const DOCUMENT_VERSION_PATTERN = /^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/;
  * A task registered with a maintenance window (created by the window's `add…Task` methods).
  */
 class WindowTask extends Construct implements IMaintenanceWindowTask {
-  public windowTaskId = '';
+  public maintenanceWindowTaskId = '';
 
   constructor(
     scope: MaintenanceWindow,
@@ -47,7 +47,7 @@ class WindowTask extends Construct implements IMaintenanceWindowTask {
       taskType: this.taskType,
       taskArn,
       priority: options.priority ?? 1,
-      targets: targeted ? [{ key: 'WindowTargetIds', values: targets.map((t) => t.windowTargetId) }] : undefined,
+      targets: targeted ? [{ key: 'WindowTargetIds', values: targets.map((t) => t.maintenanceWindowTargetId) }] : undefined,
       maxConcurrency: targeted ? (options.maxConcurrency ?? '10%') : undefined,
       maxErrors: targeted ? (options.maxErrors ?? '10%') : undefined,
       serviceRoleArn: window._serviceRoleArn(),
@@ -57,7 +57,7 @@ class WindowTask extends Construct implements IMaintenanceWindowTask {
       taskInvocationParameters: invocation,
     });
     if (window.serviceRole) resource.node.addDependency(window.serviceRole);
-    this.windowTaskId = resource.ref;
+    this.maintenanceWindowTaskId = resource.ref;
     window._registerTask(this);
     return this;
   }
@@ -152,8 +152,8 @@ function validateTaskOptions(
     fail(task, `\`targets\` must list at most 50 window targets, got: ${targets.length}`);
   }
   for (const target of targets) {
-    if (target.window !== window) {
-      fail(task, `\`targets\` must be targets of this maintenance window, got: a target of ${target.window.node.path}`);
+    if (target.maintenanceWindow !== window) {
+      fail(task, `\`targets\` must be targets of this maintenance window, got: a target of ${target.maintenanceWindow.node.path}`);
     }
     if (target.resourceGroupName !== undefined) roles.grantResourceGroup(target.resourceGroupName);
   }
