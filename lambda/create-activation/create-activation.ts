@@ -27,7 +27,8 @@ import {
 } from '../shared/tags';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Limits (AWS-FACTS 1.1 and 1.5; docs/handler-contract.md). Tag limits live in ../shared/tags.
+// Limits (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateActivation.html;
+// docs/handler-contract.md). Tag limits live in lambda/shared/tags.ts.
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Maximum instance name length, in characters. */

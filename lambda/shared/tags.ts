@@ -1,5 +1,7 @@
 /**
- * Tag rules shared by the API handlers (docs/handler-contract.md; AWS-FACTS 1.1 and 1.5): key and value patterns,
+ * Tag rules shared by the API handlers (docs/handler-contract.md;
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Tag.html,
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_AddTagsToResource.html): key and value patterns,
  * `DEFAULT_TAGS`/`ALLOWED_TAGS` parsing, the marker tag, allow-list checks of request tags, merging and the 50-tag
  * limit. Pure: no SDK, no environment, no logging.
  */

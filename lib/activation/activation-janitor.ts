@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,9 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { IHybridActivationApi } from './hybrid-activation-api';
+import { MARKER_TAG_KEY } from './private/marker-tag';
 import { acknowledgeHandlerFindings, acknowledgeAlarmWithoutAction } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
-import { checkTagKey, checkTagValue } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
 /** The janitor function's timeout. */
@@ -22,19 +23,13 @@ const TIMEOUT_ALARM_SHARE = 0.8;
  */
 export interface ActivationJanitorProps {
   /**
-   * Key of the marker tag that identifies the activations and nodes this janitor may clean up.
+   * The API whose activations and nodes this janitor may clean up: those that carry its marker tag
+   * (`HybridActivationApi.MARKER_TAG_KEY` = `api.markerTagValue`).
    *
-   * A Systems Manager tag key: 1 to 128 letters, numbers, spaces and `_ . : / = - @`; no `+`, and not starting with
-   * `aws:`.
+   * A `HybridActivationApi` of this app, or one from another stack or app through
+   * `HybridActivationApi.fromHybridActivationApiAttributes()`.
    */
-  readonly markerTagKey: string;
-
-  /**
-   * Value of the marker tag (e.g. `HybridActivationApi.markerTagValue`).
-   *
-   * A Systems Manager tag value: 1 to 256 letters, numbers, spaces and `_ . : / = + - @`.
-   */
-  readonly markerTagValue: string;
+  readonly api: IHybridActivationApi;
 
   /**
    * The role that the API's activations give to the machines they register (their `IamRole`, e.g.
@@ -155,23 +150,19 @@ export class ActivationJanitor extends Construct {
     if (props.maxDeregistrationsPerRun !== undefined && props.deregisterOfflineAfter === undefined) {
       fail(this, `\`maxDeregistrationsPerRun\` only applies with \`deregisterOfflineAfter\`; set both or neither, got: ${props.maxDeregistrationsPerRun}`);
     }
-    checkTagKey(this, 'markerTagKey', props.markerTagKey);
-    checkTagValue(this, 'markerTagValue', props.markerTagKey, props.markerTagValue);
-    if (Token.isUnresolved(props.markerTagValue) === false && props.markerTagValue.length === 0) {
-      fail(this, '`markerTagValue` must not be empty, got: \'\'');
-    }
-    this.markerTagValue = props.markerTagValue;
+    const markerTagValue = props.api.markerTagValue;
+    this.markerTagValue = markerTagValue;
 
     const deregister = props.deregisterOfflineAfter !== undefined;
     const fn = new HandlerFunction(this, 'Handler', {
       handlerName: 'janitor',
-      description: `Deletes used or expired activations${deregister ? ' and deregisters long-offline nodes' : ''} of ${props.markerTagValue}`,
+      description: `Deletes used or expired activations${deregister ? ' and deregisters long-offline nodes' : ''} of ${markerTagValue}`,
       timeout: JANITOR_TIMEOUT,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       logEncryptionKey: props.logEncryptionKey,
       environment: {
-        MARKER_TAG_KEY: props.markerTagKey,
-        MARKER_TAG_VALUE: props.markerTagValue,
+        MARKER_TAG_KEY: MARKER_TAG_KEY,
+        MARKER_TAG_VALUE: markerTagValue,
         DEREGISTER_OFFLINE_AFTER_SECONDS: String(props.deregisterOfflineAfter?.toSeconds() ?? 0),
         MAX_DEREGISTRATIONS_PER_RUN: String(maxDeregistrations),
         DRY_RUN: String(props.dryRun ?? false),
@@ -195,7 +186,7 @@ export class ActivationJanitor extends Construct {
           sid: 'DeregisterMarkedNodes',
           actions: ['ssm:DeregisterManagedInstance'],
           resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-          conditions: { StringEquals: { [`ssm:resourceTag/${props.markerTagKey}`]: props.markerTagValue } },
+          conditions: { StringEquals: { [`ssm:resourceTag/${MARKER_TAG_KEY}`]: markerTagValue } },
         }),
       );
     }
@@ -205,7 +196,7 @@ export class ActivationJanitor extends Construct {
     // up whatever is left, and a run killed by its timeout is not run twice more back to back.
     fn.function.configureAsyncInvoke({ retryAttempts: 0 });
     this.rule = new events.Rule(this, 'Schedule', {
-      description: `Runs the activation janitor of ${props.markerTagValue}`,
+      description: `Runs the activation janitor of ${markerTagValue}`,
       schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
       targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
     });

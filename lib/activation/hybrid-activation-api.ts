@@ -8,8 +8,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { Construct } from 'constructs';
-import { BootScriptAuth, BootScriptPlatform } from './boot-script';
+import { Construct, IConstruct } from 'constructs';
+import { BootScriptPlatform } from './boot-script';
 import { ActivationJanitor } from './activation-janitor';
 import {
   acknowledgeAlarmWithoutAction,
@@ -19,9 +19,10 @@ import {
   acknowledgeRestApiFindings,
 } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
-import { restrictNodeParameters } from '../private/node-parameter-policy';
+import { checkMarkerTagValue, MARKER_TAG_KEY } from './private/marker-tag';
+import { restrictNodeParameters } from './private/node-parameter-policy';
 import { SSM_SERVICE, ssmPrincipal } from '../private/ssm-principal';
-import { renderBootScript } from '../private/render-boot-script';
+import { BootScriptAuth, renderBootScript } from './private/render-boot-script';
 import { checkTagKey, checkTagValue, MAX_TAGS_PER_RESOURCE } from '../private/tags';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
 
@@ -358,6 +359,30 @@ export interface HybridActivationApiProps {
 }
 
 /**
+ * An activation API: what other constructs need to recognize the activations and nodes it issued.
+ */
+export interface IHybridActivationApi extends IConstruct {
+  /**
+   * Value of the marker tag (`HybridActivationApi.MARKER_TAG_KEY`) that the API puts on every activation it issues,
+   * and so on every node it registers.
+   *
+   * @attribute
+   */
+  readonly markerTagValue: string;
+}
+
+/**
+ * Attributes of an activation API defined elsewhere (`HybridActivationApi.fromHybridActivationApiAttributes`).
+ */
+export interface HybridActivationApiAttributes {
+  /**
+   * The API's `markerTagValue`: a Systems Manager tag value of 1 to 256 letters, numbers, spaces and
+   * `_ . : / = + - @`.
+   */
+  readonly markerTagValue: string;
+}
+
+/**
  * Define an authenticated HTTP API that hands each booting machine its own single-use Systems Manager hybrid
  * activation, named after the machine.
  *
@@ -365,11 +390,24 @@ export interface HybridActivationApiProps {
  * `{"activationId", "activationCode", "region", "instanceName", "expiresAt"}`. Every method requires authorization
  * (IAM by default). The activation code is never logged.
  */
-export class HybridActivationApi extends Construct {
+export class HybridActivationApi extends Construct implements IHybridActivationApi {
   /**
    * Key of the marker tag that every activation issued by an API of this library carries (copied to the node).
    */
-  public static readonly MARKER_TAG_KEY = 'hybrid-fleet:activation-api';
+  public static readonly MARKER_TAG_KEY = MARKER_TAG_KEY;
+
+  /**
+   * Refer to an API defined in another stack or app by its marker tag value, e.g. for an `ActivationJanitor` deployed
+   * apart from it.
+   */
+  public static fromHybridActivationApiAttributes(scope: Construct, id: string, attrs: HybridActivationApiAttributes): IHybridActivationApi {
+    class Import extends Construct implements IHybridActivationApi {
+      public readonly markerTagValue = attrs.markerTagValue;
+    }
+    const imported = new Import(scope, id);
+    checkMarkerTagValue(imported, attrs.markerTagValue);
+    return imported;
+  }
 
   /** The REST API. */
   public readonly restApi: apigateway.RestApi;
@@ -457,8 +495,7 @@ export class HybridActivationApi extends Construct {
     }
     if (props.janitor ?? true) {
       this.janitor = new ActivationJanitor(this, 'Janitor', {
-        markerTagKey: HybridActivationApi.MARKER_TAG_KEY,
-        markerTagValue: this.markerTagValue,
+        api: this,
         instanceRole: this.instanceRole,
         schedule: props.janitorSchedule,
         deregisterOfflineAfter: props.deregisterOfflineAfter,
@@ -629,10 +666,7 @@ export class HybridActivationApi extends Construct {
       );
       return this.node.addr;
     }
-    if (!Token.isUnresolved(value) && value.length === 0) {
-      fail(this, "`markerTagValue` must be 1 to 256 characters long, got: ''");
-    }
-    checkTagValue(this, 'markerTagValue', HybridActivationApi.MARKER_TAG_KEY, value);
+    checkMarkerTagValue(this, value);
     return value;
   }
 

@@ -9,7 +9,7 @@ import {
   acknowledgeInventoryBucketFindings,
 } from '../private/acknowledgements';
 import { SSM_SERVICE } from '../private/ssm-principal';
-import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
+import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from './private/inventory-checks';
 import { checkWholeDays, fail } from '../private/validate';
 import { retainedBucketProps } from '../private/retained-bucket';
 

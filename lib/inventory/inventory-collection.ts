@@ -2,15 +2,12 @@ import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { AssociationSchedule } from '../common/association-schedule';
-import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue } from '../private/tags';
 import { ensureQuotaGuard } from '../private/quota-guard';
-import { checkIntegerRange, fail } from '../private/validate';
+import { checkIntegerRange, checkRateControl, checkSsmName, fail, RESOURCE_GROUP_NAME_PATTERN } from '../private/validate';
 
 /** The AWS-owned inventory document (no `DocumentVersion`: not valid for AWS-owned documents). */
 const DOCUMENT_NAME = 'AWS-GatherSoftwareInventory';
-const ASSOCIATION_NAME_PATTERN = /^[a-zA-Z0-9_\-.]{3,128}$/;
-const RESOURCE_GROUP_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,300}$/;
 const REGISTRY_HIVE_PATTERN = /^(HKEY_LOCAL_MACHINE|HKEY_CURRENT_USER|HKEY_USERS|HKEY_CLASSES_ROOT|HKEY_CURRENT_CONFIG)(\/|$)/i;
 /** State Manager allows 5 targets per association and 50 values per target. */
 const MAX_TARGETS = 5;
@@ -294,9 +291,6 @@ export interface InventoryCollectionProps {
   readonly windowsRegistry?: InventoryRegistryFilter[];
 }
 
-/** Inventory collections by stack, to refuse two that would reach the same node. */
-const COLLECTIONS = new WeakMap<Stack, InventoryCollection[]>();
-
 /**
  * Define inventory collection: one State Manager association of the AWS-owned `AWS-GatherSoftwareInventory` document.
  *
@@ -318,9 +312,6 @@ const COLLECTIONS = new WeakMap<Stack, InventoryCollection[]>();
  * @see https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-inventory-configuring.html
  */
 export class InventoryCollection extends Construct {
-  /** The association. */
-  public readonly association: ssm.CfnAssociation;
-
   /**
    * The association id.
    *
@@ -336,6 +327,9 @@ export class InventoryCollection extends Construct {
 
   /** When inventory is collected. */
   public readonly schedule: AssociationSchedule;
+
+  /** Whether this collection passed the one-association-per-node check (a refused one stays in the tree). */
+  private registered = false;
 
   constructor(scope: Construct, id: string, props: InventoryCollectionProps = {}) {
     super(scope, id);
@@ -356,7 +350,7 @@ export class InventoryCollection extends Construct {
     this.schedule = schedule;
     this.register();
 
-    this.association = new ssm.CfnAssociation(this, 'Resource', {
+    const association = new ssm.CfnAssociation(this, 'Resource', {
       name: DOCUMENT_NAME,
       associationName: props.associationName,
       targets: targets._targets,
@@ -377,7 +371,7 @@ export class InventoryCollection extends Construct {
         ...(windowsRegistry ? { windowsRegistry: [windowsRegistry] } : {}),
       },
     });
-    this.associationId = this.association.attrAssociationId;
+    this.associationId = association.attrAssociationId;
     this.associationName = props.associationName;
   }
 
@@ -398,9 +392,7 @@ export class InventoryCollection extends Construct {
 
   private validateAssociationName(name?: string): void {
     if (name === undefined || Token.isUnresolved(name)) return;
-    if (!ASSOCIATION_NAME_PATTERN.test(name)) {
-      fail(this, `\`associationName\` must be 3 to 128 letters, numbers, _ - or ., got: '${name}'`);
-    }
+    checkSsmName(this, 'associationName', name);
   }
 
   /** The `files` parameter: a JSON list of filters, or undefined for none. */
@@ -469,11 +461,13 @@ export class InventoryCollection extends Construct {
 
   /**
    * Refuses a second inventory association in this stack that could reach a node the first one reaches (a node with
-   * two inventory associations runs neither), then records this one.
+   * two inventory associations runs neither). The stack's tree is the record: no state outside it.
    */
   private register(): void {
     const stack = Stack.of(this);
-    const existing = COLLECTIONS.get(stack) ?? [];
+    const existing = stack.node
+      .findAll()
+      .filter((c): c is InventoryCollection => c !== this && c instanceof InventoryCollection && c.registered && Stack.of(c) === stack);
     for (const other of existing) {
       const overlap = overlapOf(other.targets, this.targets);
       if (overlap) {
@@ -483,7 +477,7 @@ export class InventoryCollection extends Construct {
         );
       }
     }
-    COLLECTIONS.set(stack, [...existing, this]);
+    this.registered = true;
   }
 }
 

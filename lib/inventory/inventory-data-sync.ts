@@ -4,9 +4,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { checkInventoryPrefix } from '../private/inventory-checks';
+import { checkInventoryPrefix } from './private/inventory-checks';
 import { ensureQuotaGuard } from '../private/quota-guard';
-import { fail } from '../private/validate';
+import { checkLength, fail } from '../private/validate';
 import { InventoryBucket } from './inventory-bucket';
 
 /**
@@ -61,7 +61,7 @@ export interface InventoryDataSyncProps {
    * @default - a name generated from the construct path and a hash of the destination (letters and digits, 64
    * characters), so a changed destination gets a new name
    */
-  readonly syncName?: string;
+  readonly resourceDataSyncName?: string;
 }
 
 /**
@@ -74,7 +74,7 @@ export interface InventoryDataSyncProps {
  *
  * Every field of the destination is create-only: changing the bucket, region, prefix or key replaces the sync.
  * CloudFormation creates the replacement before it deletes the old sync, and sync names are unique per account and
- * region, so the generated name includes a hash of the destination; with a fixed `syncName`, change the name together
+ * region, so the generated name includes a hash of the destination; with a fixed `resourceDataSyncName`, change the name together
  * with the destination.
  *
  * @example
@@ -103,10 +103,7 @@ export class InventoryDataSync extends Construct {
    *
    * @attribute
    */
-  public readonly syncName: string;
-
-  /** The underlying `AWS::SSM::ResourceDataSync`. */
-  public readonly resource: ssm.CfnResourceDataSync;
+  public readonly resourceDataSyncName: string;
 
   /** The bucket the sync writes to. */
   public readonly bucket: s3.IBucket;
@@ -128,8 +125,8 @@ export class InventoryDataSync extends Construct {
     ensureQuotaGuard(this);
     const stack = Stack.of(this);
     checkInventoryPrefix(this, 'prefix', props.prefix);
-    checkLength(this, 'syncName', props.syncName, 64);
-    checkLength(this, 'bucketRegion', props.bucketRegion, 64);
+    checkLength(this, 'resourceDataSyncName', props.resourceDataSyncName, 1, 64);
+    checkLength(this, 'bucketRegion', props.bucketRegion, 1, 64);
     checkKeyArn(this, props.encryptionKey);
 
     const inventoryBucket = props.bucket
@@ -144,14 +141,14 @@ export class InventoryDataSync extends Construct {
     if (inventoryBucket) checkSameRegion(this, inventoryBucket, bucketRegion);
     if (encryptionKey) checkKeyRegion(this, encryptionKey, bucketRegion);
 
-    this.syncName = props.syncName ?? this.generateSyncName([
+    this.resourceDataSyncName = props.resourceDataSyncName ?? this.generateSyncName([
       [bucket.bucketName, bucket],
       [bucketRegion, undefined],
       [prefix, undefined],
       [encryptionKey?.keyArn, encryptionKey],
     ]);
-    this.resource = new ssm.CfnResourceDataSync(this, 'Resource', {
-      syncName: this.syncName,
+    const resource = new ssm.CfnResourceDataSync(this, 'Resource', {
+      syncName: this.resourceDataSyncName,
       syncType: 'SyncToDestination',
       s3Destination: {
         bucketName: bucket.bucketName,
@@ -162,7 +159,7 @@ export class InventoryDataSync extends Construct {
       },
     });
     // Systems Manager checks the bucket policy when the sync is created.
-    if (bucket.policy && Stack.of(bucket.policy) === stack) this.resource.node.addDependency(bucket.policy);
+    if (bucket.policy && Stack.of(bucket.policy) === stack) resource.node.addDependency(bucket.policy);
 
     this.bucket = bucket;
     this.inventoryBucket = inventoryBucket;
@@ -226,13 +223,6 @@ function owningInventoryBucket(bucket: s3.IBucket): InventoryBucket | undefined 
 function differ(a: string, b: string): boolean {
   if (a === b) return false;
   return Token.isUnresolved(a) === Token.isUnresolved(b);
-}
-
-function checkLength(scope: IConstruct, prop: string, value: string | undefined, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (value.length < 1 || value.length > max) {
-    fail(scope, `\`${prop}\` must be 1 to ${max} characters, got: '${value}' (${value.length} characters)`);
-  }
 }
 
 function checkKeyArn(scope: IConstruct, key: kms.IKey | undefined): void {

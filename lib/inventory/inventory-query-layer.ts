@@ -11,9 +11,9 @@ import {
   acknowledgeInventoryQueryResultsBucketFindings,
   acknowledgeInventoryQueryWorkGroupFindings,
 } from '../private/acknowledgements';
-import { INVENTORY_QUERIES } from '../private/inventory-queries';
-import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from '../private/inventory-schema';
-import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from '../private/inventory-checks';
+import { INVENTORY_QUERIES } from './private/inventory-queries';
+import { INVENTORY_TYPE_NAMES, inventorySchema, InventoryTypeSchema, MANAGED_INSTANCE_INVENTORY, PARTITION_COLUMNS } from './private/inventory-schema';
+import { ACCOUNT_ID_PATTERN, checkInventoryPrefix } from './private/inventory-checks';
 import { checkWholeDays, fail } from '../private/validate';
 import { retainedBucketProps } from '../private/retained-bucket';
 
@@ -163,14 +163,13 @@ export interface InventoryQueryLayerProps {
  * delete it.
  */
 export class InventoryQueryLayer extends Construct {
-  /** The Glue database. */
-  public readonly database: glue.CfnDatabase;
-
-  /** The name of the Glue database. */
+  /**
+   * The name of the Glue database.
+   *
+   * The L1 resources are children of this construct (escape hatch): `node.findChild('Database')` is the
+   * `glue.CfnDatabase`, `node.findChild('WorkGroup')` the `athena.CfnWorkGroup`.
+   */
   public readonly databaseName: string;
-
-  /** The Athena workgroup. */
-  public readonly workGroup: athena.CfnWorkGroup;
 
   /** The name of the Athena workgroup. */
   public readonly workGroupName: string;
@@ -192,6 +191,8 @@ export class InventoryQueryLayer extends Construct {
   private readonly encryptionKey?: kms.IKey;
   private readonly resultsEncryptionKey?: kms.IKey;
   private readonly schemas: InventoryTypeSchema[];
+  private readonly database: glue.CfnDatabase;
+  private readonly workGroup: athena.CfnWorkGroup;
 
   constructor(scope: Construct, id: string, props: InventoryQueryLayerProps) {
     super(scope, id);
@@ -219,10 +220,10 @@ export class InventoryQueryLayer extends Construct {
   }
 
   /** The Glue table name of an inventory type of this layer, e.g. `aws_application` for `InventoryType.APPLICATION`. */
-  public tableName(type: InventoryType): string {
-    const schema = this.schemas.find((s) => s.typeName === type);
+  public tableName(inventoryType: InventoryType): string {
+    const schema = this.schemas.find((s) => s.typeName === inventoryType);
     if (!schema) {
-      fail(this, `\`type\` must be one of this layer's inventoryTypes (${this.inventoryTypes.join(', ')}), got: '${type}'`);
+      fail(this, `\`inventoryType\` must be one of this layer's inventoryTypes (${this.inventoryTypes.join(', ')}), got: '${inventoryType}'`);
     }
     return schema.tableName;
   }

@@ -2,13 +2,12 @@ import { Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { IMaintenanceWindow } from './maintenance-window';
-import { checkDescription, checkName } from '../private/maintenance-window-checks';
+import { checkDescription, checkName } from './private/maintenance-window-checks';
 import { checkTagKey, checkTagValue } from '../private/tags';
 import { ensureQuotaGuard } from '../private/quota-guard';
-import { fail } from '../private/validate';
+import { checkResourceGroupName, fail } from '../private/validate';
 
 const INSTANCE_ID_PATTERN = /^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$/;
-const RESOURCE_GROUP_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,300}$/;
 
 /**
  * Which nodes a maintenance window target selects, and how it is described.
@@ -73,7 +72,7 @@ export interface MaintenanceWindowTargetProps extends MaintenanceWindowTargetOpt
   /**
    * The window to register the target with.
    */
-  readonly window: IMaintenanceWindow;
+  readonly maintenanceWindow: IMaintenanceWindow;
 }
 
 /**
@@ -89,12 +88,12 @@ export class MaintenanceWindowTarget extends Construct {
    *
    * @attribute
    */
-  public readonly windowTargetId: string;
+  public readonly maintenanceWindowTargetId: string;
 
   /**
    * The window the target is registered with.
    */
-  public readonly window: IMaintenanceWindow;
+  public readonly maintenanceWindow: IMaintenanceWindow;
 
   /**
    * The resource group the target selects, if it selects one.
@@ -115,20 +114,20 @@ export class MaintenanceWindowTarget extends Construct {
     super(scope, id);
     ensureQuotaGuard(this);
     this.validate(props);
-    this.window = props.window;
+    this.maintenanceWindow = props.maintenanceWindow;
     this.resourceGroupName = props.resourceGroupName;
     this.tags = props.tags;
     this.instanceIds = props.instanceIds;
 
     const resource = new ssm.CfnMaintenanceWindowTarget(this, 'Resource', {
-      windowId: props.window.maintenanceWindowId,
+      windowId: props.maintenanceWindow.maintenanceWindowId,
       resourceType: props.resourceGroupName !== undefined ? 'RESOURCE_GROUP' : 'INSTANCE',
       targets: this.renderTargets(props),
       name: props.name,
       description: props.description,
       ownerInformation: props.ownerInformation,
     });
-    this.windowTargetId = resource.ref;
+    this.maintenanceWindowTargetId = resource.ref;
   }
 
   private renderTargets(props: MaintenanceWindowTargetOptions): ssm.CfnMaintenanceWindowTarget.TargetsProperty[] {
@@ -155,14 +154,7 @@ export class MaintenanceWindowTarget extends Construct {
       );
     }
     if (props.tags !== undefined) this.validateTags(props.tags);
-    if (props.resourceGroupName !== undefined && !Token.isUnresolved(props.resourceGroupName)) {
-      if (!RESOURCE_GROUP_NAME_PATTERN.test(props.resourceGroupName)) {
-        fail(
-          this,
-          `\`resourceGroupName\` must be 1 to 300 letters, digits, _ . and -, got: '${props.resourceGroupName}'`,
-        );
-      }
-    }
+    checkResourceGroupName(this, 'resourceGroupName', props.resourceGroupName);
     if (props.instanceIds !== undefined && !Token.isUnresolved(props.instanceIds)) {
       if (props.instanceIds.length < 1 || props.instanceIds.length > 50) {
         fail(this, `\`instanceIds\` must list 1 to 50 node ids, got: ${props.instanceIds.length}`);

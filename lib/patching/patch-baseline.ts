@@ -2,27 +2,10 @@ import { Annotations, IResource, Lazy, Names, Resource, Stack, Token } from 'aws
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { PatchFilterKey, PatchOperatingSystem, PatchOperatingSystemFamily } from './operating-system';
+import { PatchApprovalRule, PatchComplianceLevel, PatchFilter, PatchRuleOptions, PatchRules } from './patch-rules';
 import { SSM_TAG_PATTERN } from '../private/tags';
 import { ensureQuotaGuard } from '../private/quota-guard';
-import { checkIntegerRange, fail } from '../private/validate';
-
-/**
- * Compliance severity that Systems Manager reports for a node that is missing an approved patch.
- */
-export enum PatchComplianceLevel {
-  /** Critical. */
-  CRITICAL = 'CRITICAL',
-  /** High. */
-  HIGH = 'HIGH',
-  /** Medium. */
-  MEDIUM = 'MEDIUM',
-  /** Low. */
-  LOW = 'LOW',
-  /** Informational. */
-  INFORMATIONAL = 'INFORMATIONAL',
-  /** Unspecified (the service default). */
-  UNSPECIFIED = 'UNSPECIFIED',
-}
+import { checkIntegerRange, checkSsmName, fail } from '../private/validate';
 
 /**
  * What Patch Manager does with a package listed in `rejectedPatches`.
@@ -43,66 +26,6 @@ export enum AvailableSecurityUpdatesComplianceStatus {
   COMPLIANT = 'COMPLIANT',
   /** Report the node non-compliant. */
   NON_COMPLIANT = 'NON_COMPLIANT',
-}
-
-/**
- * A patch filter: patches whose property `key` has one of `values`.
- */
-export interface PatchFilter {
-  /**
-   * The patch property to match.
-   *
-   * It must be one of the keys of the baseline's operating system (`PatchOperatingSystem.allowedFilterKeys`).
-   */
-  readonly key: PatchFilterKey;
-
-  /**
-   * Values to match: 1 to 20, each 1 to 64 characters; `*` matches any value.
-   *
-   * Values are Systems Manager data (list them with `aws ssm describe-patch-properties`) and are matched exactly.
-   */
-  readonly values: string[];
-}
-
-/**
- * A rule that approves the patches matching its filters.
- */
-export interface PatchApprovalRule {
-  /**
-   * Patches must match every filter (1 to 4 filters).
-   */
-  readonly filters: PatchFilter[];
-
-  /**
-   * Approve a patch this many days (0 to 360) after its release.
-   *
-   * Set exactly one of `approveAfterDays` and `approveUntilDate`, except on Ubuntu, Debian and Raspberry Pi OS, where
-   * Systems Manager supports no delay and neither may be set.
-   *
-   * @default - no delay in days
-   */
-  readonly approveAfterDays?: number;
-
-  /**
-   * Approve patches released on or before this date, as `YYYY-MM-DD` (UTC).
-   *
-   * @default - no cutoff date
-   */
-  readonly approveUntilDate?: string;
-
-  /**
-   * Compliance severity reported for a node missing a patch this rule approves.
-   *
-   * @default PatchComplianceLevel.UNSPECIFIED
-   */
-  readonly complianceLevel?: PatchComplianceLevel;
-
-  /**
-   * Also approve non-security updates from the node's repositories (Linux only).
-   *
-   * @default false
-   */
-  readonly enableNonSecurity?: boolean;
 }
 
 /**
@@ -136,15 +59,6 @@ export interface IPatchBaseline extends IResource {
    */
   readonly patchBaselineId: string;
 
-  /**
-   * The operating system the baseline is for.
-   *
-   * (Named with the type prefix, not `operatingSystem`: jsii forbids a class from making an optional interface
-   * property required, and `PatchBaseline.operatingSystem` is always known.)
-   *
-   * @default - not known (an imported baseline given without one)
-   */
-  readonly patchBaselineOperatingSystem?: PatchOperatingSystem;
 }
 
 /**
@@ -163,7 +77,7 @@ export interface PatchBaselineProps {
    *
    * @default - derived from the construct path
    */
-  readonly baselineName?: string;
+  readonly patchBaselineName?: string;
 
   /**
    * Description of the baseline (1 to 1024 characters).
@@ -252,91 +166,6 @@ export interface PatchBaselineProps {
 }
 
 /**
- * Options of a `PatchRules` preset.
- */
-export interface PatchRuleOptions {
-  /**
-   * The operating system of the baseline the rule is for; it decides the filters.
-   */
-  readonly operatingSystem: PatchOperatingSystem;
-
-  /**
-   * Approve a patch this many days (0 to 360) after its release.
-   *
-   * Not supported on Ubuntu, Debian and Raspberry Pi OS.
-   *
-   * @default - 7 where the operating system supports delays and `approveUntilDate` is not set; otherwise none
-   */
-  readonly approveAfterDays?: number;
-
-  /**
-   * Approve patches released on or before this date, as `YYYY-MM-DD` (UTC), instead of after a delay.
-   *
-   * @default - none
-   */
-  readonly approveUntilDate?: string;
-
-  /**
-   * Compliance severity reported for a node missing a patch the rule approves.
-   *
-   * @default - PatchComplianceLevel.CRITICAL for `criticalAndSecurity()`, PatchComplianceLevel.UNSPECIFIED for
-   * `allUpdates()`
-   */
-  readonly complianceLevel?: PatchComplianceLevel;
-
-  /**
-   * Also approve non-security updates from the node's repositories (Linux only).
-   *
-   * @default false
-   */
-  readonly enableNonSecurity?: boolean;
-}
-
-/**
- * Approval rules for common intents, with the right filters for each operating-system family.
- */
-export class PatchRules {
-  /**
-   * Critical and security updates.
-   *
-   * - Windows: `CLASSIFICATION` `CriticalUpdates`, `SecurityUpdates` and `MSRC_SEVERITY` `Critical`, `Important`.
-   * - Amazon Linux, RHEL, CentOS, Oracle Linux, SUSE, Rocky Linux, AlmaLinux: `CLASSIFICATION` `Security` and
-   *   `SEVERITY` `Critical`, `Important`.
-   * - Ubuntu, Debian, Raspberry Pi OS: `PRIORITY` `Required`, `Important`, approved without delay (these systems
-   *   support none).
-   * - macOS: `CLASSIFICATION` `Security`.
-   *
-   * An operating system from `PatchOperatingSystem.of()` has no known filters: write the rule yourself.
-   */
-  public static criticalAndSecurity(options: PatchRuleOptions): PatchApprovalRule {
-    const os = options.operatingSystem;
-    return {
-      filters: criticalAndSecurityFilters(os),
-      ...approvalTiming(options),
-      complianceLevel: options.complianceLevel ?? PatchComplianceLevel.CRITICAL,
-      enableNonSecurity: options.enableNonSecurity,
-    };
-  }
-
-  /**
-   * Every update: one filter `PRODUCT` `*`, valid for every operating system (also one from
-   * `PatchOperatingSystem.of()`).
-   *
-   * On Linux, updates that are not in the repositories' update notices need `enableNonSecurity` as well.
-   */
-  public static allUpdates(options: PatchRuleOptions): PatchApprovalRule {
-    return {
-      filters: [{ key: PatchFilterKey.PRODUCT, values: ['*'] }],
-      ...approvalTiming(options),
-      complianceLevel: options.complianceLevel,
-      enableNonSecurity: options.enableNonSecurity,
-    };
-  }
-
-  private constructor() {}
-}
-
-/**
  * Properties for `PatchBaseline.criticalAndSecurityUpdates()`.
  */
 export interface CriticalAndSecurityUpdatesProps extends PatchRuleOptions {
@@ -345,7 +174,7 @@ export interface CriticalAndSecurityUpdatesProps extends PatchRuleOptions {
    *
    * @default - derived from the construct path
    */
-  readonly baselineName?: string;
+  readonly patchBaselineName?: string;
 
   /**
    * Description of the baseline (1 to 1024 characters).
@@ -359,7 +188,6 @@ const MAX_RULES = 10;
 const MAX_FILTERS = 4;
 const MAX_PATCH_LIST = 50;
 const MAX_SOURCES = 20;
-const BASELINE_NAME = /^[a-zA-Z0-9_\-.]{3,128}$/;
 const BASELINE_ID = /^[a-zA-Z0-9_\-:/]{20,128}$/;
 const SOURCE_NAME = /^[a-zA-Z0-9_\-.]{3,50}$/;
 
@@ -399,18 +227,14 @@ const PATCH_BASELINE_SYMBOL = Symbol.for('cdk-ssm-hybrid-fleet.PatchBaseline');
 export class PatchBaseline extends Resource implements IPatchBaseline {
   /**
    * Import an existing patch baseline by its id (`pb-…`) or, for an AWS-predefined baseline, its full ARN.
-   *
-   * @param operatingSystem the baseline's operating system, if known
    */
   public static fromPatchBaselineId(
     scope: Construct,
     id: string,
     patchBaselineId: string,
-    operatingSystem?: PatchOperatingSystem,
   ): IPatchBaseline {
     class Import extends Resource implements IPatchBaseline {
       public readonly patchBaselineId = patchBaselineId;
-      public readonly patchBaselineOperatingSystem = operatingSystem;
       constructor() {
         super(scope, id);
         if (!Token.isUnresolved(patchBaselineId) && !BASELINE_ID.test(patchBaselineId)) {
@@ -432,7 +256,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
     const rule = PatchRules.criticalAndSecurity(props);
     return new PatchBaseline(scope, id, {
       operatingSystem: props.operatingSystem,
-      baselineName: props.baselineName,
+      patchBaselineName: props.patchBaselineName,
       description: props.description ?? describeCriticalAndSecurity(rule),
       approvalRules: [rule],
     });
@@ -452,28 +276,24 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
   /** The operating system the baseline is for. */
   public readonly operatingSystem: PatchOperatingSystem;
 
-  /** The operating system the baseline is for (the same as `operatingSystem`; see `IPatchBaseline`). */
-  public readonly patchBaselineOperatingSystem?: PatchOperatingSystem;
-
   /** Whether this baseline is the default for its operating system. */
   public readonly defaultBaseline: boolean;
 
   private readonly _patchGroups: string[] = [];
 
   constructor(scope: Construct, id: string, props: PatchBaselineProps) {
-    super(scope, id, { physicalName: props.baselineName });
+    super(scope, id, { physicalName: props.patchBaselineName });
     ensureQuotaGuard(this);
     Object.defineProperty(this, PATCH_BASELINE_SYMBOL, { value: true });
 
     const os = props.operatingSystem;
-    const name = props.baselineName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-', allowedSpecialCharacters: '_.-' });
+    const name = props.patchBaselineName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-', allowedSpecialCharacters: '_.-' });
     const rules = props.approvalRules ?? [];
     const approvedPatches = props.approvedPatches ?? [];
     const rejectedPatches = props.rejectedPatches ?? [];
     const globalFilters = props.globalFilters ?? [];
     const sources = props.sources ?? [];
     this.operatingSystem = os;
-    this.patchBaselineOperatingSystem = os;
     this.patchBaselineName = name;
     this.defaultBaseline = props.defaultBaseline ?? false;
 
@@ -548,9 +368,7 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
 
   private validateBaseline(props: PatchBaselineProps, name: string): void {
     const os = props.operatingSystem;
-    if (!Token.isUnresolved(name) && !BASELINE_NAME.test(name)) {
-      fail(this, `\`baselineName\` must be 3 to 128 letters, digits, _ - or ., got: '${name}'`);
-    }
+    checkSsmName(this, 'patchBaselineName', name);
     const description = props.description;
     if (description !== undefined && !Token.isUnresolved(description) && (description.length < 1 || description.length > 1024)) {
       fail(this, `\`description\` must be 1 to 1024 characters long, got: ${description.length} characters`);
@@ -721,38 +539,6 @@ function isCalendarDate(value: string): boolean {
 function knownValues(os: PatchOperatingSystem, key: PatchFilterKey): string[] | undefined {
   const group = os.family === PatchOperatingSystemFamily.WINDOWS ? os.family : os.supportsFilterKey(PatchFilterKey.PRIORITY) ? 'apt' : undefined;
   return group ? KNOWN_VALUES[group][key] : undefined;
-}
-
-function criticalAndSecurityFilters(os: PatchOperatingSystem): PatchFilter[] {
-  if (!os.isKnown) {
-    throw new Error(
-      `\`operatingSystem\` must be a PatchOperatingSystem constant for PatchRules.criticalAndSecurity() (the filters of an unknown operating system are not known; write the rule yourself), got: ${os.value}`,
-    );
-  }
-  if (os.family === PatchOperatingSystemFamily.WINDOWS) {
-    return [
-      { key: PatchFilterKey.CLASSIFICATION, values: ['CriticalUpdates', 'SecurityUpdates'] },
-      { key: PatchFilterKey.MSRC_SEVERITY, values: ['Critical', 'Important'] },
-    ];
-  }
-  if (os.family === PatchOperatingSystemFamily.MACOS) {
-    return [{ key: PatchFilterKey.CLASSIFICATION, values: ['Security'] }];
-  }
-  if (os.supportsFilterKey(PatchFilterKey.PRIORITY)) {
-    return [{ key: PatchFilterKey.PRIORITY, values: ['Required', 'Important'] }];
-  }
-  return [
-    { key: PatchFilterKey.CLASSIFICATION, values: ['Security'] },
-    { key: PatchFilterKey.SEVERITY, values: ['Critical', 'Important'] },
-  ];
-}
-
-/** The approval timing of a preset: the given one, else 7 days where the operating system supports a delay. */
-function approvalTiming(options: PatchRuleOptions): { approveAfterDays?: number; approveUntilDate?: string } {
-  if (options.approveAfterDays !== undefined || options.approveUntilDate !== undefined) {
-    return { approveAfterDays: options.approveAfterDays, approveUntilDate: options.approveUntilDate };
-  }
-  return options.operatingSystem.supportsApprovalDelays ? { approveAfterDays: 7 } : {};
 }
 
 function describeCriticalAndSecurity(rule: PatchApprovalRule): string {

@@ -1,4 +1,4 @@
-import { Annotations, CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnElement, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,19 +7,17 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { AssociationSchedule } from '../common/association-schedule';
 import { MaintenanceSchedule } from './maintenance-schedule';
-import { IMaintenanceWindowTask, MaintenanceWindow, RunCommandNotificationEvent } from './maintenance-window';
+import { MaintenanceWindow } from './maintenance-window';
+import { IMaintenanceWindowTask, RunCommandNotificationEvent } from './maintenance-window-task';
 import { MaintenanceWindowTarget } from './maintenance-window-target';
 import { PatchBaseline } from './patch-baseline';
 import { StoppedInstancePatching } from './stopped-instance-patching';
 import { acknowledgeNodeOutputPrefix } from '../private/acknowledgements';
-import { checkRateControl } from '../private/rate-control';
 import { checkTagKey, checkTagValue, SSM_TAG_PATTERN } from '../private/tags';
 import { ensureQuotaGuard } from '../private/quota-guard';
-import { fail } from '../private/validate';
+import { checkRateControl, fail } from '../private/validate';
 
 const SHARED_NODE_ROLE_WARNING = 'cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups';
-/** The patch groups whose `nodeRoles` hold a role, in this app (a role is a construct of one app). */
-const NODE_ROLE_GROUPS = new WeakMap<iam.IRole, string[]>();
 
 /**
  * Tag key that puts a node in a patch group. Systems Manager accepts exactly these two spellings.
@@ -229,8 +227,12 @@ export class PatchGroup extends Construct {
   /** The patch-group tag key. */
   public readonly tagKey: PatchGroupTagKey;
 
-  /** The scan association. */
-  public readonly scanAssociation: ssm.CfnAssociation;
+  /**
+   * The id of the scan association (the `AWS::SSM::Association` is the child `Scan`).
+   *
+   * @attribute
+   */
+  public readonly scanAssociationId: string;
 
   /** The install window (the group's own, or the shared one). */
   public readonly installWindow: MaintenanceWindow;
@@ -248,6 +250,9 @@ export class PatchGroup extends Construct {
   private readonly maxErrors: string;
   private readonly outputBucket?: s3.IBucket;
   private readonly outputPrefix: string;
+  private readonly nodeRoles: iam.IRole[];
+  /** Prefix of the ids this group adds to its install window: unique in the app when the window is shared. */
+  private readonly windowIdPrefix: string;
 
   constructor(scope: Construct, id: string, props: PatchGroupProps) {
     super(scope, id);
@@ -273,12 +278,13 @@ export class PatchGroup extends Construct {
     this.maxErrors = maxErrors;
     this.outputBucket = props.outputBucket;
     this.outputPrefix = prefix;
+    this.nodeRoles = props.nodeRoles ?? [];
     this.register(props.baselines);
 
     const scanSchedule = props.scanSchedule ?? AssociationSchedule.rate(Duration.days(1));
     scanSchedule._validate(this, 'scanSchedule');
     const groupTarget = { key: `tag:${tagKey}`, values: [props.groupName] };
-    this.scanAssociation = new ssm.CfnAssociation(this, 'Scan', {
+    const scanAssociation = new ssm.CfnAssociation(this, 'Scan', {
       name: 'AWS-RunPatchBaseline',
       associationName: sanitizeName(`${Stack.of(this).stackName}-${props.groupName}-scan`),
       targets: [groupTarget],
@@ -292,17 +298,20 @@ export class PatchGroup extends Construct {
         ? { s3Location: { outputS3BucketName: props.outputBucket.bucketName, outputS3KeyPrefix: `${prefix}scan/` } }
         : undefined,
     });
+    this.scanAssociationId = scanAssociation.attrAssociationId;
 
     this.installWindow = props.installWindow ?? new MaintenanceWindow(this, 'InstallWindow', {
       schedule: props.installSchedule ?? MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }),
       duration: props.installWindowDuration ?? Duration.hours(3),
       description: `Installs patches on enforce-mode nodes of patch group ${props.groupName}`,
     });
-    this.installTarget = this.installWindow.addTarget(`${id}InstallTarget`, {
+    // A shared window holds the children of several groups, whose own ids may repeat under different parents.
+    this.windowIdPrefix = props.installWindow ? Names.uniqueId(this) : id;
+    this.installTarget = this.installWindow.addTarget(`${this.windowIdPrefix}InstallTarget`, {
       tags: { [tagKey]: [props.groupName], [modeTagKey]: [enforceValue] },
       description: `Nodes of patch group ${props.groupName} in ${enforceValue} mode`,
     });
-    this.installWindow.addRunCommandTask(`${id}Install`, {
+    this.installWindow.addRunCommandTask(`${this.windowIdPrefix}Install`, {
       documentName: 'AWS-RunPatchBaseline',
       targets: [this.installTarget],
       priority: PatchGroup.INSTALL_TASK_PRIORITY,
@@ -347,7 +356,7 @@ export class PatchGroup extends Construct {
   }
 
   private addAroundInstallTask(id: string, options: PatchGroupTaskOptions, priority: number, stage: string): IMaintenanceWindowTask {
-    return this.installWindow.addRunCommandTask(`${this.node.id}${id}`, {
+    return this.installWindow.addRunCommandTask(`${this.windowIdPrefix}${id}`, {
       documentName: options.documentName,
       parameters: options.parameters,
       timeout: options.timeout,
@@ -389,15 +398,18 @@ export class PatchGroup extends Construct {
    * several groups can so write every one of their prefixes; only one node role per group keeps groups apart.
    */
   private warnSharedNodeRoles(roles: iam.IRole[]): void {
+    // The app's tree is the record of which groups hold a role (a role is a construct of one app): no module state.
+    const others = this.node.root.node
+      .findAll()
+      .filter((c): c is PatchGroup => c !== this && c instanceof PatchGroup && c.outputBucket !== undefined);
     for (const role of roles) {
-      const groups = NODE_ROLE_GROUPS.get(role) ?? [];
+      const groups = others.filter((group) => group.nodeRoles.includes(role)).map((group) => group.node.path);
       if (groups.length > 0) {
         Annotations.of(this).addWarningV2(
           SHARED_NODE_ROLE_WARNING,
           `The node role ${role.node.path} is also in \`nodeRoles\` of ${groups.join(', ')}: its nodes can write the output prefix of each of these patch groups (IAM cannot tell a node's group apart). Give each group its own node role (one activation API per group) to keep their output apart`,
         );
       }
-      NODE_ROLE_GROUPS.set(role, [...groups, this.node.path]);
     }
   }
 

@@ -20,6 +20,18 @@ const NAG_PACKS = ['NIST.800.53.R5', 'HIPAA.Security'];
 const nag = (rule: string): string[] => NAG_PACKS.map((pack) => `${pack}-${rule}`);
 const guard = (rule: string): string => `cdk-validator-cfnguard::${rule}`;
 
+/**
+ * The findings of a retained data bucket (`retainedBucketProps`) that a construct may acknowledge, by topic: written
+ * once here, with each bucket's own reasons below.
+ */
+const RETAINED_BUCKET_RULES = {
+  noAccessLogs: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+  sseS3: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+  noReplication: nag('S3BucketReplicationEnabled'),
+  noEvents: [guard('s3_event_notifications_enabled_check')],
+  noObjectLock: [guard('s3_bucket_object_lock_enabled_check')],
+};
+
 /** Reasons, by topic. Exported for the README check and the tests. */
 export const ACKNOWLEDGEMENTS = {
   instanceRoleManagedPolicy: {
@@ -104,25 +116,25 @@ export const ACKNOWLEDGEMENTS = {
       "A machine learns its node id only after it registers, so the tagging route is granted for any node id; the handler tags only nodes of this API and, with caller binding, only the caller's own node",
   },
   patchLogsNoAccessLogs: {
-    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noAccessLogs,
     reason:
       'Server access logging needs a second bucket the construct cannot choose for you; reads and writes of patch output are also in CloudTrail data events if enabled. Set serverAccessLogsBucket to turn it on',
   },
   patchLogsSseS3: {
-    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    ids: RETAINED_BUCKET_RULES.sseS3,
     reason:
       'Patch command output is encrypted at rest with SSE-S3, which every node can write without extra KMS grants; set encryptionKey to use SSE-KMS with a customer-managed key',
   },
   patchLogsNoReplication: {
-    ids: nag('S3BucketReplicationEnabled'),
+    ids: RETAINED_BUCKET_RULES.noReplication,
     reason: 'Patch command output is operational, re-creatable log data with a lifecycle expiry; cross-region replication would double its cost without a recovery need',
   },
   patchLogsNoEvents: {
-    ids: [guard('s3_event_notifications_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noEvents,
     reason: 'Nothing consumes events for patch command output; failures are reported by the maintenance-window task notifications and compliance data',
   },
   patchLogsNoObjectLock: {
-    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noObjectLock,
     reason: 'The bucket is versioned and retained, and its lifecycle rule expires old output; object lock would forbid that expiry',
   },
   nodeOutputPrefix: {
@@ -188,12 +200,12 @@ export const ACKNOWLEDGEMENTS = {
   },
   // Inventory query layer (lib/inventory/inventory-query-layer.ts).
   inventoryQueryResultsNoAccessLogs: {
-    ids: ['AwsSolutions-S1', ...nag('S3BucketLoggingEnabled'), guard('s3_bucket_logging_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noAccessLogs,
     reason:
       'Server access logging needs a second bucket the construct cannot choose for you; every query that writes results is recorded by Athena (query history, CloudTrail StartQueryExecution). Set serverAccessLogsBucket to turn it on',
   },
   inventoryQueryResultsSseS3: {
-    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    ids: RETAINED_BUCKET_RULES.sseS3,
     reason:
       'Athena query results are encrypted at rest with SSE-S3 (workgroup EncryptionOption SSE_S3, enforced), which needs no KMS grants for the people who query; set resultsEncryptionKey to use SSE-KMS with a customer-managed key',
   },
@@ -203,15 +215,15 @@ export const ACKNOWLEDGEMENTS = {
       'The workgroup enforces encryption of every query result with SSE-S3, which needs no KMS grants for the people who query; set resultsEncryptionKey to make it SSE_KMS with a customer-managed key',
   },
   inventoryQueryResultsNoReplication: {
-    ids: nag('S3BucketReplicationEnabled'),
+    ids: RETAINED_BUCKET_RULES.noReplication,
     reason: 'Query results are re-creatable by running the query again and expire after resultsExpiration; replication would double their cost without a recovery need',
   },
   inventoryQueryResultsNoEvents: {
-    ids: [guard('s3_event_notifications_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noEvents,
     reason: 'Nothing consumes events for query results; Athena reports query state through its API and CloudWatch metrics',
   },
   inventoryQueryResultsNoObjectLock: {
-    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noObjectLock,
     reason: 'The bucket is versioned and retained, and its lifecycle rule expires old results; object lock would forbid that expiry',
   },
   inventoryQueryTypeFolders: {
@@ -228,21 +240,21 @@ export const ACKNOWLEDGEMENTS = {
   },
   // Inventory bucket (lib/inventory/inventory-bucket.ts).
   inventoryBucketSseS3: {
-    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    ids: RETAINED_BUCKET_RULES.sseS3,
     reason:
       'Inventory is encrypted at rest with SSE-S3, which resource data syncs of every source account can write without a KMS key policy; set encryptionKey to use SSE-KMS with a customer-managed key (the syncs must then name it)',
   },
   inventoryBucketNoReplication: {
-    ids: nag('S3BucketReplicationEnabled'),
+    ids: RETAINED_BUCKET_RULES.noReplication,
     reason:
       'The bucket holds a copy of Systems Manager Inventory, which stays in each source account and region; the syncs rewrite every reporting node, so a lost bucket refills without a replica',
   },
   inventoryBucketNoEvents: {
-    ids: [guard('s3_event_notifications_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noEvents,
     reason: 'Inventory is read on demand (Athena, Glue crawlers, grantRead); nothing consumes an event per overwritten node file',
   },
   inventoryBucketNoObjectLock: {
-    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noObjectLock,
     reason:
       'Resource data sync refuses a destination bucket with S3 Object Lock; the bucket is versioned and retained on stack deletion instead',
   },
@@ -252,19 +264,19 @@ export const ACKNOWLEDGEMENTS = {
       "This is the inventory bucket's server access log bucket; logging it would need yet another bucket. Pass serverAccessLogsBucket to send the logs to an existing log bucket instead",
   },
   inventoryAccessLogsSseS3: {
-    ids: [...nag('S3DefaultEncryptionKMS'), guard('s3_bucket_default_encryption_kms_check')],
+    ids: RETAINED_BUCKET_RULES.sseS3,
     reason: 'S3 server access logs can be delivered only to a bucket whose default encryption is SSE-S3; SSE-KMS is not supported for log target buckets',
   },
   inventoryAccessLogsNoReplication: {
-    ids: nag('S3BucketReplicationEnabled'),
+    ids: RETAINED_BUCKET_RULES.noReplication,
     reason: 'Server access logs are an audit aid that expires after 365 days; a cross-region replica would double their cost without a recovery need',
   },
   inventoryAccessLogsNoEvents: {
-    ids: [guard('s3_event_notifications_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noEvents,
     reason: 'Nothing consumes events for access-log files; they are read when investigating access to the inventory',
   },
   inventoryAccessLogsNoObjectLock: {
-    ids: [guard('s3_bucket_object_lock_enabled_check')],
+    ids: RETAINED_BUCKET_RULES.noObjectLock,
     reason:
       'A server access log target must not have an Object Lock default retention, and the logs expire after 365 days; the bucket is versioned and retained on stack deletion instead',
   },
@@ -473,13 +485,33 @@ export function acknowledgeInvokeAnyNode(scope: IConstruct, apiLogicalId: string
   });
 }
 
+/** The acknowledgements of one retained data bucket, by topic (see `RETAINED_BUCKET_RULES`). */
+interface RetainedBucketAcknowledgements {
+  /** Given unless the bucket logs its access. */
+  readonly noAccessLogs?: Acknowledgement;
+  /** Given unless the bucket is encrypted with a customer-managed key. */
+  readonly sseS3?: Acknowledgement;
+  readonly noReplication: Acknowledgement;
+  readonly noEvents: Acknowledgement;
+  readonly noObjectLock: Acknowledgement;
+}
+
+/** The one acknowledgement of a retained data bucket's intended findings. */
+function acknowledgeRetainedBucket(bucket: IConstruct, acks: RetainedBucketAcknowledgements): void {
+  for (const ack of [acks.noAccessLogs, acks.sseS3, acks.noReplication, acks.noEvents, acks.noObjectLock]) {
+    if (ack) acknowledge(bucket, ack);
+  }
+}
+
 /** Acknowledges the intended findings of a patch log bucket. */
 export function acknowledgePatchLogBucketFindings(bucket: IConstruct, choices: { readonly accessLogs: boolean; readonly kms: boolean }): void {
-  if (!choices.accessLogs) acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoAccessLogs);
-  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsSseS3);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoReplication);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoEvents);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.patchLogsNoObjectLock);
+  acknowledgeRetainedBucket(bucket, {
+    noAccessLogs: choices.accessLogs ? undefined : ACKNOWLEDGEMENTS.patchLogsNoAccessLogs,
+    sseS3: choices.kms ? undefined : ACKNOWLEDGEMENTS.patchLogsSseS3,
+    noReplication: ACKNOWLEDGEMENTS.patchLogsNoReplication,
+    noEvents: ACKNOWLEDGEMENTS.patchLogsNoEvents,
+    noObjectLock: ACKNOWLEDGEMENTS.patchLogsNoObjectLock,
+  });
 }
 
 /*
@@ -547,19 +579,23 @@ export function acknowledgeNodeOutputPrefix(role: IConstruct, objectsResource: s
 
 /** Acknowledges the intended findings of an inventory bucket. */
 export function acknowledgeInventoryBucketFindings(bucket: IConstruct, choices: { readonly kms: boolean }): void {
-  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketSseS3);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoReplication);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoEvents);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryBucketNoObjectLock);
+  acknowledgeRetainedBucket(bucket, {
+    sseS3: choices.kms ? undefined : ACKNOWLEDGEMENTS.inventoryBucketSseS3,
+    noReplication: ACKNOWLEDGEMENTS.inventoryBucketNoReplication,
+    noEvents: ACKNOWLEDGEMENTS.inventoryBucketNoEvents,
+    noObjectLock: ACKNOWLEDGEMENTS.inventoryBucketNoObjectLock,
+  });
 }
 
 /** Acknowledges the intended findings of the access-log bucket an inventory bucket creates. */
 export function acknowledgeInventoryAccessLogBucketFindings(bucket: IConstruct): void {
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoAccessLogs);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsSseS3);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoReplication);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoEvents);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryAccessLogsNoObjectLock);
+  acknowledgeRetainedBucket(bucket, {
+    noAccessLogs: ACKNOWLEDGEMENTS.inventoryAccessLogsNoAccessLogs,
+    sseS3: ACKNOWLEDGEMENTS.inventoryAccessLogsSseS3,
+    noReplication: ACKNOWLEDGEMENTS.inventoryAccessLogsNoReplication,
+    noEvents: ACKNOWLEDGEMENTS.inventoryAccessLogsNoEvents,
+    noObjectLock: ACKNOWLEDGEMENTS.inventoryAccessLogsNoObjectLock,
+  });
 }
 
 /*
@@ -568,11 +604,13 @@ export function acknowledgeInventoryAccessLogBucketFindings(bucket: IConstruct):
 
 /** Acknowledges the intended findings of the results bucket of an inventory query layer. */
 export function acknowledgeInventoryQueryResultsBucketFindings(bucket: IConstruct, choices: { readonly accessLogs: boolean; readonly kms: boolean }): void {
-  if (!choices.accessLogs) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoAccessLogs);
-  if (!choices.kms) acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsSseS3);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoReplication);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoEvents);
-  acknowledge(bucket, ACKNOWLEDGEMENTS.inventoryQueryResultsNoObjectLock);
+  acknowledgeRetainedBucket(bucket, {
+    noAccessLogs: choices.accessLogs ? undefined : ACKNOWLEDGEMENTS.inventoryQueryResultsNoAccessLogs,
+    sseS3: choices.kms ? undefined : ACKNOWLEDGEMENTS.inventoryQueryResultsSseS3,
+    noReplication: ACKNOWLEDGEMENTS.inventoryQueryResultsNoReplication,
+    noEvents: ACKNOWLEDGEMENTS.inventoryQueryResultsNoEvents,
+    noObjectLock: ACKNOWLEDGEMENTS.inventoryQueryResultsNoObjectLock,
+  });
 }
 
 /** Acknowledges the intended findings of the Athena workgroup of an inventory query layer. */

@@ -4,7 +4,8 @@ import { Duration, Token } from 'aws-cdk-lib';
  * Checks of Systems Manager schedule expressions (maintenance windows and State Manager associations), shared by
  * `MaintenanceSchedule` and `AssociationSchedule`. Pure functions: they return the broken rule (the text that follows
  * the prop name in an error message) or `undefined`, and the schedule classes report it with the construct path.
- * See ../shared/AWS-FACTS.md 3.1 and 4.2.
+ * Rules: https://docs.aws.amazon.com/systems-manager/latest/userguide/reference-cron-and-rate-expressions.html and
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateMaintenanceWindow.html.
  */
 
 /** What a kind of schedule allows. */

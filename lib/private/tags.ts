@@ -1,12 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { fail } from './validate';
+import { fail, SSM_TAG_PATTERN } from './validate';
 
-/**
- * Tag key and value pattern of Systems Manager (`AddTagsToResource`, `CreateActivation`); needs the `u` flag.
- * @see ../shared/AWS-FACTS.md 1.1, 1.5
- */
-export const SSM_TAG_PATTERN = /^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$/u;
+export { SSM_TAG_PATTERN };
 
 /** Most SSM resources (and so a managed node) allow at most 50 tags. */
 export const MAX_TAGS_PER_RESOURCE = 50;

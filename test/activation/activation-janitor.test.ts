@@ -4,7 +4,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ActivationJanitor, ActivationJanitorProps } from '../../lib';
+import { ActivationJanitor, ActivationJanitorProps, HybridActivationApi } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
 import { resourceOf } from '../support/template';
 
@@ -13,10 +13,13 @@ beforeEach(() => {
   stack = new Stack(testApp(), 'TestStack');
 });
 
-const MARKER = { markerTagKey: 'hybrid-fleet:activation-api', markerTagValue: 'c8abc' };
+/** The janitor takes the API it cleans up after; here one from another app, known by its marker tag value. */
+function api(markerTagValue = 'c8abc') {
+  return HybridActivationApi.fromHybridActivationApiAttributes(stack, 'Api', { markerTagValue });
+}
 
 function build(props: Partial<ActivationJanitorProps> = {}): { janitor: ActivationJanitor; template: Template } {
-  const janitor = new ActivationJanitor(stack, 'Janitor', { ...MARKER, ...props });
+  const janitor = new ActivationJanitor(stack, 'Janitor', { api: api(), ...props });
   return { janitor, template: Template.fromStack(stack) };
 }
 
@@ -166,21 +169,32 @@ test.each([
   [{ deregisterOfflineAfter: Duration.days(400) }, /`deregisterOfflineAfter` .* got: 400 days/],
   [{ deregisterOfflineAfter: Duration.days(1), maxDeregistrationsPerRun: 0 }, /`maxDeregistrationsPerRun` must be an integer from 1 to 1000, got: 0/],
   [{ maxDeregistrationsPerRun: 5 }, /`maxDeregistrationsPerRun` only applies with `deregisterOfflineAfter`; set both or neither, got: 5/],
-  [{ markerTagValue: '' }, /`markerTagValue` must not be empty/],
-  [{ markerTagValue: 'bad#value' }, /`markerTagValue` tag values may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#value'/],
-  [{ markerTagValue: 'v'.repeat(257) }, /`markerTagValue` tag values must be at most 256 characters long, got 257/],
-  [{ markerTagKey: 'aws:marker' }, /`markerTagKey` tag keys must not start with the reserved prefix 'aws:', got: 'aws:marker'/],
-  [{ markerTagKey: 'AWS:marker' }, /`markerTagKey` tag keys must not start with the reserved prefix 'aws:', got: 'AWS:marker'/],
-  [{ markerTagKey: 'bad#key' }, /`markerTagKey` tag keys may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#key'/],
-  [{ markerTagKey: '' }, /`markerTagKey` tag keys must be 1 to 128 characters long, got: ''/],
 ] as [Partial<ActivationJanitorProps>, RegExp][])('ActivationJanitor: rejects %j', (props, message) => {
-  expect(() => new ActivationJanitor(stack, 'Janitor', { ...MARKER, ...props })).toThrow(message);
+  expect(() => new ActivationJanitor(stack, 'Janitor', { api: api(), ...props })).toThrow(message);
 });
 
-test('ActivationJanitor: marker key and value given as tokens are not inspected at synth time', () => {
-  const { template } = build({
-    markerTagKey: Lazy.string({ produce: () => 'hybrid-fleet:activation-api' }),
-    markerTagValue: Lazy.string({ produce: () => 'c8abc' }),
+test.each([
+  ['', /^`markerTagValue` must be 1 to 256 characters long, got: '' \(at TestStack\/Api\)$/],
+  ['bad#value', /^`markerTagValue` tag values may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#value'/],
+  ['v'.repeat(257), /^`markerTagValue` tag values must be at most 256 characters long, got 257/],
+])('ActivationJanitor: an API from attributes refuses the marker tag value %j, as the API itself does', (value, message) => {
+  expect(() => api(value)).toThrow(message);
+  expect(() => new HybridActivationApi(new Stack(testApp(), 'Other'), 'Api', { markerTagValue: value })).toThrow(/`markerTagValue`/);
+});
+
+test('ActivationJanitor: takes the API of the same app and cleans up after its marker', () => {
+  const realApi = new HybridActivationApi(stack, 'Activations', { markerTagValue: 'fleet-eu', janitor: false });
+  new ActivationJanitor(stack, 'Janitor', { api: realApi });
+  const template = Template.fromStack(stack);
+  const janitorFns = Object.values(template.findResources('AWS::Lambda::Function'))
+    .map((f) => (f as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment.Variables)
+    .filter((v) => v.DEREGISTER_OFFLINE_AFTER_SECONDS !== undefined);
+  expect(janitorFns).toEqual([expect.objectContaining({ MARKER_TAG_KEY: HybridActivationApi.MARKER_TAG_KEY, MARKER_TAG_VALUE: 'fleet-eu' })]);
+});
+
+test('ActivationJanitor: a marker value given as a token is not inspected at synth time', () => {
+  new ActivationJanitor(stack, 'Janitor', {
+    api: HybridActivationApi.fromHybridActivationApiAttributes(stack, 'Api', { markerTagValue: Lazy.string({ produce: () => 'c8abc' }) }),
   });
-  expect(janitorEnv(template)).toMatchObject({ MARKER_TAG_KEY: 'hybrid-fleet:activation-api', MARKER_TAG_VALUE: 'c8abc' });
+  expect(janitorEnv(Template.fromStack(stack))).toMatchObject({ MARKER_TAG_KEY: 'hybrid-fleet:activation-api', MARKER_TAG_VALUE: 'c8abc' });
 });

@@ -11,8 +11,8 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { BootScriptAuth, BootScriptPlatform } from '../../lib/activation/boot-script';
-import { bootScriptPath, renderBootScript } from '../../lib/private/render-boot-script';
+import { BootScriptPlatform } from '../../lib/activation/boot-script';
+import { BootScriptAuth, bootScriptPath, renderBootScript } from '../../lib/activation/private/render-boot-script';
 
 export const LINUX_SCRIPT = bootScriptPath(BootScriptPlatform.LINUX);
 export const WINDOWS_SCRIPT = bootScriptPath(BootScriptPlatform.WINDOWS);

@@ -8,7 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BootScriptAuth } from '../../lib/activation/boot-script';
+import { BootScriptAuth } from '../../lib/activation/private/render-boot-script';
 import {
   AKID, API_KEY, FAST_RETRIES, FakeServer, INSTANCE_ID, MANAGED_ID, RecordedRequest, SESSION_TOKEN, SECRET_KEY,
   cleanUp, expectNoSecrets, expectRegistered, installOldCurl, installSigningHelper, makeSandbox, run, server,

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BootScriptAuth } from '../../lib/activation/boot-script';
+import { BootScriptAuth } from '../../lib/activation/private/render-boot-script';
 import {
   ACTIVATION_ID, ACTIVATION_REGION, AKID, API_KEY, FAST_RETRIES, IMDS_TOKEN, INSTANCE_ID, LINUX_SCRIPT, MANAGED_ID,
   ROLE_NAME, SESSION_TOKEN, cleanUp, expectNoSecrets, expectRegistered, freePort, makeSandbox, run, server,

@@ -4,8 +4,8 @@
  */
 import * as fs from 'fs';
 import { Parser } from 'web-tree-sitter';
-import { BootScriptAuth, BootScriptPlatform } from '../../lib/activation/boot-script';
-import { renderBootScript } from '../../lib/private/render-boot-script';
+import { BootScriptPlatform } from '../../lib/activation/boot-script';
+import { BootScriptAuth, renderBootScript } from '../../lib/activation/private/render-boot-script';
 import { WINDOWS_SCRIPT } from './harness';
 import { checkWindowsPowerShell51, powerShellParser } from './powershell51';
 

@@ -29,7 +29,7 @@ const environments: Record<string, FunctionEnv[]> = (() => {
       callerNameRules: [{ caller: 'arn:aws:sts::111122223333:assumed-role/DataCentre1/*', names: 'dc1-*' }],
     }),
     (stack) => new ActivationJanitor(stack, 'Janitor', {
-      markerTagKey: HybridActivationApi.MARKER_TAG_KEY, markerTagValue: 'contract',
+      api: HybridActivationApi.fromHybridActivationApiAttributes(stack, 'Api', { markerTagValue: 'contract' }),
       instanceRole: iam.Role.fromRoleName(stack, 'Role', 'HybridFleetInstanceRole'),
     }),
   ]).flat();

@@ -50,8 +50,7 @@ const e2e = useE2e('janitor', {
     // The same janitor built on its own.
     standalone: (stack) => {
       new ActivationJanitor(stack, 'Janitor', {
-        markerTagKey: MARKER_KEY,
-        markerTagValue: MARKER_VALUE,
+        api: HybridActivationApi.fromHybridActivationApiAttributes(stack, 'Api', { markerTagValue: MARKER_VALUE }),
         instanceRole: iam.Role.fromRoleName(stack, 'InstanceRole', ROLE_NAME),
         deregisterOfflineAfter: Duration.seconds(THRESHOLD_SECONDS),
         maxDeregistrationsPerRun: 1000,

@@ -1,5 +1,6 @@
 import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import {
   AssociationSchedule,
   InventoryCollection,
@@ -60,11 +61,12 @@ describe('InventoryCollection defaults', () => {
     });
   });
 
-  test('exposes the association, its id and the targets', () => {
+  test('exposes the association (as node.defaultChild), its id and the targets', () => {
     const { collection } = build();
-    expect(collection.association.name).toBe('AWS-GatherSoftwareInventory');
+    const association = collection.node.defaultChild as ssm.CfnAssociation;
+    expect(association.name).toBe('AWS-GatherSoftwareInventory');
     expect(stack.resolve(collection.associationId)).toEqual({
-      'Fn::GetAtt': [stack.getLogicalId(collection.association), 'AssociationId'],
+      'Fn::GetAtt': [stack.getLogicalId(association), 'AssociationId'],
     });
     expect(collection.associationName).toBeUndefined();
     expect(collection.targets.isAllNodes).toBe(true);
@@ -267,7 +269,7 @@ describe('InventoryCollection validation', () => {
     ],
     [{ schedule: AssociationSchedule.expression('at(2030-06-01T12:00:00)') }, /`schedule` must recur for inventory .* got: 'at\(2030-06-01T12:00:00\)'/],
     [{ applyOnlyAtCronInterval: true }, /`applyOnlyAtCronInterval` needs a cron `schedule` .* got: 'rate\(30 minutes\)'/],
-    [{ associationName: 'ab' }, /`associationName` must be 3 to 128 letters, numbers, _ - or \., got: 'ab'/],
+    [{ associationName: 'ab' }, /`associationName` must be 3 to 128 letters, digits, _ - and \., got: 'ab'/],
     [{ associationName: 'inventory collection' }, /`associationName` .* got: 'inventory collection'/],
     [{ associationName: 'a'.repeat(129) }, /`associationName` must be 3 to 128/],
     [{ maxConcurrency: '0' }, /`maxConcurrency` must be a number from 1 or a percentage from 1% to 100% \(at most 7 characters\), got: '0'/],

@@ -32,7 +32,7 @@ describe('InventoryDataSync with its own bucket', () => {
     const bucket = logicalId(sync.bucket);
     const resource = syncOf(template);
     expect(resource.Properties).toEqual({
-      SyncName: sync.syncName,
+      SyncName: sync.resourceDataSyncName,
       SyncType: 'SyncToDestination',
       S3Destination: { BucketName: { Ref: bucket }, BucketRegion: 'eu-west-1', SyncFormat: 'JsonSerDe' },
     });
@@ -47,27 +47,27 @@ describe('InventoryDataSync with its own bucket', () => {
   test('the generated sync name is unique, letters and digits, at most 64 characters', () => {
     const a = new InventoryDataSync(stack, 'Sync');
     const b = new InventoryDataSync(new Stack(app, 'AnotherStackWithAVeryLongNameThatKeepsGoingAndGoing', { env: CENTRAL }), 'InventorySyncWithALongId');
-    expect(a.syncName).toMatch(/^[A-Za-z0-9]{1,64}$/);
-    expect(b.syncName).toMatch(/^[A-Za-z0-9]{1,64}$/);
-    expect(b.syncName).toHaveLength(64);
-    expect(a.syncName).not.toBe(b.syncName);
+    expect(a.resourceDataSyncName).toMatch(/^[A-Za-z0-9]{1,64}$/);
+    expect(b.resourceDataSyncName).toMatch(/^[A-Za-z0-9]{1,64}$/);
+    expect(b.resourceDataSyncName).toHaveLength(64);
+    expect(a.resourceDataSyncName).not.toBe(b.resourceDataSyncName);
   });
 
   test('the generated name is stable for a destination and changes with it, so a replacement does not clash', () => {
-    const nameFor = (props: InventoryDataSyncProps) => new InventoryDataSync(new Stack(testApp(), 'Central', { env: CENTRAL }), 'Sync', props).syncName;
+    const nameFor = (props: InventoryDataSyncProps) => new InventoryDataSync(new Stack(testApp(), 'Central', { env: CENTRAL }), 'Sync', props).resourceDataSyncName;
     expect(nameFor({ prefix: 'inventory' })).toBe(nameFor({ prefix: 'inventory' }));
     expect(nameFor({ prefix: 'inventory' })).not.toBe(nameFor({ prefix: 'inventory2' }));
     expect(nameFor({})).not.toBe(nameFor({ prefix: 'inventory' }));
     const withKey = (arn: string) => {
       const scope = new Stack(testApp(), 'Central', { env: CENTRAL });
-      return new InventoryDataSync(scope, 'Sync', { bucket: s3.Bucket.fromBucketName(scope, 'B', 'central'), encryptionKey: kms.Key.fromKeyArn(scope, 'K', arn) }).syncName;
+      return new InventoryDataSync(scope, 'Sync', { bucket: s3.Bucket.fromBucketName(scope, 'B', 'central'), encryptionKey: kms.Key.fromKeyArn(scope, 'K', arn) }).resourceDataSyncName;
     };
     expect(withKey(KEY_ARN)).not.toBe(withKey(KEY_ARN.replace('1234abcd', '9999abcd')));
   });
 
   test('prefix and key go to both the sync and its bucket', () => {
     const key = customerKey(stack);
-    const sync = new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: key, syncName: 'fleet-inventory' });
+    const sync = new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: key, resourceDataSyncName: 'fleet-inventory' });
     const template = Template.fromStack(stack);
     expect(syncOf(template).Properties).toEqual({
       SyncName: 'fleet-inventory',
@@ -80,7 +80,7 @@ describe('InventoryDataSync with its own bucket', () => {
         KMSKeyArn: { 'Fn::GetAtt': [logicalId(key), 'Arn'] },
       },
     });
-    expect(sync.syncName).toBe('fleet-inventory');
+    expect(sync.resourceDataSyncName).toBe('fleet-inventory');
     expect(sync.inventoryBucket!.prefix).toBe('inventory');
     expect(sync.inventoryBucket!.encryptionKey).toBe(key);
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -159,7 +159,7 @@ describe('InventoryDataSync from a member account to the central bucket', () => 
     const template = Template.fromStack(member);
     const resource = syncOf(template);
     expect(resource.Properties).toEqual({
-      SyncName: sync.syncName,
+      SyncName: sync.resourceDataSyncName,
       SyncType: 'SyncToDestination',
       S3Destination: {
         BucketName: 'inventory-111122223333-eu-west-1',
@@ -216,10 +216,10 @@ describe('InventoryDataSync validation', () => {
   }
 
   test.each<[string, () => InventoryDataSyncProps, RegExp]>([
-    ['an empty sync name', () => ({ syncName: '' }), /^`syncName` must be 1 to 64 characters, got: '' \(0 characters\) \(at Central\/Sync\)$/],
-    ['a sync name of 65 characters', () => ({ syncName: 's'.repeat(65) }), /^`syncName` must be 1 to 64 characters, got: 's{65}' \(65 characters\)/],
-    ['an empty bucket region', () => ({ bucketRegion: '' }), /^`bucketRegion` must be 1 to 64 characters, got: '' \(0 characters\)/],
-    ['a bucket region of 65 characters', () => ({ bucketRegion: 'r'.repeat(65) }), /^`bucketRegion` must be 1 to 64 characters, got: 'r{65}' \(65 characters\)/],
+    ['an empty sync name', () => ({ resourceDataSyncName: '' }), /^`resourceDataSyncName` must be 1 to 64 characters long, got: 0 characters \(at Central\/Sync\)$/],
+    ['a sync name of 65 characters', () => ({ resourceDataSyncName: 's'.repeat(65) }), /^`resourceDataSyncName` must be 1 to 64 characters long, got: 65 characters/],
+    ['an empty bucket region', () => ({ bucketRegion: '' }), /^`bucketRegion` must be 1 to 64 characters long, got: 0 characters/],
+    ['a bucket region of 65 characters', () => ({ bucketRegion: 'r'.repeat(65) }), /^`bucketRegion` must be 1 to 64 characters long, got: 65 characters/],
     ['an empty prefix', () => ({ prefix: '' }), /^`prefix` must be 1 to 256 characters, got: '' \(at Central\/Sync\)$/],
     ['a prefix of 257 characters', () => ({ prefix: 'p'.repeat(257) }), /^`prefix` must be 1 to 256 characters, got: 'p{257}'/],
     ['a prefix with a leading /', () => ({ prefix: '/inventory' }), /^`prefix` must not start or end with \/, got: '\/inventory'/],
@@ -274,7 +274,7 @@ describe('InventoryDataSync validation', () => {
 
   test('tokens are not validated', () => {
     const token = Lazy.string({ produce: () => '' });
-    expect(() => build({ syncName: token, bucketRegion: token, prefix: token })).not.toThrow();
+    expect(() => build({ resourceDataSyncName: token, bucketRegion: token, prefix: token })).not.toThrow();
     const agnostic = new Stack(testApp(), 'Agnostic');
     // Key and bucket regions unknown at synth time: no region check.
     expect(() => new InventoryDataSync(agnostic, 'Sync', { encryptionKey: customerKey(agnostic) })).not.toThrow();

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InventoryBucket, InventoryQueryLayer, InventoryQueryLayerProps, InventoryType } from '../../lib';
 import { ACKNOWLEDGEMENTS } from '../../lib/private/acknowledgements';
-import { INVENTORY_QUERIES } from '../../lib/private/inventory-queries';
-import { INVENTORY_TYPE_NAMES, inventorySchema, PARTITION_COLUMNS } from '../../lib/private/inventory-schema';
+import { INVENTORY_QUERIES } from '../../lib/inventory/private/inventory-queries';
+import { INVENTORY_TYPE_NAMES, inventorySchema, PARTITION_COLUMNS } from '../../lib/inventory/private/inventory-schema';
 import { allFindings, testApp } from '../support/gates';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
@@ -242,7 +242,7 @@ describe('InventoryQueryLayer Glue database and tables', () => {
     expect(layer.tableName(InventoryType.APPLICATION)).toBe('aws_application');
     expect(layer.tableName(InventoryType.COMPLIANCE_SUMMARY)).toBe('aws_compliancesummary');
     expect(() => layer.tableName(InventoryType.FILE)).toThrow(
-      /`type` must be one of this layer's inventoryTypes \(AWS:Application, AWS:ComplianceSummary\), got: 'AWS:File' \(at Central\/Query\)/,
+      /`inventoryType` must be one of this layer's inventoryTypes \(AWS:Application, AWS:ComplianceSummary\), got: 'AWS:File' \(at Central\/Query\)/,
     );
   });
 

@@ -85,7 +85,7 @@ describe('MaintenanceWindow defaults', () => {
       StartDate: Match.absent(),
       EndDate: Match.absent(),
     });
-    expect(w.windowName).toBe('TestStack-Window-6D86CC49');
+    expect(w.maintenanceWindowName).toBe('TestStack-Window-6D86CC49');
     expect(w.durationHours).toBe(2);
     expect(w.cutoffHours).toBe(1);
     expect(stack.resolve(w.maintenanceWindowId)).toEqual({ Ref: 'WindowD7A05A61' });
@@ -99,8 +99,8 @@ describe('MaintenanceWindow defaults', () => {
   test('a derived name stays within 128 characters and the name pattern', () => {
     const deep = new Stack(app, 'S'.repeat(100));
     const w = new MaintenanceWindow(deep, 'W'.repeat(100), { schedule: SUNDAY_3AM });
-    expect(w.windowName.length).toBeLessThanOrEqual(128);
-    expect(w.windowName).toMatch(/^[a-zA-Z0-9_\-.]{3,128}$/);
+    expect(w.maintenanceWindowName.length).toBeLessThanOrEqual(128);
+    expect(w.maintenanceWindowName).toMatch(/^[a-zA-Z0-9_\-.]{3,128}$/);
   });
 
   test('no role and no task are created until a task is added', () => {
@@ -148,7 +148,7 @@ describe('MaintenanceWindow duration and cutoff', () => {
 describe('MaintenanceWindow options', () => {
   test('every window option is rendered', () => {
     window({
-      windowName: 'patch-web.tuesday_2',
+      maintenanceWindowName: 'patch-web.tuesday_2',
       description: 'Patches the web tier',
       scheduleTimezone: 'Europe/Berlin',
       scheduleOffset: 2,
@@ -189,7 +189,7 @@ describe('MaintenanceWindow.fromMaintenanceWindowId', () => {
   test('imports a window by id, and targets can be registered with it', () => {
     const imported = MaintenanceWindow.fromMaintenanceWindowId(stack, 'Imported', 'mw-0123456789abcdef0');
     expect(imported.maintenanceWindowId).toBe('mw-0123456789abcdef0');
-    new MaintenanceWindowTarget(stack, 'Target', { window: imported, instanceIds: ['mi-0123456789abcdef0'] });
+    new MaintenanceWindowTarget(stack, 'Target', { maintenanceWindow: imported, instanceIds: ['mi-0123456789abcdef0'] });
     Template.fromStack(stack).hasResourceProperties('AWS::SSM::MaintenanceWindowTarget', {
       WindowId: 'mw-0123456789abcdef0',
       ResourceType: 'INSTANCE',
@@ -223,8 +223,8 @@ describe('MaintenanceWindow targets', () => {
       Description: 'Web tier',
       OwnerInformation: 'team-web',
     });
-    expect(stack.resolve(target.windowTargetId)).toEqual({ Ref: 'WindowWebF28B44EA' });
-    expect(target.window).toBe(w);
+    expect(stack.resolve(target.maintenanceWindowTargetId)).toEqual({ Ref: 'WindowWebF28B44EA' });
+    expect(target.maintenanceWindow).toBe(w);
   });
 
   test('a resource group target uses ResourceType RESOURCE_GROUP', () => {
@@ -292,7 +292,7 @@ describe('MaintenanceWindow Run Command tasks', () => {
     const target = w.addTarget('Web', { tags: { PatchGroup: ['web'] } });
     const task = w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [target] });
     expect(task.taskType).toBe(MaintenanceWindowTaskType.RUN_COMMAND);
-    expect(stack.resolve(task.windowTaskId)).toEqual({ Ref: 'WindowPatch7578B42C' });
+    expect(stack.resolve(task.maintenanceWindowTaskId)).toEqual({ Ref: 'WindowPatch7578B42C' });
     expect(task.node.defaultChild?.node.id).toBe('Resource');
   });
 
@@ -734,9 +734,9 @@ describe('MaintenanceWindow validation', () => {
     ['a cutoff equal to the duration', () => window({ duration: hours(2), cutoff: hours(2) }), /^`cutoff` must be shorter than `duration`, got: cutoff 2 hours, duration 2 hours \(at TestStack\/Window\)$/],
     ['a cutoff longer than the duration', () => window({ duration: hours(3), cutoff: hours(5) }), /^`cutoff` must be shorter than `duration`, got: cutoff 5 hours, duration 3 hours/],
     ['a token duration not in hours', () => window({ duration: Duration.minutes(Lazy.number({ produce: () => 120 })) }), /^`duration` from a token must be given with Duration\.hours\(\), got: a token in minutes/],
-    ['a window name with spaces', () => window({ windowName: 'patch window' }), /^`windowName` must be 3 to 128 letters, digits, _ - and \., got: 'patch window' \(at TestStack\/Window\)$/],
-    ['a window name of 2 characters', () => window({ windowName: 'mw' }), /^`windowName` must be 3 to 128 letters, digits, _ - and \., got: 'mw'/],
-    ['a window name of 129 characters', () => window({ windowName: 'w'.repeat(129) }), /^`windowName` must be 3 to 128 letters/],
+    ['a window name with spaces', () => window({ maintenanceWindowName: 'patch window' }), /^`maintenanceWindowName` must be 3 to 128 letters, digits, _ - and \., got: 'patch window' \(at TestStack\/Window\)$/],
+    ['a window name of 2 characters', () => window({ maintenanceWindowName: 'mw' }), /^`maintenanceWindowName` must be 3 to 128 letters, digits, _ - and \., got: 'mw'/],
+    ['a window name of 129 characters', () => window({ maintenanceWindowName: 'w'.repeat(129) }), /^`maintenanceWindowName` must be 3 to 128 letters/],
     ['an empty description', () => window({ description: '' }), /^`description` must be 1 to 128 characters long, got: 0 characters \(at TestStack\/Window\)$/],
     ['a description of 129 characters', () => window({ description: 'd'.repeat(129) }), /^`description` must be 1 to 128 characters long, got: 129 characters/],
     ['an unknown time zone', () => window({ scheduleTimezone: 'Mars/Olympus_Mons' }), /^`scheduleTimezone` must be an IANA time zone name such as 'Europe\/Berlin' or 'UTC', got: 'Mars\/Olympus_Mons' \(at TestStack\/Window\)$/],
@@ -816,7 +816,7 @@ describe('MaintenanceWindow validation', () => {
       w = window({
         schedule: MaintenanceSchedule.expression(str('rate(1 minute)')),
         duration: Duration.hours(num(30)),
-        windowName: str('x'),
+        maintenanceWindowName: str('x'),
         description: str(''),
         scheduleTimezone: str('Mars/Olympus_Mons'),
         scheduleOffset: num(9),

@@ -4,7 +4,11 @@ import { PatchFilterKey, PatchOperatingSystem, PatchOperatingSystemFamily } from
 const K = PatchFilterKey;
 const F = PatchOperatingSystemFamily;
 
-/** Every constant, with the facts from AWS-FACTS 2.1/2.2 (the [U] rows carry the presumed family's keys). */
+/**
+ * Every constant, with its filter keys from DescribePatchProperties
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribePatchProperties.html; the rows of
+ * operating systems that page does not list carry the presumed family's keys).
+ */
 const TABLE: [PatchOperatingSystem, string, PatchOperatingSystemFamily, PatchFilterKey[], boolean][] = [
   [PatchOperatingSystem.WINDOWS, 'WINDOWS', F.WINDOWS, [K.PATCH_SET, K.PRODUCT, K.PRODUCT_FAMILY, K.CLASSIFICATION, K.MSRC_SEVERITY], true],
   [PatchOperatingSystem.AMAZON_LINUX, 'AMAZON_LINUX', F.LINUX, [K.PRODUCT, K.CLASSIFICATION, K.SEVERITY], true],

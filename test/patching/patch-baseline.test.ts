@@ -66,7 +66,6 @@ describe('PatchBaseline defaults', () => {
     const b = baseline();
     expect(stack.resolve(b.patchBaselineId)).toEqual({ Ref: stack.getLogicalId(b.node.defaultChild as never) });
     expect(b.operatingSystem).toBe(AL2023);
-    expect(b.patchBaselineOperatingSystem).toBe(AL2023);
     expect(b.defaultBaseline).toBe(false);
     expect(b.patchGroups).toEqual([]);
     expect(PatchBaseline.isPatchBaseline(b)).toBe(true);
@@ -108,7 +107,7 @@ describe('PatchBaseline defaults', () => {
 describe('PatchBaseline options', () => {
   test('every Linux option is rendered', () => {
     baseline({
-      baselineName: 'al2023-prod_v1.2',
+      patchBaselineName: 'al2023-prod_v1.2',
       description: 'Production Amazon Linux 2023',
       approvalRules: [
         {
@@ -337,7 +336,7 @@ describe('PatchRules presets', () => {
       operatingSystem: OS.WINDOWS,
       approveAfterDays: 14,
       complianceLevel: PatchComplianceLevel.HIGH,
-      baselineName: 'windows-security',
+      patchBaselineName: 'windows-security',
       description: 'Windows security',
     });
     Template.fromStack(stack).hasResourceProperties(TYPE, {
@@ -439,13 +438,10 @@ describe('PatchBaseline.addPatchGroup', () => {
 });
 
 describe('PatchBaseline.fromPatchBaselineId', () => {
-  test('imports a baseline by id, with or without its operating system', () => {
-    const withOs = PatchBaseline.fromPatchBaselineId(stack, 'Imported', 'pb-0123456789abcdef0', OS.WINDOWS);
-    expect(withOs.patchBaselineId).toBe('pb-0123456789abcdef0');
-    expect(withOs.patchBaselineOperatingSystem).toBe(OS.WINDOWS);
-    const withoutOs = PatchBaseline.fromPatchBaselineId(stack, 'Imported2', 'pb-0123456789abcdef1');
-    expect(withoutOs.patchBaselineOperatingSystem).toBeUndefined();
-    expect(withoutOs.stack).toBe(stack);
+  test('imports a baseline by id, creating no resource', () => {
+    const imported = PatchBaseline.fromPatchBaselineId(stack, 'Imported', 'pb-0123456789abcdef0');
+    expect(imported.patchBaselineId).toBe('pb-0123456789abcdef0');
+    expect(imported.stack).toBe(stack);
     expect(stack.node.findAll().filter((c) => c instanceof CfnResource)).toEqual([]);
   });
 
@@ -473,9 +469,9 @@ describe('PatchBaseline validation', () => {
   const source = { name: 'mirror', products: ['AmazonLinux2023'], configuration: '[mirror]' };
 
   test.each<[string, Partial<PatchBaselineProps>, RegExp]>([
-    ['baselineName with a space', { baselineName: 'my baseline' }, /^`baselineName` must be 3 to 128 letters, digits, _ - or \., got: 'my baseline'/],
-    ['baselineName of 2 characters', { baselineName: 'ab' }, /^`baselineName` must be 3 to 128 .* got: 'ab'/],
-    ['baselineName of 129 characters', { baselineName: 'n'.repeat(129) }, /^`baselineName` must be 3 to 128 .* got: 'n{129}'/],
+    ['patchBaselineName with a space', { patchBaselineName: 'my baseline' }, /^`patchBaselineName` must be 3 to 128 letters, digits, _ - and \., got: 'my baseline'/],
+    ['patchBaselineName of 2 characters', { patchBaselineName: 'ab' }, /^`patchBaselineName` must be 3 to 128 .* got: 'ab'/],
+    ['patchBaselineName of 129 characters', { patchBaselineName: 'n'.repeat(129) }, /^`patchBaselineName` must be 3 to 128 .* got: 'n{129}'/],
     ['an empty description', { description: '' }, /^`description` must be 1 to 1024 characters long, got: 0 characters/],
     ['a description of 1025 characters', { description: 'd'.repeat(1025) }, /^`description` must be 1 to 1024 characters long, got: 1025 characters/],
     ['11 approval rules', { approvalRules: Array.from({ length: 11 }, () => SECURITY) }, /^`approvalRules` must have at most 10 rules, got: 11/],
@@ -594,7 +590,7 @@ describe('PatchBaseline validation', () => {
     const num = (v: number) => Lazy.number({ produce: () => v });
     const strs = (v: string[]) => Lazy.list({ produce: () => v });
     baseline({
-      baselineName: str('from-a-token'),
+      patchBaselineName: str('from-a-token'),
       description: str('described later'),
       approvalRules: [
         { filters: [{ key: K.PRODUCT, values: strs(['AmazonLinux2023']) }], approveAfterDays: num(30) },

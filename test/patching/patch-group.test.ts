@@ -1,5 +1,6 @@
 import { Duration, Lazy, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Construct } from 'constructs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -233,6 +234,20 @@ describe('PatchGroup options', () => {
       StringEquals: { 'ssm:resourceTag/PatchGroup': ['web', 'db'], 'ssm:resourceTag/PatchMode': ['enforce'] },
     });
   });
+});
+
+test('PatchGroup: two groups with the same id under different parents can share an install window', () => {
+  const window = new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }), duration: Duration.hours(4) });
+  const teamA = new Construct(stack, 'TeamA');
+  const teamB = new Construct(stack, 'TeamB');
+  const a = new PatchGroup(teamA, 'Web', { groupName: 'a-web', baselines: [linux], installWindow: window });
+  const b = new PatchGroup(teamB, 'Web', { groupName: 'b-web', baselines: [linux], installWindow: window });
+  a.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['true'] } });
+  b.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['true'] } });
+  const template = Template.fromStack(stack);
+  template.resourceCountIs('AWS::SSM::MaintenanceWindowTarget', 2);
+  template.resourceCountIs('AWS::SSM::MaintenanceWindowTask', 4);
+  expect(a.installTarget).not.toBe(b.installTarget);
 });
 
 test('PatchGroup: pre- and post-install tasks run on the enforce-mode nodes before and after the install task', () => {

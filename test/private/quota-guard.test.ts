@@ -127,7 +127,7 @@ describe('quota guard: each quota at its default (no warning) and one over (warn
     const app = testApp();
     const stack = new Stack(app, 'Stack', { env: EU });
     const window = MaintenanceWindow.fromMaintenanceWindowId(stack, 'Imported', 'mw-0123456789abcdef0');
-    for (let i = 0; i < 101; i++) new MaintenanceWindowTarget(stack, `T${i}`, { window, tags: { Group: [`g${i}`] } });
+    for (let i = 0; i < 101; i++) new MaintenanceWindowTarget(stack, `T${i}`, { maintenanceWindow: window, tags: { Group: [`g${i}`] } });
     const [warning, ...rest] = quotaWarnings(app);
     expect(rest).toEqual([]);
     expect(warning).toMatchObject({ id: 'targetsPerWindow', path: 'Stack' });
@@ -307,7 +307,7 @@ describe('quota guard installation', () => {
 
   const makers: [string, (stack: Stack) => void][] = [
     ['MaintenanceWindow', (s) => new MaintenanceWindow(s, 'X', { schedule: MaintenanceSchedule.rate(Duration.days(7)) })],
-    ['MaintenanceWindowTarget', (s) => new MaintenanceWindowTarget(s, 'X', { window: MaintenanceWindow.fromMaintenanceWindowId(s, 'I', 'mw-0123456789abcdef0'), tags: { A: ['b'] } })],
+    ['MaintenanceWindowTarget', (s) => new MaintenanceWindowTarget(s, 'X', { maintenanceWindow: MaintenanceWindow.fromMaintenanceWindowId(s, 'I', 'mw-0123456789abcdef0'), tags: { A: ['b'] } })],
     ['PatchBaseline', (s) => linux(s, 'X')],
     // The baseline in a stack of another Region, so that only the patch group can have installed this stack's guard.
     ['PatchGroup', (s) => new PatchGroup(s, 'X', { groupName: 'x', baselines: [linux(new Stack(s.node.root, 'Baselines', { env: { ...EU, region: 'us-east-1' } }), 'B')] })],

@@ -1,12 +1,12 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { fail } from './validate';
+import { ACCOUNT_ID_PATTERN, fail } from '../../private/validate';
 
-/** A 12-digit AWS account id. */
-export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+export { ACCOUNT_ID_PATTERN };
 
 /**
- * Checks the key prefix of resource data syncs (`S3Destination.BucketPrefix`, 1 to 256 characters, AWS-FACTS 6.1),
+ * Checks the key prefix of resource data syncs (`S3Destination.BucketPrefix`, 1 to 256 characters,
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ResourceDataSyncS3Destination.html),
  * plus what keeps the bucket policy and IAM resources built from it exact: no leading or trailing `/`, no `//`, and no
  * `*` or `?`. Used by the bucket, the sync and the query layer so that all three agree.
  */

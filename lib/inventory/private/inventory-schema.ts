@@ -1,6 +1,7 @@
 /*
- * The inventory types a resource data sync writes, with the attributes of each (SSM-UG `inventory-schema.md`,
- * AWS-FACTS 6.3). This one table drives the Glue table definitions, the named queries' tests and the sample data.
+ * The inventory types a resource data sync writes, with the attributes of each
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/inventory-schema.html; the sync's S3 layout:
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateResourceDataSync.html). This one table drives the Glue table definitions, the named queries' tests and the sample data.
  *
  * Every record of a sync file also carries `resourceId` (the node id), `captureTime` and `schemaVersion`. All columns
  * are declared `string`: the sync writes inventory values as strings (the documented Athena DDL does the same for the

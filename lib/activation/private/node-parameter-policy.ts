@@ -1,7 +1,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { fail } from './validate';
+import { fail } from '../../private/validate';
 
 /** A parameter hierarchy path: `/` then segments of letters, digits, `_`, `.` and `-`, optionally ending in `/`. */
 const PARAMETER_PATH_PATTERN = /^(\/[a-zA-Z0-9_.-]+)+\/?$/;

@@ -3,10 +3,10 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Parser } from 'node-sql-parser/build/trino';
-import { InventoryQueryLayer, InventoryQueryLayerProps } from '../../lib';
-import { INVENTORY_QUERIES } from '../../lib/private/inventory-queries';
-import { LocalAthena } from '../support/local-athena';
-import { testApp } from '../support/gates';
+import { InventoryQueryLayer, InventoryQueryLayerProps } from '../../../lib';
+import { INVENTORY_QUERIES } from '../../../lib/inventory/private/inventory-queries';
+import { LocalAthena } from '../../support/local-athena';
+import { testApp } from '../../support/gates';
 
 /*
  * The query layer tested on data: sample files laid out exactly as a resource data sync writes them
@@ -26,7 +26,7 @@ import { testApp } from '../support/gates';
  * falcon installer reports `Custom:CrowdStrikeFalcon` compliant on web-01 and billing-db-01.
  */
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'sync');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'sync');
 const BUCKET = 'central-inventory';
 const ACCOUNTS = ['111122223333', '444455556666'];
 const REGIONS = ['eu-west-1', 'us-east-1'];

@@ -1,6 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { BootScriptAuth, BootScriptPlatform } from '../activation/boot-script';
+import { BootScriptPlatform } from '../boot-script';
+
+/*
+ * Not API: the API renders the script with the mode of its `authorization`.
+ */
+/**
+ * How a boot script authenticates to the activation API.
+ */
+export enum BootScriptAuth {
+  /**
+   * SigV4 with AWS credentials: the EC2 instance profile's, read from IMDSv2, or (Linux script, on-premises) those
+   * a credential process prints, such as IAM Roles Anywhere's `aws_signing_helper` (`--credential-process`).
+   */
+  IAM = 'iam',
+  /** The API key, read from `ACTIVATION_API_KEY` or a key file on the machine; never baked into the script. */
+  API_KEY = 'api-key',
+}
 
 const API_URL_PLACEHOLDER = '@@ACTIVATION_API_URL@@';
 const AUTH_PLACEHOLDER = '@@ACTIVATION_AUTH@@';
@@ -14,7 +30,7 @@ const SCRIPT_FILES: Record<BootScriptPlatform, string> = {
  * Path of the unrendered boot script shipped with the package (usable on-premises with `ACTIVATION_API_URL` set).
  */
 export function bootScriptPath(platform: BootScriptPlatform): string {
-  return path.join(__dirname, '..', '..', 'boot', SCRIPT_FILES[platform]);
+  return path.join(__dirname, '..', '..', '..', 'boot', SCRIPT_FILES[platform]);
 }
 
 /**
