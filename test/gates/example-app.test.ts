@@ -76,6 +76,7 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
       'InventoryMember-111122223333-us-east-1',
       'InventoryMember-444455556666-eu-west-1',
       'InventoryMember-444455556666-us-east-1',
+      'PrivateFleet',
     ]);
 
     const central = Template.fromStack(stacks.find((s) => s.stackName === 'InventoryCentral')!);
@@ -100,7 +101,8 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     }
   });
   test('compliance in every stack but the central one, with exactly one recorder per account and Region', () => {
-    const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack && c.stackName !== 'InventoryCentral');
+    // The private fleet shares its account and Region with a member stack, whose rules cover its nodes too.
+    const stacks = app.node.children.filter((c): c is Stack => c instanceof Stack && !['InventoryCentral', 'PrivateFleet'].includes(c.stackName));
     const recorders = stacks.filter((s) => Object.keys(Template.fromStack(s).findResources('AWS::Config::ConfigurationRecorder')).length > 0);
     expect(recorders.map((s) => s.stackName)).toEqual(['InventoryMember-444455556666-eu-west-1']);
     for (const stack of stacks) {
@@ -113,6 +115,20 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     fleet.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Hybrid fleet compliance' });
     fleet.resourceCountIs('AWS::SNS::Topic', 1);
   });
+});
+
+test('the private fleet reaches Systems Manager through VPC endpoints and patches its stopped dev/test instances', () => {
+  const app = buildExampleApp(cdkJsonApp());
+  const template = Template.fromStack(app.node.findChild('PrivateFleet') as Stack);
+  const services = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((e) => JSON.stringify(e.Properties.ServiceName));
+  for (const service of ['ssm', 'ssmmessages', 'ec2messages', 'kms', 'logs', 's3']) {
+    expect({ service, found: services.some((s) => s.includes(`.${service}`)) }).toEqual({ service, found: true });
+  }
+  template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+    SecurityGroupIngress: Match.arrayWith([Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 443, ToPort: 443 })]),
+  });
+  template.hasResourceProperties('AWS::SSM::MaintenanceWindowTask', { TaskType: 'AUTOMATION' });
+  template.resourceCountIs('AWS::SSM::Document', 1);
 });
 
 describe('example app gates prove themselves', () => {

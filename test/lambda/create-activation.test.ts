@@ -142,8 +142,9 @@ function fakeSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] }
   return { delays, sleep: async (ms) => { delays.push(ms); } };
 }
 
+/** An error shaped like the SDK's: a modeled name and `$metadata` (which the handlers tell SDK errors by). */
 const sdkError = (name: string, message = 'boom', extra: Record<string, unknown> = {}): Error =>
-  Object.assign(new Error(message), { name, ...extra });
+  Object.assign(new Error(message), { name, $metadata: {}, ...extra });
 const fail = (err: unknown): Behaviour => async () => { throw err; };
 
 const identity = (userArn: string | null = PERSON_ARN, extra: IdentityLike = {}): IdentityLike =>

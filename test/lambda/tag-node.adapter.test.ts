@@ -149,7 +149,7 @@ describe('tag-node adapter', () => {
   });
 
   test('400 when SSM says TooManyTagsError', async () => {
-    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('too many'), { name: 'TooManyTagsError' }));
+    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('too many'), { name: 'TooManyTagsError', $metadata: {} }));
     const response = await loaded.handler(put({ Team: 'a' }), context());
     expect(response.statusCode).toBe(400);
   });
@@ -185,7 +185,7 @@ describe('tag-node adapter', () => {
   });
 
   test('503 with Retry-After when SSM still throttles', async () => {
-    loaded.mock.on(loaded.ssm.ListTagsForResourceCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    loaded.mock.on(loaded.ssm.ListTagsForResourceCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
     const response = await loaded.handler(put({ Team: 'a' }), context());
     expect(response.statusCode).toBe(503);
     expect(response.headers).toEqual({ ...JSON_HEADERS, 'Retry-After': '5' });
@@ -193,7 +193,7 @@ describe('tag-node adapter', () => {
   });
 
   test('500 with a generic body on an unknown error', async () => {
-    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('not authorized SECRET'), { name: 'AccessDeniedException' }));
+    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('not authorized SECRET'), { name: 'AccessDeniedException', $metadata: {} }));
     const ctx = context();
     const response = await loaded.handler(put({ Team: 'a' }), ctx);
     expect(response.statusCode).toBe(500);
@@ -201,7 +201,7 @@ describe('tag-node adapter', () => {
   });
 
   test('404 when ListTagsForResource is denied (the role may only read nodes with the marker)', async () => {
-    loaded.mock.on(loaded.ssm.ListTagsForResourceCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    loaded.mock.on(loaded.ssm.ListTagsForResourceCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: {} }));
     const response = await loaded.handler(put({ Team: 'a' }), context());
     expect(response.statusCode).toBe(404);
   });
@@ -251,9 +251,9 @@ describe('tag-node adapter logging', () => {
     await loaded.handler(put({ Team: 'a' }, { userArn: EC2_ARN }), context());
     loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('SDKSECRET'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }));
     await loaded.handler(put({ Team: 'a' }), context());
-    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('SDKSECRET'), { name: 'ThrottlingException' }));
+    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('SDKSECRET'), { name: 'ThrottlingException', $metadata: {} }));
     await loaded.handler(put({ Team: 'a' }), context());
-    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('SDKSECRET'), { name: 'AccessDeniedException' }));
+    loaded.mock.on(loaded.ssm.AddTagsToResourceCommand).rejects(Object.assign(new Error('SDKSECRET'), { name: 'AccessDeniedException', $metadata: {} }));
     await loaded.handler(put({ Team: 'a' }), context());
 
     const parsed = parsedLines();

@@ -40,8 +40,9 @@ const OWNER_KEY = 'hybrid-fleet:owner';
 const ourTags = (name = 'web-01', extra: Record<string, string> = {}): Record<string, string> =>
   ({ Name: name, [MARKER_KEY]: 'Stack/Api', [OWNER_KEY]: PERSON_ARN, Env: 'prod', ...extra });
 
+/** An error shaped like the SDK's: a modeled name and `$metadata` (which the handlers tell SDK errors by). */
 const sdkError = (name: string, message = 'boom', extra: Record<string, unknown> = {}): Error =>
-  Object.assign(new Error(message), { name, ...extra });
+  Object.assign(new Error(message), { name, $metadata: {}, ...extra });
 
 type Step = 'find' | 'list' | 'add';
 
