@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { PatchLogBucket } from '../../lib';
+import { PatchBaseline, PatchLogBucket, PatchOperatingSystem } from '../../lib';
 import { Finding, synthFindings, testApp } from '../support/gates';
 
 // The gates run the Control Tower rules through test/support/control-tower-guard.ts, which leaves out the rule files
@@ -30,4 +30,15 @@ test('the focused Control Tower guard reports exactly what the whole rule set re
   const rules = (findings: Finding[]) => findings.map((f) => `${f.rule} ${f.paths.join(',')}`).sort();
   expect(rules(focused).length).toBeGreaterThan(3);
   expect(rules(focused)).toEqual(rules(full));
+});
+
+test('a stack no rule can match is reported clean, as the whole rule set reports it', () => {
+  const baselinesOnly = () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Baselines');
+    PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
+    return app;
+  };
+  expect(synthFindings(baselinesOnly(), () => new CfnGuardValidator({ controlTowerRulesEnabled: true }))).toEqual([]);
+  expect(synthFindings(baselinesOnly())).toEqual([]);
 });

@@ -53,6 +53,9 @@ export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
   public validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
     const types = [...resourceTypes(context)];
     const disabledRules = [...RULE_FILES].filter(([, text]) => !types.some((type) => text.includes(type))).map(([name]) => name);
+    // No rule can match (e.g. a stack of SSM resources only): the whole rule set would SKIP every rule, and the guard
+    // binary refuses to run without rules.
+    if (disabledRules.length === RULE_FILES.size) return { success: true, violations: [] };
     return new CfnGuardValidator({ controlTowerRulesEnabled: true, disabledRules }).validate(context);
   }
 }
