@@ -202,9 +202,9 @@ export class HybridFleetExampleStack extends Stack {
  * central bucket, where Athena answers questions about the whole fleet. The account ids are examples; synth needs no
  * AWS account.
  */
-const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
-const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
-const INVENTORY_REGIONS = ['eu-west-1', 'us-east-1'];
+export const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
+export const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
+export const INVENTORY_REGIONS = ['eu-west-1', 'us-east-1'];
 const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
 const INVENTORY_PREFIX = 'inventory';
 
