@@ -125,15 +125,15 @@ export class HybridFleetExampleStack extends Stack {
 
     const patchLogs = new PatchLogBucket(this, 'PatchLogs');
     const output = { outputBucket: patchLogs.bucket, nodeRoles: [this.activations.instanceRole] };
-    new PatchGroup(this, 'LinuxWeb', { groupName: 'linux-web', baselines: [linux], ...output });
+    new PatchGroup(this, 'LinuxWeb', { patchGroupName: 'linux-web', baselines: [linux], ...output });
     new PatchGroup(this, 'WindowsServers', {
-      groupName: 'windows',
+      patchGroupName: 'windows',
       baselines: [windows],
       installSchedule: MaintenanceSchedule.cron({ weekDay: 'SAT', hour: '22', minute: '0' }),
       ...output,
     });
     new PatchGroup(this, 'Billing', {
-      groupName: 'billing-app',
+      patchGroupName: 'billing-app',
       baselines: [billingRhel, windows],
       rebootOption: PatchRebootOption.NO_REBOOT,
       maxConcurrency: '1',
@@ -217,14 +217,14 @@ export class InventoryCentralStack extends Stack {
     super(scope, id, { ...props, env: CENTRAL });
     this.inventory = new InventoryBucket(this, 'Inventory', {
       bucketName: INVENTORY_BUCKET,
-      prefix: INVENTORY_PREFIX,
+      bucketPrefix: INVENTORY_PREFIX,
       sourceAccounts: INVENTORY_ACCOUNTS,
     });
     new InventoryCollection(this, 'Collection');
     new InventoryDataSync(this, 'Sync', { bucket: this.inventory.bucket });
     this.query = new InventoryQueryLayer(this, 'Query', {
       bucket: this.inventory.bucket,
-      prefix: INVENTORY_PREFIX,
+      bucketPrefix: INVENTORY_PREFIX,
       accountIds: INVENTORY_ACCOUNTS,
       regions: INVENTORY_REGIONS,
     });
@@ -256,7 +256,7 @@ export class InventoryMemberStack extends Stack {
         region: CENTRAL.region,
         account: CENTRAL.account,
       }),
-      prefix: INVENTORY_PREFIX,
+      bucketPrefix: INVENTORY_PREFIX,
     });
     // The member's compliance rules: patch and association compliance, remediated only on enforce-mode nodes.
     new FleetCompliance(this, 'Compliance', { recorder: props.configRecorder });
@@ -287,7 +287,7 @@ export class PrivateFleetStack extends Stack {
       operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023,
       approveAfterDays: 7,
     });
-    new PatchGroup(this, 'DevTest', { groupName: 'dev-test', baselines: [linux], patchStoppedInstances: true });
+    new PatchGroup(this, 'DevTest', { patchGroupName: 'dev-test', baselines: [linux], patchStoppedInstances: true });
   }
 }
 

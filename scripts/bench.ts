@@ -252,7 +252,7 @@ const PATCH_GROUPS_APP = [
   `const shared = process.env.BENCH_OWN_WINDOW ? [] : Array.from({ length: Math.ceil(groups / ${GROUPS_PER_WINDOW}) }, (_, w) => new MaintenanceWindow(stack, \`Sunday\${w}\`, { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: String(w), minute: '0' }), duration: Duration.hours(4) }));`,
   'for (let i = 0; i < groups; i++) {',
   `  const b = Math.floor(i / ${GROUPS_PER_BASELINE});`,
-  `  new PatchGroup(stack, \`Group\${i}\`, { groupName: \`group-\${i}\`, baselines: [linux[b], windows[b]], installWindow: shared[Math.floor(i / ${GROUPS_PER_WINDOW})] });`,
+  `  new PatchGroup(stack, \`Group\${i}\`, { patchGroupName: \`group-\${i}\`, baselines: [linux[b], windows[b]], installWindow: shared[Math.floor(i / ${GROUPS_PER_WINDOW})] });`,
   '}',
   'app.synth();',
   '',

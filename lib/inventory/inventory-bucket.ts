@@ -53,7 +53,7 @@ export interface InventoryBucketProps {
    *
    * @default - no prefix: the syncs write at the root of the bucket
    */
-  readonly prefix?: string;
+  readonly bucketPrefix?: string;
 
   /**
    * Customer-managed KMS key for SSE-KMS (with an S3 Bucket Key).
@@ -121,7 +121,7 @@ export interface InventoryBucketProps {
  * // The central account: inventory of two accounts under `inventory/`.
  * const central = new InventoryBucket(this, 'Inventory', {
  *   bucketName: 'inventory-111122223333-eu-west-1',
- *   prefix: 'inventory',
+ *   bucketPrefix: 'inventory',
  *   sourceAccounts: ['111122223333', '444455556666'],
  * });
  * new InventoryDataSync(this, 'Sync', { bucket: central.bucket });
@@ -137,7 +137,7 @@ export class InventoryBucket extends Construct {
   public readonly bucketRegion: string;
 
   /** Key prefix the syncs write under, if any. */
-  public readonly prefix?: string;
+  public readonly bucketPrefix?: string;
 
   /** The customer-managed KMS key that encrypts the bucket, if any. */
   public readonly encryptionKey?: kms.IKey;
@@ -157,7 +157,7 @@ export class InventoryBucket extends Construct {
     // app's flag says: both buckets keep ACLs disabled (aws-cdk-lib reads the flag from the log bucket's scope).
     this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const stack = Stack.of(this);
-    checkInventoryPrefix(this, 'prefix', props.prefix);
+    checkInventoryPrefix(this, 'bucketPrefix', props.bucketPrefix);
     checkOrganizationId(this, props.organizationId);
     const sourceAccounts = resolveSourceAccounts(this, props.sourceAccounts, props.organizationId, stack.account);
     const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
@@ -171,13 +171,13 @@ export class InventoryBucket extends Construct {
       ...retainedBucketProps(props.encryptionKey),
       serverAccessLogsBucket: this.serverAccessLogsBucket,
       serverAccessLogsPrefix: 'inventory-bucket/',
-      lifecycleRules: this.lifecycleRules(props.prefix, noncurrentVersionExpiration, props.staleNodeExpiration),
+      lifecycleRules: this.lifecycleRules(props.bucketPrefix, noncurrentVersionExpiration, props.staleNodeExpiration),
     });
 
     this.bucket = bucket;
     this.bucketName = bucket.bucketName;
     this.bucketRegion = stack.region;
-    this.prefix = props.prefix;
+    this.bucketPrefix = props.bucketPrefix;
     this.encryptionKey = props.encryptionKey;
     this.organizationId = props.organizationId;
     this.sourceAccounts = sourceAccounts;
@@ -193,7 +193,7 @@ export class InventoryBucket extends Construct {
    * encrypted with a customer-managed key, `kms:Decrypt` on it (Athena and Glue users, a crawler role).
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    const keys = this.prefix === undefined ? '*' : `${this.prefix}/*`;
+    const keys = this.bucketPrefix === undefined ? '*' : `${this.bucketPrefix}/*`;
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetBucketLocation'], resourceArns: [this.bucket.bucketArn] })
       .combine(iam.Grant.addToPrincipal({
         grantee,
@@ -201,7 +201,7 @@ export class InventoryBucket extends Construct {
         resourceArns: [this.bucket.bucketArn],
         // Listing is limited to the inventory keys too: the prefix, or without one the type folders (`AWS:…`,
         // `Custom:…`); a listing without `prefix` would name every key of the bucket.
-        conditions: { StringLike: { 's3:prefix': this.prefix === undefined ? ['AWS:*', 'Custom:*'] : [this.prefix, keys] } },
+        conditions: { StringLike: { 's3:prefix': this.bucketPrefix === undefined ? ['AWS:*', 'Custom:*'] : [this.bucketPrefix, keys] } },
       }))
       .combine(iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(keys)] }));
     return this.encryptionKey ? grant.combine(this.encryptionKey.grantDecrypt(grantee)) : grant;
@@ -246,7 +246,7 @@ export class InventoryBucket extends Construct {
     key: kms.IKey | undefined,
   ): void {
     const ssm = new iam.ServicePrincipal(SSM_SERVICE);
-    const keyPrefix = this.prefix === undefined ? '' : `${this.prefix}/`;
+    const keyPrefix = this.bucketPrefix === undefined ? '' : `${this.bucketPrefix}/`;
     const encryption = key
       ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn }
       : {};

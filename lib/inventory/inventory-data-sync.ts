@@ -16,7 +16,7 @@ export interface InventoryDataSyncProps {
   /**
    * Bucket that receives the inventory.
    *
-   * Pass `InventoryBucket.bucket` when the bucket is in the same app; the sync then takes the bucket's `prefix` and
+   * Pass `InventoryBucket.bucket` when the bucket is in the same app; the sync then takes the bucket's `bucketPrefix` and
    * `encryptionKey` unless you set them. From a member account or another region, import the central bucket by name
    * with its region: `s3.Bucket.fromBucketAttributes(this, 'Central', { bucketName, region, account })`.
    *
@@ -40,7 +40,7 @@ export interface InventoryDataSyncProps {
    *
    * @default - the `InventoryBucket`'s prefix when `bucket` belongs to one, else none
    */
-  readonly prefix?: string;
+  readonly bucketPrefix?: string;
 
   /**
    * Customer-managed KMS key the sync encrypts the inventory with (`S3Destination.KMSKeyArn`).
@@ -81,7 +81,7 @@ export interface InventoryDataSyncProps {
  * // Central account 111122223333, eu-west-1:
  * new InventoryBucket(this, 'Inventory', {
  *   bucketName: 'inventory-111122223333-eu-west-1',
- *   prefix: 'inventory',
+ *   bucketPrefix: 'inventory',
  *   sourceAccounts: ['111122223333', '444455556666'],
  * });
  *
@@ -92,7 +92,7 @@ export interface InventoryDataSyncProps {
  *     region: 'eu-west-1',
  *     account: '111122223333',
  *   }),
- *   prefix: 'inventory',
+ *   bucketPrefix: 'inventory',
  * });
  *
  * @resource AWS::SSM::ResourceDataSync
@@ -115,7 +115,7 @@ export class InventoryDataSync extends Construct {
   public readonly bucketRegion: string;
 
   /** Key prefix the sync writes under, if any. */
-  public readonly prefix?: string;
+  public readonly bucketPrefix?: string;
 
   /** The key the sync encrypts with, if any. */
   public readonly encryptionKey?: kms.IKey;
@@ -124,18 +124,18 @@ export class InventoryDataSync extends Construct {
     super(scope, id);
     ensureQuotaGuard(this);
     const stack = Stack.of(this);
-    checkInventoryPrefix(this, 'prefix', props.prefix);
+    checkInventoryPrefix(this, 'bucketPrefix', props.bucketPrefix);
     checkLength(this, 'resourceDataSyncName', props.resourceDataSyncName, 1, 64);
     checkLength(this, 'bucketRegion', props.bucketRegion, 1, 64);
     checkKeyArn(this, props.encryptionKey);
 
     const inventoryBucket = props.bucket
       ? owningInventoryBucket(props.bucket)
-      : new InventoryBucket(this, 'Bucket', { prefix: props.prefix, encryptionKey: props.encryptionKey });
+      : new InventoryBucket(this, 'Bucket', { bucketPrefix: props.bucketPrefix, encryptionKey: props.encryptionKey });
     if (props.bucket && inventoryBucket) this.checkMatches(inventoryBucket, props);
 
     const bucket = props.bucket ?? inventoryBucket!.bucket;
-    const prefix = props.prefix ?? inventoryBucket?.prefix;
+    const prefix = props.bucketPrefix ?? inventoryBucket?.bucketPrefix;
     const encryptionKey = props.encryptionKey ?? inventoryBucket?.encryptionKey;
     const bucketRegion = props.bucketRegion ?? (Token.isUnresolved(bucket.env.region) ? stack.region : bucket.env.region);
     if (inventoryBucket) checkSameRegion(this, inventoryBucket, bucketRegion);
@@ -164,7 +164,7 @@ export class InventoryDataSync extends Construct {
     this.bucket = bucket;
     this.inventoryBucket = inventoryBucket;
     this.bucketRegion = bucketRegion;
-    this.prefix = prefix;
+    this.bucketPrefix = prefix;
     this.encryptionKey = encryptionKey;
   }
 
@@ -186,13 +186,13 @@ export class InventoryDataSync extends Construct {
   private checkMatches(target: InventoryBucket, props: InventoryDataSyncProps): void {
     const where = target.node.path;
     if (
-      props.prefix !== undefined &&
-      target.prefix !== undefined &&
-      !Token.isUnresolved(props.prefix) &&
-      !Token.isUnresolved(target.prefix) &&
-      props.prefix !== target.prefix
+      props.bucketPrefix !== undefined &&
+      target.bucketPrefix !== undefined &&
+      !Token.isUnresolved(props.bucketPrefix) &&
+      !Token.isUnresolved(target.bucketPrefix) &&
+      props.bucketPrefix !== target.bucketPrefix
     ) {
-      fail(this, `\`prefix\` must be the prefix of the InventoryBucket ${where} ('${target.prefix}'), whose policy admits deliveries only under it, got: '${props.prefix}'`);
+      fail(this, `\`bucketPrefix\` must be the prefix of the InventoryBucket ${where} ('${target.bucketPrefix}'), whose policy admits deliveries only under it, got: '${props.bucketPrefix}'`);
     }
     const key = props.encryptionKey;
     if (key && target.encryptionKey && key !== target.encryptionKey && differ(key.keyArn, target.encryptionKey.keyArn)) {

@@ -43,7 +43,7 @@ export interface InventoryQueryLayerProps {
    *
    * @default - the syncs write at the top of the bucket (`<TypeName>/accountid=…/…`)
    */
-  readonly prefix?: string;
+  readonly bucketPrefix?: string;
 
   /**
    * The KMS key that encrypts the inventory bucket, if the syncs write with SSE-KMS. `grantQuery` then also grants
@@ -187,7 +187,7 @@ export class InventoryQueryLayer extends Construct {
   public readonly namedQueryIds: { [queryId: string]: string };
 
   private readonly bucket: s3.IBucket;
-  private readonly prefix?: string;
+  private readonly bucketPrefix?: string;
   private readonly encryptionKey?: kms.IKey;
   private readonly resultsEncryptionKey?: kms.IKey;
   private readonly schemas: InventoryTypeSchema[];
@@ -204,7 +204,7 @@ export class InventoryQueryLayer extends Construct {
     this.validate(props, { databaseName, workGroupName, inventoryTypes, bytesScannedCutoff, resultsExpiration });
 
     this.bucket = props.bucket;
-    this.prefix = props.prefix;
+    this.bucketPrefix = props.bucketPrefix;
     this.encryptionKey = props.encryptionKey ?? props.bucket.encryptionKey;
     this.resultsEncryptionKey = props.resultsEncryptionKey;
     this.databaseName = databaseName;
@@ -330,7 +330,7 @@ export class InventoryQueryLayer extends Construct {
 
   /** `<prefix>/` or '' when the syncs write at the top of the bucket. */
   private keyPrefix(): string {
-    return this.prefix === undefined ? '' : `${this.prefix}/`;
+    return this.bucketPrefix === undefined ? '' : `${this.bucketPrefix}/`;
   }
 
   private createDatabase(): glue.CfnDatabase {
@@ -460,7 +460,7 @@ export class InventoryQueryLayer extends Construct {
       readonly resultsExpiration: Duration;
     },
   ): void {
-    checkInventoryPrefix(this, 'prefix', props.prefix);
+    checkInventoryPrefix(this, 'bucketPrefix', props.bucketPrefix);
     checkValueList(this, 'accountIds', props.accountIds, ACCOUNT_ID_PATTERN, 'a 12-digit account id');
     checkValueList(this, 'regions', props.regions, REGION_PATTERN, 'a Region code such as eu-west-1 or us-gov-west-1');
 

@@ -335,35 +335,35 @@ export class PatchBaseline extends Resource implements IPatchBaseline {
   }
 
   /**
-   * Register a patch group with this baseline: nodes tagged `PatchGroup` (or `Patch Group`) = `groupName` are
+   * Register a patch group with this baseline: nodes tagged `PatchGroup` (or `Patch Group`) = `patchGroupName` are
    * patched with it.
    *
    * A patch group can be registered with only one baseline per operating system.
    *
-   * @param groupName the patch group: 1 to 256 letters, digits, spaces and `_ . : / = + - @`
+   * @param patchGroupName the patch group: 1 to 256 letters, digits, spaces and `_ . : / = + - @`
    */
-  public addPatchGroup(groupName: string): void {
-    if (!Token.isUnresolved(groupName)) {
-      if (groupName.length < 1 || groupName.length > 256) {
-        fail(this, `\`groupName\` must be 1 to 256 characters long, got: '${groupName}'`);
+  public addPatchGroup(patchGroupName: string): void {
+    if (!Token.isUnresolved(patchGroupName)) {
+      if (patchGroupName.length < 1 || patchGroupName.length > 256) {
+        fail(this, `\`patchGroupName\` must be 1 to 256 characters long, got: '${patchGroupName}'`);
       }
-      if (!SSM_TAG_PATTERN.test(groupName)) {
-        fail(this, `\`groupName\` may contain only letters, numbers, spaces and _ . : / = + - @, got: '${groupName}'`);
+      if (!SSM_TAG_PATTERN.test(patchGroupName)) {
+        fail(this, `\`patchGroupName\` may contain only letters, numbers, spaces and _ . : / = + - @, got: '${patchGroupName}'`);
       }
-      if (this._patchGroups.includes(groupName)) {
-        fail(this, `\`groupName\` is already registered with this baseline, got: '${groupName}'`);
+      if (this._patchGroups.includes(patchGroupName)) {
+        fail(this, `\`patchGroupName\` is already registered with this baseline, got: '${patchGroupName}'`);
       }
       const other = this.otherBaselinesInStack().find(
-        (b) => sameOperatingSystem(b.operatingSystem, this.operatingSystem) && b._patchGroups.includes(groupName),
+        (b) => sameOperatingSystem(b.operatingSystem, this.operatingSystem) && b._patchGroups.includes(patchGroupName),
       );
       if (other) {
         fail(
           this,
-          `\`groupName\` is already registered with ${other.node.path} for ${this.operatingSystem.value}; a patch group can have only one baseline per operating system, got: '${groupName}'`,
+          `\`patchGroupName\` is already registered with ${other.node.path} for ${this.operatingSystem.value}; a patch group can have only one baseline per operating system, got: '${patchGroupName}'`,
         );
       }
     }
-    this._patchGroups.push(groupName);
+    this._patchGroups.push(patchGroupName);
   }
 
   private validateBaseline(props: PatchBaselineProps, name: string): void {

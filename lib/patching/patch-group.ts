@@ -46,7 +46,7 @@ export interface PatchGroupProps {
   /**
    * The patch group: the value of the patch-group tag on its nodes (1 to 256 characters).
    */
-  readonly groupName: string;
+  readonly patchGroupName: string;
 
   /**
    * The patch-group tag key.
@@ -139,7 +139,7 @@ export interface PatchGroupProps {
   /**
    * Key prefix of this group's output; scan output goes under `<prefix>scan/`, install output under `<prefix>install/`.
    *
-   * @default 'patching/<groupName>/'
+   * @default 'patching/<patchGroupName>/'
    */
   readonly outputPrefix?: string;
 
@@ -211,7 +211,7 @@ export interface PatchGroupTaskOptions {
 }
 
 /**
- * Define a patch group: nodes tagged `<tagKey>=<groupName>` use the group's baselines, are **scanned** on a schedule,
+ * Define a patch group: nodes tagged `<tagKey>=<patchGroupName>` use the group's baselines, are **scanned** on a schedule,
  * and are **patched** in a maintenance window only when their mode tag says enforce.
  *
  * Resources (at most 6 per group, no custom resource): one State Manager association that scans every node of the
@@ -222,7 +222,7 @@ export interface PatchGroupTaskOptions {
  */
 export class PatchGroup extends Construct {
   /** The patch group (tag value). */
-  public readonly groupName: string;
+  public readonly patchGroupName: string;
 
   /** The patch-group tag key. */
   public readonly tagKey: PatchGroupTagKey;
@@ -267,12 +267,12 @@ export class PatchGroup extends Construct {
     const enforceValue = props.enforceModeValue ?? 'enforce';
     const maxConcurrency = props.maxConcurrency ?? '10%';
     const maxErrors = props.maxErrors ?? '10%';
-    const prefix = props.outputPrefix ?? `patching/${props.groupName}/`;
+    const prefix = props.outputPrefix ?? `patching/${props.patchGroupName}/`;
 
     this.validate(props, modeTagKey, enforceValue, prefix);
     checkRateControl(this, 'maxConcurrency', maxConcurrency, 'concurrency');
     checkRateControl(this, 'maxErrors', maxErrors, 'errors');
-    this.groupName = props.groupName;
+    this.patchGroupName = props.patchGroupName;
     this.tagKey = tagKey;
     this.maxConcurrency = maxConcurrency;
     this.maxErrors = maxErrors;
@@ -283,10 +283,10 @@ export class PatchGroup extends Construct {
 
     const scanSchedule = props.scanSchedule ?? AssociationSchedule.rate(Duration.days(1));
     scanSchedule._validate(this, 'scanSchedule');
-    const groupTarget = { key: `tag:${tagKey}`, values: [props.groupName] };
+    const groupTarget = { key: `tag:${tagKey}`, values: [props.patchGroupName] };
     const scanAssociation = new ssm.CfnAssociation(this, 'Scan', {
       name: 'AWS-RunPatchBaseline',
-      associationName: sanitizeName(`${Stack.of(this).stackName}-${props.groupName}-scan`),
+      associationName: sanitizeName(`${Stack.of(this).stackName}-${props.patchGroupName}-scan`),
       targets: [groupTarget],
       parameters: { Operation: ['Scan'] },
       scheduleExpression: scanSchedule.expressionString,
@@ -303,13 +303,13 @@ export class PatchGroup extends Construct {
     this.installWindow = props.installWindow ?? new MaintenanceWindow(this, 'InstallWindow', {
       schedule: props.installSchedule ?? MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }),
       duration: props.installWindowDuration ?? Duration.hours(3),
-      description: `Installs patches on enforce-mode nodes of patch group ${props.groupName}`,
+      description: `Installs patches on enforce-mode nodes of patch group ${props.patchGroupName}`,
     });
     // A shared window holds the children of several groups, whose own ids may repeat under different parents.
     this.windowIdPrefix = props.installWindow ? Names.uniqueId(this) : id;
     this.installTarget = this.installWindow.addTarget(`${this.windowIdPrefix}InstallTarget`, {
-      tags: { [tagKey]: [props.groupName], [modeTagKey]: [enforceValue] },
-      description: `Nodes of patch group ${props.groupName} in ${enforceValue} mode`,
+      tags: { [tagKey]: [props.patchGroupName], [modeTagKey]: [enforceValue] },
+      description: `Nodes of patch group ${props.patchGroupName} in ${enforceValue} mode`,
     });
     this.installWindow.addRunCommandTask(`${this.windowIdPrefix}Install`, {
       documentName: 'AWS-RunPatchBaseline',
@@ -323,12 +323,12 @@ export class PatchGroup extends Construct {
       cloudWatchLogGroup: props.cloudWatchLogGroup,
       notificationTopic: props.failureTopic,
       notificationEvents: props.failureTopic ? [RunCommandNotificationEvent.FAILED, RunCommandNotificationEvent.TIMED_OUT] : undefined,
-      description: `Install patches for ${props.groupName}`,
+      description: `Install patches for ${props.patchGroupName}`,
     });
 
     if (props.patchStoppedInstances) {
       this.stoppedInstancePatching = new StoppedInstancePatching(this, 'StoppedInstances', {
-        tagKey, tagValue: props.groupName, modeTagKey, modeTagValue: enforceValue,
+        tagKey, tagValue: props.patchGroupName, modeTagKey, modeTagValue: enforceValue,
         rebootOption: props.rebootOption, maxConcurrency, maxErrors,
         maintenanceWindow: this.installWindow, taskPriority: PatchGroup.INSTALL_TASK_PRIORITY + 1,
       });
@@ -360,7 +360,7 @@ export class PatchGroup extends Construct {
       documentName: options.documentName,
       parameters: options.parameters,
       timeout: options.timeout,
-      description: options.description ?? `${stage} task of patch group ${this.groupName}`.slice(0, 128),
+      description: options.description ?? `${stage} task of patch group ${this.patchGroupName}`.slice(0, 128),
       targets: [this.installTarget],
       priority,
       maxConcurrency: this.maxConcurrency,
@@ -377,7 +377,7 @@ export class PatchGroup extends Construct {
   private grantOutputWrite(bucket: s3.IBucket, roles: iam.IRole[], prefix: string): void {
     this.warnSharedNodeRoles(roles);
     const policy = new iam.ManagedPolicy(this, 'OutputWritePolicy', {
-      description: `Lets nodes of patch group ${this.groupName} write patch command output under ${prefix}`,
+      description: `Lets nodes of patch group ${this.patchGroupName} write patch command output under ${prefix}`,
       roles,
       statements: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`${prefix}*`)] })],
     });
@@ -414,9 +414,9 @@ export class PatchGroup extends Construct {
   }
 
   private validate(props: PatchGroupProps, modeTagKey: string, enforceValue: string, prefix: string): void {
-    const name = props.groupName;
+    const name = props.patchGroupName;
     if (!Token.isUnresolved(name) && (name.length < 1 || name.length > 256 || !SSM_TAG_PATTERN.test(name))) {
-      fail(this, `\`groupName\` must be 1 to 256 letters, numbers, spaces or _ . : / = + - @, got: '${name}'`);
+      fail(this, `\`patchGroupName\` must be 1 to 256 letters, numbers, spaces or _ . : / = + - @, got: '${name}'`);
     }
     if (props.baselines.length === 0) {
       fail(this, '`baselines` must list at least one patch baseline (one per operating system), got: []');
@@ -453,11 +453,11 @@ export class PatchGroup extends Construct {
       if (existing) {
         fail(
           this,
-          `\`baselines\` may hold one baseline per operating system for patch group '${this.groupName}': ${baseline.node.path} and ${existing.node.path} are both ${os}`,
+          `\`baselines\` may hold one baseline per operating system for patch group '${this.patchGroupName}': ${baseline.node.path} and ${existing.node.path} are both ${os}`,
         );
       }
       byOs.set(os, baseline);
-      baseline.addPatchGroup(this.groupName);
+      baseline.addPatchGroup(this.patchGroupName);
     }
   }
 }

@@ -93,8 +93,8 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
       template.resourceCountIs('AWS::SSM::ResourceDataSync', 1);
       const [sync] = Object.values(template.findResources('AWS::SSM::ResourceDataSync'));
       const destination = stack.resolve(sync.Properties.S3Destination);
-      expect({ stack: stack.stackName, region: destination.BucketRegion, prefix: destination.BucketPrefix }).toEqual({
-        stack: stack.stackName, region: 'eu-west-1', prefix: 'inventory',
+      expect({ stack: stack.stackName, region: destination.BucketRegion, bucketPrefix: destination.BucketPrefix }).toEqual({
+        stack: stack.stackName, region: 'eu-west-1', bucketPrefix: 'inventory',
       });
       const collects = stack.stackName !== 'InventoryMember-444455556666-us-east-1';
       template.resourceCountIs('AWS::SSM::Association', collects ? 1 : 0);

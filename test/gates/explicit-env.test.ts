@@ -54,7 +54,7 @@ function patchingFamily(stack: Stack): void {
   const baseline = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
   const logs = new PatchLogBucket(stack, 'PatchLogs');
   const nodes = new iam.Role(stack, 'Nodes', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
-  new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [baseline], outputBucket: logs.bucket, nodeRoles: [nodes] });
+  new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [baseline], outputBucket: logs.bucket, nodeRoles: [nodes] });
   const window = new MaintenanceWindow(stack, 'Window', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3' }) });
   const web = window.addTarget('Web', { tags: { PatchGroup: ['web'] } });
   const group = window.addTarget('Group', { resourceGroupName: 'web-servers' });

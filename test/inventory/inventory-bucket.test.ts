@@ -172,7 +172,7 @@ describe('InventoryBucket defaults', () => {
     const { inventory, bucket } = build();
     expect(stack.resolve(inventory.bucketName)).toEqual({ Ref: bucket });
     expect(inventory.bucketRegion).toBe('eu-west-1');
-    expect(inventory.prefix).toBeUndefined();
+    expect(inventory.bucketPrefix).toBeUndefined();
     expect(inventory.encryptionKey).toBeUndefined();
     expect(inventory.sourceAccounts).toEqual(['111122223333']);
     expect(inventory.organizationId).toBeUndefined();
@@ -181,7 +181,7 @@ describe('InventoryBucket defaults', () => {
 
 describe('InventoryBucket source accounts and prefix', () => {
   test('two accounts with a prefix: each account may write only its own partition, under the prefix', () => {
-    const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], prefix: 'inventory/fleet' });
+    const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], bucketPrefix: 'inventory/fleet' });
     expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheck', 'SSMBucketDelivery', 'SSMBucketDelivery2', 'SSMDenyForeignPartitions']);
     expect(statement(template, bucket, 'SSMBucketDelivery')).toEqual({
       Sid: 'SSMBucketDelivery',
@@ -217,7 +217,7 @@ describe('InventoryBucket source accounts and prefix', () => {
   });
 
   test('a sync prefix that nests another account\'s partition matches a Deny of the bucket policy', () => {
-    const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], prefix: 'inventory' });
+    const { template, bucket } = build({ sourceAccounts: ['111122223333', OTHER], bucketPrefix: 'inventory' });
     // IAM resource wildcards: `*` matches any run of characters, `/` included.
     const matches = (pattern: string, key: string) =>
       new RegExp(`^${pattern.split('*').map((p) => p.replace(/\./g, '\\.')).join('.*')}$`).test(key);
@@ -252,15 +252,15 @@ describe('InventoryBucket source accounts and prefix', () => {
   });
 
   test('the prefix is exposed for the syncs', () => {
-    const { inventory } = build({ prefix: 'inventory' });
-    expect(inventory.prefix).toBe('inventory');
+    const { inventory } = build({ bucketPrefix: 'inventory' });
+    expect(inventory.bucketPrefix).toBe('inventory');
   });
 });
 
 describe('InventoryBucket with a KMS key', () => {
   test('SSE-KMS with a bucket key, and deliveries must name the key', () => {
     const key = customerKey(stack);
-    const { template, bucket, inventory } = build({ encryptionKey: key, prefix: 'inventory' });
+    const { template, bucket, inventory } = build({ encryptionKey: key, bucketPrefix: 'inventory' });
     const keyArn = arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey));
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
@@ -326,7 +326,7 @@ describe('InventoryBucket with a KMS key', () => {
 
 describe('InventoryBucket for an organization', () => {
   test('organizationId alone: delivery from any account of the organization (tagged OrgId), plus object tagging', () => {
-    const { template, bucket, inventory } = build({ organizationId: ORG, prefix: 'inventory' });
+    const { template, bucket, inventory } = build({ organizationId: ORG, bucketPrefix: 'inventory' });
     expect(sids(template, bucket)).toEqual(['SSMBucketPermissionsCheckOrganization', 'SSMDenyForeignPartitions', 'SSMBucketDeliveryOrganization', 'SSMBucketDeliveryTagging']);
     expect(statement(template, bucket, 'SSMBucketPermissionsCheckOrganization')).toMatchObject({
       Action: 's3:GetBucketAcl',
@@ -411,7 +411,7 @@ describe('InventoryBucket options', () => {
 
   test('staleNodeExpiration expires current files under the prefix; noncurrentVersionExpiration and bucketName', () => {
     const { template, bucket } = build({
-      prefix: 'inventory',
+      bucketPrefix: 'inventory',
       staleNodeExpiration: Duration.days(30),
       noncurrentVersionExpiration: Duration.days(7),
       bucketName: 'inventory-111122223333-eu-west-1',
@@ -457,7 +457,7 @@ describe('InventoryBucket.grantRead', () => {
   }
 
   test('lists the bucket and reads objects under the prefix', () => {
-    const inventory = new InventoryBucket(stack, 'Inventory', { prefix: 'inventory' });
+    const inventory = new InventoryBucket(stack, 'Inventory', { bucketPrefix: 'inventory' });
     inventory.grantRead(reader());
     const bucket = stack.getLogicalId(inventory.bucket.node.defaultChild as s3.CfnBucket);
     expect(readerStatements(Template.fromStack(stack))).toEqual([
@@ -489,7 +489,7 @@ describe('InventoryBucket gates', () => {
   });
 
   test('with a key, a prefix and stale-node expiry, passes every gate', () => {
-    build({ encryptionKey: customerKey(stack), prefix: 'inventory', staleNodeExpiration: Duration.days(30) });
+    build({ encryptionKey: customerKey(stack), bucketPrefix: 'inventory', staleNodeExpiration: Duration.days(30) });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 });
@@ -502,12 +502,12 @@ describe('InventoryBucket validation', () => {
     ['no accounts', { sourceAccounts: [] }, /^`sourceAccounts` must list at least one 12-digit account id \(omit it for this stack's account\), got: \[\]/],
     ['a bad organization id', { organizationId: 'o-ABC' }, /^`organizationId` must match \^o-\[a-z0-9\]\{10,32\}\$ \(an AWS Organizations id\), got: 'o-ABC'/],
     ['an organization root id', { organizationId: 'r-abcd' }, /`organizationId` must match .* got: 'r-abcd'/],
-    ['an empty prefix', { prefix: '' }, /^`prefix` must be 1 to 256 characters, got: '' \(at Central\/Inventory\)$/],
-    ['a prefix of 257 characters', { prefix: 'p'.repeat(257) }, /^`prefix` must be 1 to 256 characters, got: 'p{257}'/],
-    ['a prefix with a leading /', { prefix: '/inventory' }, /^`prefix` must not start or end with \/, got: '\/inventory'/],
-    ['a prefix with a trailing /', { prefix: 'inventory/' }, /^`prefix` must not start or end with \/, got: 'inventory\/'/],
-    ['a prefix with //', { prefix: 'a//b' }, /^`prefix` must not contain \/\/, got: 'a\/\/b'/],
-    ['a prefix with a wildcard', { prefix: 'inv*' }, /^`prefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\*'/],
+    ['an empty prefix', { bucketPrefix: '' }, /^`bucketPrefix` must be 1 to 256 characters, got: '' \(at Central\/Inventory\)$/],
+    ['a prefix of 257 characters', { bucketPrefix: 'p'.repeat(257) }, /^`bucketPrefix` must be 1 to 256 characters, got: 'p{257}'/],
+    ['a prefix with a leading /', { bucketPrefix: '/inventory' }, /^`bucketPrefix` must not start or end with \/, got: '\/inventory'/],
+    ['a prefix with a trailing /', { bucketPrefix: 'inventory/' }, /^`bucketPrefix` must not start or end with \/, got: 'inventory\/'/],
+    ['a prefix with //', { bucketPrefix: 'a//b' }, /^`bucketPrefix` must not contain \/\/, got: 'a\/\/b'/],
+    ['a prefix with a wildcard', { bucketPrefix: 'inv*' }, /^`bucketPrefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\*'/],
     ['noncurrent versions kept for 36 hours', { noncurrentVersionExpiration: Duration.hours(36) }, /^`noncurrentVersionExpiration` must be a whole number of days from 1 to 3650, got: 1 day 12 hours/],
     ['noncurrent versions kept for 0 days', { noncurrentVersionExpiration: Duration.days(0) }, /^`noncurrentVersionExpiration` must be a whole number of days from 1 to 3650, got: 0 days/],
     ['stale nodes after 3651 days', { staleNodeExpiration: Duration.days(3651) }, /^`staleNodeExpiration` must be a whole number of days from 1 to 3650, got: 3651 days/],
@@ -528,7 +528,7 @@ describe('InventoryBucket validation', () => {
       build({
         sourceAccounts: [Aws.ACCOUNT_ID, token],
         organizationId: token,
-        prefix: token,
+        bucketPrefix: token,
         noncurrentVersionExpiration: Duration.days(Lazy.number({ produce: () => 0 })),
         staleNodeExpiration: Duration.days(Lazy.number({ produce: () => 0 })),
       }),

@@ -55,9 +55,9 @@ describe('InventoryDataSync with its own bucket', () => {
 
   test('the generated name is stable for a destination and changes with it, so a replacement does not clash', () => {
     const nameFor = (props: InventoryDataSyncProps) => new InventoryDataSync(new Stack(testApp(), 'Central', { env: CENTRAL }), 'Sync', props).resourceDataSyncName;
-    expect(nameFor({ prefix: 'inventory' })).toBe(nameFor({ prefix: 'inventory' }));
-    expect(nameFor({ prefix: 'inventory' })).not.toBe(nameFor({ prefix: 'inventory2' }));
-    expect(nameFor({})).not.toBe(nameFor({ prefix: 'inventory' }));
+    expect(nameFor({ bucketPrefix: 'inventory' })).toBe(nameFor({ bucketPrefix: 'inventory' }));
+    expect(nameFor({ bucketPrefix: 'inventory' })).not.toBe(nameFor({ bucketPrefix: 'inventory2' }));
+    expect(nameFor({})).not.toBe(nameFor({ bucketPrefix: 'inventory' }));
     const withKey = (arn: string) => {
       const scope = new Stack(testApp(), 'Central', { env: CENTRAL });
       return new InventoryDataSync(scope, 'Sync', { bucket: s3.Bucket.fromBucketName(scope, 'B', 'central'), encryptionKey: kms.Key.fromKeyArn(scope, 'K', arn) }).resourceDataSyncName;
@@ -67,7 +67,7 @@ describe('InventoryDataSync with its own bucket', () => {
 
   test('prefix and key go to both the sync and its bucket', () => {
     const key = customerKey(stack);
-    const sync = new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: key, resourceDataSyncName: 'fleet-inventory' });
+    const sync = new InventoryDataSync(stack, 'Sync', { bucketPrefix: 'inventory', encryptionKey: key, resourceDataSyncName: 'fleet-inventory' });
     const template = Template.fromStack(stack);
     expect(syncOf(template).Properties).toEqual({
       SyncName: 'fleet-inventory',
@@ -81,7 +81,7 @@ describe('InventoryDataSync with its own bucket', () => {
       },
     });
     expect(sync.resourceDataSyncName).toBe('fleet-inventory');
-    expect(sync.inventoryBucket!.prefix).toBe('inventory');
+    expect(sync.inventoryBucket!.bucketPrefix).toBe('inventory');
     expect(sync.inventoryBucket!.encryptionKey).toBe(key);
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'SSMBucketDelivery', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(sync.bucket), 'Arn'] }, '/inventory/*/accountid=111122223333/*']] } })]) },
@@ -95,7 +95,7 @@ describe('InventoryDataSync with its own bucket', () => {
   });
 
   test('no legacy top-level destination fields', () => {
-    new InventoryDataSync(stack, 'Sync', { prefix: 'inventory', encryptionKey: customerKey(stack) });
+    new InventoryDataSync(stack, 'Sync', { bucketPrefix: 'inventory', encryptionKey: customerKey(stack) });
     const props = syncOf(Template.fromStack(stack)).Properties;
     for (const legacy of ['BucketName', 'BucketRegion', 'SyncFormat', 'BucketPrefix', 'KMSKeyArn', 'SyncSource']) {
       expect(props[legacy]).toBeUndefined();
@@ -106,7 +106,7 @@ describe('InventoryDataSync with its own bucket', () => {
 describe('InventoryDataSync to an InventoryBucket of the app', () => {
   test("takes the bucket's prefix and key unless set", () => {
     const key = customerKey(stack);
-    const central = new InventoryBucket(stack, 'Inventory', { prefix: 'inventory', encryptionKey: key });
+    const central = new InventoryBucket(stack, 'Inventory', { bucketPrefix: 'inventory', encryptionKey: key });
     const sync = new InventoryDataSync(stack, 'Sync', { bucket: central.bucket });
     expect(sync.inventoryBucket).toBe(central);
     expect(syncOf(Template.fromStack(stack)).Properties.S3Destination).toEqual({
@@ -153,7 +153,7 @@ describe('InventoryDataSync from a member account to the central bucket', () => 
   test('points at the central bucket by name and region, with the central key', () => {
     const sync = new InventoryDataSync(member, 'InventorySync', {
       bucket: s3.Bucket.fromBucketAttributes(member, 'Central', { bucketName: 'inventory-111122223333-eu-west-1', region: 'eu-west-1', account: '111122223333' }),
-      prefix: 'inventory',
+      bucketPrefix: 'inventory',
       encryptionKey: kms.Key.fromKeyArn(member, 'CentralKey', KEY_ARN),
     });
     const template = Template.fromStack(member);
@@ -204,7 +204,7 @@ describe('InventoryDataSync gates', () => {
   });
 
   test('with a KMS key and a prefix, pass every gate', () => {
-    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey(stack), prefix: 'inventory', sourceAccounts: ['111122223333', '444455556666'] });
+    const central = new InventoryBucket(stack, 'Inventory', { encryptionKey: customerKey(stack), bucketPrefix: 'inventory', sourceAccounts: ['111122223333', '444455556666'] });
     new InventoryDataSync(stack, 'Sync', { bucket: central.bucket });
     expect(allFindings(app)).toEqual([]);
   });
@@ -220,12 +220,12 @@ describe('InventoryDataSync validation', () => {
     ['a sync name of 65 characters', () => ({ resourceDataSyncName: 's'.repeat(65) }), /^`resourceDataSyncName` must be 1 to 64 characters long, got: 65 characters/],
     ['an empty bucket region', () => ({ bucketRegion: '' }), /^`bucketRegion` must be 1 to 64 characters long, got: 0 characters/],
     ['a bucket region of 65 characters', () => ({ bucketRegion: 'r'.repeat(65) }), /^`bucketRegion` must be 1 to 64 characters long, got: 65 characters/],
-    ['an empty prefix', () => ({ prefix: '' }), /^`prefix` must be 1 to 256 characters, got: '' \(at Central\/Sync\)$/],
-    ['a prefix of 257 characters', () => ({ prefix: 'p'.repeat(257) }), /^`prefix` must be 1 to 256 characters, got: 'p{257}'/],
-    ['a prefix with a leading /', () => ({ prefix: '/inventory' }), /^`prefix` must not start or end with \/, got: '\/inventory'/],
-    ['a prefix with a trailing /', () => ({ prefix: 'inventory/' }), /^`prefix` must not start or end with \/, got: 'inventory\/'/],
-    ['a prefix with //', () => ({ prefix: 'a//b' }), /^`prefix` must not contain \/\/, got: 'a\/\/b'/],
-    ['a prefix with a wildcard', () => ({ prefix: 'inv?' }), /^`prefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\?'/],
+    ['an empty prefix', () => ({ bucketPrefix: '' }), /^`bucketPrefix` must be 1 to 256 characters, got: '' \(at Central\/Sync\)$/],
+    ['a prefix of 257 characters', () => ({ bucketPrefix: 'p'.repeat(257) }), /^`bucketPrefix` must be 1 to 256 characters, got: 'p{257}'/],
+    ['a prefix with a leading /', () => ({ bucketPrefix: '/inventory' }), /^`bucketPrefix` must not start or end with \/, got: '\/inventory'/],
+    ['a prefix with a trailing /', () => ({ bucketPrefix: 'inventory/' }), /^`bucketPrefix` must not start or end with \/, got: 'inventory\/'/],
+    ['a prefix with //', () => ({ bucketPrefix: 'a//b' }), /^`bucketPrefix` must not contain \/\/, got: 'a\/\/b'/],
+    ['a prefix with a wildcard', () => ({ bucketPrefix: 'inv?' }), /^`bucketPrefix` must not contain \* or \? \(they would act as wildcards in S3 policy resources\), got: 'inv\?'/],
     [
       'a key in another region than the bucket',
       () => ({ bucket: s3.Bucket.fromBucketAttributes(stack, 'B', { bucketName: 'central', region: 'eu-west-1' }), encryptionKey: kms.Key.fromKeyArn(stack, 'K', KEY_ARN.replace('eu-west-1', 'us-east-1')) }),
@@ -251,9 +251,9 @@ describe('InventoryDataSync validation', () => {
   });
 
   test('a prefix other than the InventoryBucket prefix is refused', () => {
-    const central = new InventoryBucket(stack, 'Inventory', { prefix: 'inventory' });
-    expect(() => build({ bucket: central.bucket, prefix: 'other' })).toThrow(
-      /^`prefix` must be the prefix of the InventoryBucket Central\/Inventory \('inventory'\), whose policy admits deliveries only under it, got: 'other'/,
+    const central = new InventoryBucket(stack, 'Inventory', { bucketPrefix: 'inventory' });
+    expect(() => build({ bucket: central.bucket, bucketPrefix: 'other' })).toThrow(
+      /^`bucketPrefix` must be the prefix of the InventoryBucket Central\/Inventory \('inventory'\), whose policy admits deliveries only under it, got: 'other'/,
     );
   });
 
@@ -274,7 +274,7 @@ describe('InventoryDataSync validation', () => {
 
   test('tokens are not validated', () => {
     const token = Lazy.string({ produce: () => '' });
-    expect(() => build({ resourceDataSyncName: token, bucketRegion: token, prefix: token })).not.toThrow();
+    expect(() => build({ resourceDataSyncName: token, bucketRegion: token, bucketPrefix: token })).not.toThrow();
     const agnostic = new Stack(testApp(), 'Agnostic');
     // Key and bucket regions unknown at synth time: no region check.
     expect(() => new InventoryDataSync(agnostic, 'Sync', { encryptionKey: customerKey(agnostic) })).not.toThrow();

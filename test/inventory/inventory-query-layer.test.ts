@@ -22,7 +22,7 @@ beforeEach(() => {
 });
 
 function build(props: Partial<InventoryQueryLayerProps> = {}): { layer: InventoryQueryLayer; template: Template } {
-  const layer = new InventoryQueryLayer(stack, 'Query', { bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
+  const layer = new InventoryQueryLayer(stack, 'Query', { bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
   return { layer, template: Template.fromStack(stack) };
 }
 
@@ -154,7 +154,7 @@ describe('InventoryQueryLayer Glue database and tables', () => {
   });
 
   test('AWS:Tag without a prefix: the type folder sits at the top of the bucket', () => {
-    const { template } = build({ prefix: undefined });
+    const { template } = build({ bucketPrefix: undefined });
     const tag = tableInputs(template).aws_tag;
     expect(tag.StorageDescriptor.Location).toBe('s3://central-inventory/AWS:Tag/');
     expect(tag.Parameters['storage.location.template']).toBe(
@@ -165,7 +165,7 @@ describe('InventoryQueryLayer Glue database and tables', () => {
 
   test('a bucket created in the stack is referenced, and the ${…} placeholders stay literal', () => {
     const own = standInBucket('Own');
-    new InventoryQueryLayer(stack, 'Layer', { bucket: own, prefix: 'inv/sync', accountIds: ['111122223333'], regions: ['eu-west-1'] });
+    new InventoryQueryLayer(stack, 'Layer', { bucket: own, bucketPrefix: 'inv/sync', accountIds: ['111122223333'], regions: ['eu-west-1'] });
     const table = tableInputs(Template.fromStack(stack)).aws_network;
     const ref = { Ref: Match.stringLikeRegexp('^Own') };
     expect(table.StorageDescriptor.Location).toEqual({ 'Fn::Join': ['', ['s3://', expect.objectContaining({ Ref: expect.stringMatching(/^Own/) }), '/inv/sync/AWS:Network/']] });
@@ -413,7 +413,7 @@ describe('InventoryQueryLayer results bucket', () => {
 describe('InventoryQueryLayer grantQuery', () => {
   /** The layer without synthesizing (a grant changes the tree). */
   function layerOf(props: Partial<InventoryQueryLayerProps> = {}): InventoryQueryLayer {
-    return new InventoryQueryLayer(stack, 'Query', { bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
+    return new InventoryQueryLayer(stack, 'Query', { bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
   }
   function grantee(): iam.Role {
     return new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
@@ -523,8 +523,8 @@ describe('InventoryQueryLayer grantQuery', () => {
 
 describe('InventoryQueryLayer queryManagedPolicy', () => {
   test('holds exactly the grantQuery statements, is created once, and attached to a role passes every gate', () => {
-    const inventory = new InventoryBucket(stack, 'InventoryBucket', { prefix: 'inventory', sourceAccounts: ACCOUNTS });
-    const layer = new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
+    const inventory = new InventoryBucket(stack, 'InventoryBucket', { bucketPrefix: 'inventory', sourceAccounts: ACCOUNTS });
+    const layer = new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
     const policy = layer.queryManagedPolicy();
     expect(layer.queryManagedPolicy()).toBe(policy);
     policy.attachToRole(new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() }));
@@ -547,14 +547,14 @@ describe('InventoryQueryLayer queryManagedPolicy', () => {
 
 describe('InventoryQueryLayer gates', () => {
   test('over an InventoryBucket, the layer passes every gate with zero unacknowledged findings', () => {
-    const inventory = new InventoryBucket(stack, 'InventoryBucket', { prefix: 'inventory', sourceAccounts: ACCOUNTS });
-    new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
+    const inventory = new InventoryBucket(stack, 'InventoryBucket', { bucketPrefix: 'inventory', sourceAccounts: ACCOUNTS });
+    new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 
   test('over an InventoryBucket with a granted role, only the role’s own inline policy is reported', () => {
-    const inventory = new InventoryBucket(stack, 'InventoryBucket', { prefix: 'inventory', sourceAccounts: ACCOUNTS });
-    const layer = new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
+    const inventory = new InventoryBucket(stack, 'InventoryBucket', { bucketPrefix: 'inventory', sourceAccounts: ACCOUNTS });
+    const layer = new InventoryQueryLayer(stack, 'Query', { bucket: inventory.bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
     layer.grantQuery(new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() }));
     const findings = allFindings(stack.node.root as never);
     expect(findings.map((f) => f.rule).sort()).toEqual(['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy']);
@@ -564,7 +564,7 @@ describe('InventoryQueryLayer gates', () => {
   test('with a stand-in inventory bucket, the layer passes every gate with zero unacknowledged findings', () => {
     const logs = accessLogBucket('AccessLogs');
     const inventory = standInBucket('InventoryBucket', { serverAccessLogsBucket: logs });
-    new InventoryQueryLayer(stack, 'Query', { bucket: inventory, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
+    new InventoryQueryLayer(stack, 'Query', { bucket: inventory, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS });
     expect(allFindings(stack.node.root as never)).toEqual([]);
   });
 
@@ -578,13 +578,13 @@ describe('InventoryQueryLayer gates', () => {
 
 describe('InventoryQueryLayer validation', () => {
   test.each([
-    [{ prefix: '' }, /`prefix` must be 1 to 256 characters, got: ''/],
-    [{ prefix: '/inventory' }, /`prefix` .* got: '\/inventory'/],
-    [{ prefix: 'inventory/' }, /`prefix` .* got: 'inventory\/'/],
-    [{ prefix: 'a//b' }, /`prefix` .* got: 'a\/\/b'/],
-    [{ prefix: 'inv*' }, /`prefix` .* got: 'inv\*'/],
-    [{ prefix: 'inv?' }, /`prefix` .* got: 'inv\?'/],
-    [{ prefix: 'p'.repeat(257) }, /`prefix` must be 1 to 256 characters/],
+    [{ bucketPrefix: '' }, /^`bucketPrefix` must be 1 to 256 characters, got: ''/],
+    [{ bucketPrefix: '/inventory' }, /`bucketPrefix` .* got: '\/inventory'/],
+    [{ bucketPrefix: 'inventory/' }, /`bucketPrefix` .* got: 'inventory\/'/],
+    [{ bucketPrefix: 'a//b' }, /`bucketPrefix` .* got: 'a\/\/b'/],
+    [{ bucketPrefix: 'inv*' }, /`bucketPrefix` .* got: 'inv\*'/],
+    [{ bucketPrefix: 'inv?' }, /`bucketPrefix` .* got: 'inv\?'/],
+    [{ bucketPrefix: 'p'.repeat(257) }, /^`bucketPrefix` must be 1 to 256 characters/],
     [{ accountIds: [] }, /`accountIds` must list at least one value, got: \[\]/],
     [{ accountIds: ['12345'] }, /`accountIds` must hold only values of the form a 12-digit account id, got: '12345'/],
     [{ accountIds: ['1111222233334'] }, /`accountIds` .* got: '1111222233334'/],
@@ -622,7 +622,7 @@ describe('InventoryQueryLayer validation', () => {
   test('boundary values are accepted', () => {
     expect(() =>
       build({
-        prefix: 'p'.repeat(256),
+        bucketPrefix: 'p'.repeat(256),
         databaseName: '0' + 'a'.repeat(127),
         regions: ['us-gov-west-1', 'ap-southeast-2', 'eu-central-1'],
         bytesScannedCutoffPerQuery: Size.bytes(10_485_760),
@@ -639,7 +639,7 @@ describe('InventoryQueryLayer validation', () => {
     expect(() =>
       new InventoryQueryLayer(stack, 'Query', {
         ...props,
-        prefix: text,
+        bucketPrefix: text,
         accountIds: [text, text],
         regions: Token.asList(Lazy.list({ produce: () => [] })),
         databaseName: text,

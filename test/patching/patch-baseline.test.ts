@@ -419,17 +419,17 @@ describe('PatchBaseline.addPatchGroup', () => {
   });
 
   test.each([
-    ['an empty name', (b: PatchBaseline) => b.addPatchGroup(''), /^`groupName` must be 1 to 256 characters long, got: '' \(at TestStack\/Baseline\)$/],
-    ['257 characters', (b: PatchBaseline) => b.addPatchGroup('g'.repeat(257)), /^`groupName` must be 1 to 256 characters long, got: 'g{257}' \(at TestStack\/Baseline\)$/],
-    ['a forbidden character', (b: PatchBaseline) => b.addPatchGroup('web#1'), /^`groupName` may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'web#1' \(at TestStack\/Baseline\)$/],
-    ['a duplicate', (b: PatchBaseline) => { b.addPatchGroup('web'); b.addPatchGroup('web'); }, /^`groupName` is already registered with this baseline, got: 'web' \(at TestStack\/Baseline\)$/],
+    ['an empty name', (b: PatchBaseline) => b.addPatchGroup(''), /^`patchGroupName` must be 1 to 256 characters long, got: '' \(at TestStack\/Baseline\)$/],
+    ['257 characters', (b: PatchBaseline) => b.addPatchGroup('g'.repeat(257)), /^`patchGroupName` must be 1 to 256 characters long, got: 'g{257}' \(at TestStack\/Baseline\)$/],
+    ['a forbidden character', (b: PatchBaseline) => b.addPatchGroup('web#1'), /^`patchGroupName` may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'web#1' \(at TestStack\/Baseline\)$/],
+    ['a duplicate', (b: PatchBaseline) => { b.addPatchGroup('web'); b.addPatchGroup('web'); }, /^`patchGroupName` is already registered with this baseline, got: 'web' \(at TestStack\/Baseline\)$/],
     [
       'a second baseline of the same operating system in the stack',
       (b: PatchBaseline) => {
         b.addPatchGroup('web');
         new PatchBaseline(stack, 'Other', { operatingSystem: AL2023, approvedPatches: ['x'] }).addPatchGroup('web');
       },
-      /^`groupName` is already registered with TestStack\/Baseline for AMAZON_LINUX_2023; a patch group can have only one baseline per operating system, got: 'web' \(at TestStack\/Other\)$/,
+      /^`patchGroupName` is already registered with TestStack\/Baseline for AMAZON_LINUX_2023; a patch group can have only one baseline per operating system, got: 'web' \(at TestStack\/Other\)$/,
     ],
   ])('rejects %s', (_name, act, error) => {
     const b = baseline();

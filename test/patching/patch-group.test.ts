@@ -28,7 +28,7 @@ beforeEach(() => {
 });
 
 function build(props: Partial<PatchGroupProps> = {}): { group: PatchGroup; template: Template } {
-  const group = new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux, windows], ...props });
+  const group = new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux, windows], ...props });
   return { group, template: Template.fromStack(stack) };
 }
 
@@ -171,9 +171,9 @@ describe('PatchGroup options', () => {
     const logsBucket = new PatchLogBucket(stack, 'PatchLogs');
     const shared = new iam.Role(stack, 'SharedRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
     const own = new iam.Role(stack, 'OwnRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
-    new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
-    const db = new PatchGroup(stack, 'Db', { groupName: 'db', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
-    const lab = new PatchGroup(stack, 'Lab', { groupName: 'lab', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [own] });
+    new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
+    const db = new PatchGroup(stack, 'Db', { patchGroupName: 'db', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [shared] });
+    const lab = new PatchGroup(stack, 'Lab', { patchGroupName: 'lab', baselines: [linux], outputBucket: logsBucket.bucket, nodeRoles: [own] });
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('nodeRoleSharedByPatchGroups'));
     expect(warnings.map((w) => w.id)).toEqual([`/${db.node.path}`]);
     expect(String(warnings[0].entry.data)).toContain('TestStack/Web');
@@ -204,8 +204,8 @@ describe('PatchGroup options', () => {
 
   test('groups can share one install window, and pre/post tasks run around the install task by priority', () => {
     const window = new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }), duration: Duration.hours(4) });
-    const web = new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], installWindow: window });
-    const db = new PatchGroup(stack, 'Db', { groupName: 'db', baselines: [linux], installWindow: window });
+    const web = new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], installWindow: window });
+    const db = new PatchGroup(stack, 'Db', { patchGroupName: 'db', baselines: [linux], installWindow: window });
     window.addRunCommandTask('Drain', {
       documentName: 'AWS-RunShellScript',
       targets: [web.installTarget],
@@ -224,8 +224,8 @@ describe('PatchGroup options', () => {
 
   test('the install window role may send commands only to enforce-mode nodes of the groups registered on it', () => {
     const window = new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }), duration: Duration.hours(4) });
-    new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], installWindow: window });
-    new PatchGroup(stack, 'Db', { groupName: 'db', baselines: [linux], installWindow: window });
+    new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], installWindow: window });
+    new PatchGroup(stack, 'Db', { patchGroupName: 'db', baselines: [linux], installWindow: window });
     const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^SundayServiceRole') }] } });
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
     const toNodes = statements.filter((s) => s.Action === 'ssm:SendCommand' && JSON.stringify(s.Resource).includes('instance/*'));
@@ -240,8 +240,8 @@ test('PatchGroup: two groups with the same id under different parents can share 
   const window = new MaintenanceWindow(stack, 'Sunday', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }), duration: Duration.hours(4) });
   const teamA = new Construct(stack, 'TeamA');
   const teamB = new Construct(stack, 'TeamB');
-  const a = new PatchGroup(teamA, 'Web', { groupName: 'a-web', baselines: [linux], installWindow: window });
-  const b = new PatchGroup(teamB, 'Web', { groupName: 'b-web', baselines: [linux], installWindow: window });
+  const a = new PatchGroup(teamA, 'Web', { patchGroupName: 'a-web', baselines: [linux], installWindow: window });
+  const b = new PatchGroup(teamB, 'Web', { patchGroupName: 'b-web', baselines: [linux], installWindow: window });
   a.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['true'] } });
   b.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['true'] } });
   const template = Template.fromStack(stack);
@@ -252,7 +252,7 @@ test('PatchGroup: two groups with the same id under different parents can share 
 
 test('PatchGroup: pre- and post-install tasks run on the enforce-mode nodes before and after the install task', () => {
   const logsBucket = new PatchLogBucket(stack, 'PatchLogs');
-  const group = new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket });
+  const group = new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], outputBucket: logsBucket.bucket });
   group.addPreInstallTask('Drain', { documentName: 'AWS-RunShellScript', parameters: { commands: ['systemctl stop app'] } });
   group.addPostInstallTask('Check', { documentName: 'AWS-RunShellScript', parameters: { commands: ['curl -fsS localhost/health'] }, timeout: Duration.minutes(5) });
   const template = Template.fromStack(stack);
@@ -268,21 +268,21 @@ test('PatchGroup: pre- and post-install tasks run on the enforce-mode nodes befo
 describe('PatchGroup validation', () => {
   test('registering the same group to two baselines of one operating system fails, naming both', () => {
     const other = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux2', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
-    expect(() => new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux, other] })).toThrow(
+    expect(() => new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux, other] })).toThrow(
       /`baselines` may hold one baseline per operating system for patch group 'web': TestStack\/Linux2 and TestStack\/Linux are both AMAZON_LINUX_2023/,
     );
   });
 
   test('...also across two PatchGroup constructs with the same group name in a stack', () => {
-    new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux] });
+    new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux] });
     const other = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux2', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
-    expect(() => new PatchGroup(stack, 'Web2', { groupName: 'web', baselines: [other] })).toThrow(/`groupName` is already registered with TestStack\/Linux for AMAZON_LINUX_2023; a patch group can have only one baseline per operating system, got: 'web'/);
+    expect(() => new PatchGroup(stack, 'Web2', { patchGroupName: 'web', baselines: [other] })).toThrow(/`patchGroupName` is already registered with TestStack\/Linux for AMAZON_LINUX_2023; a patch group can have only one baseline per operating system, got: 'web'/);
   });
 
   test.each([
-    [{ groupName: '' }, /`groupName` must be 1 to 256 letters, .* got: ''/],
-    [{ groupName: 'a'.repeat(257) }, /`groupName` must be 1 to 256/],
-    [{ groupName: 'web#1' }, /`groupName` .* got: 'web#1'/],
+    [{ patchGroupName: '' }, /`patchGroupName` must be 1 to 256 letters, .* got: ''/],
+    [{ patchGroupName: 'a'.repeat(257) }, /`patchGroupName` must be 1 to 256/],
+    [{ patchGroupName: 'web#1' }, /`patchGroupName` .* got: 'web#1'/],
     [{ baselines: [] }, /`baselines` must list at least one patch baseline .* got: \[\]/],
     [{ modeTagKey: 'Patch+Mode' }, /`modeTagKey` tag keys must not contain '\+'/],
     [{ modeTagKey: 'PatchGroup' }, /`modeTagKey` must differ from the patch-group tag keys, got: 'PatchGroup'/],
@@ -294,26 +294,26 @@ describe('PatchGroup validation', () => {
     [{ outputPrefix: 'p'.repeat(493) }, /`outputPrefix` must leave room for 'install\/' within 500 characters, got 493 characters/],
     [{ scanSchedule: AssociationSchedule.rate(Duration.minutes(10)) }, /`scanSchedule` /],
   ] as [Partial<PatchGroupProps>, RegExp][])('rejects %j', (props, message) => {
-    expect(() => new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], ...props })).toThrow(message);
+    expect(() => new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], ...props })).toThrow(message);
   });
 
   test.each(['Patch-Group', 'patchgroup', 'Name'])('a tagKey outside PatchGroupTagKey (%j, as plain JavaScript can pass) is refused', (tagKey) => {
-    expect(() => new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], tagKey: tagKey as any })).toThrow(
+    expect(() => new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], tagKey: tagKey as any })).toThrow(
       `\`tagKey\` must be one of 'PatchGroup', 'Patch Group' (PatchGroupTagKey), got: '${tagKey}'`,
     );
   });
 
   test('nodeRoles without an output bucket, and own-window props with a shared window, are refused', () => {
     const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
-    expect(() => new PatchGroup(stack, 'A', { groupName: 'a', baselines: [linux], nodeRoles: [role] })).toThrow(/`nodeRoles` only get write access to `outputBucket`/);
+    expect(() => new PatchGroup(stack, 'A', { patchGroupName: 'a', baselines: [linux], nodeRoles: [role] })).toThrow(/`nodeRoles` only get write access to `outputBucket`/);
     const window = new MaintenanceWindow(stack, 'W', { schedule: MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '2', minute: '0' }) });
-    expect(() => new PatchGroup(stack, 'B', { groupName: 'b', baselines: [windows], installWindow: window, installWindowDuration: Duration.hours(2) })).toThrow(
+    expect(() => new PatchGroup(stack, 'B', { patchGroupName: 'b', baselines: [windows], installWindow: window, installWindowDuration: Duration.hours(2) })).toThrow(
       /`installSchedule` and `installWindowDuration` describe the group's own window/,
     );
   });
 
   test('tokens are not validated', () => {
     const token = Lazy.string({ produce: () => '' });
-    expect(() => new PatchGroup(stack, 'Web', { groupName: token, baselines: [linux], maxConcurrency: token, enforceModeValue: token })).not.toThrow();
+    expect(() => new PatchGroup(stack, 'Web', { patchGroupName: token, baselines: [linux], maxConcurrency: token, enforceModeValue: token })).not.toThrow();
   });
 });

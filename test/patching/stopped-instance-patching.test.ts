@@ -344,7 +344,7 @@ describe('StoppedInstancePatching resources', () => {
 describe('PatchGroup patchStoppedInstances', () => {
   function group(props: { patchStoppedInstances?: boolean; installWindow?: MaintenanceWindow } = {}): PatchGroup {
     const linux = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
-    return new PatchGroup(stack, 'Web', { groupName: 'web', baselines: [linux], rebootOption: PatchRebootOption.NO_REBOOT, maxConcurrency: '5', ...props });
+    return new PatchGroup(stack, 'Web', { patchGroupName: 'web', baselines: [linux], rebootOption: PatchRebootOption.NO_REBOOT, maxConcurrency: '5', ...props });
   }
 
   test('is off by default', () => {
@@ -376,7 +376,7 @@ describe('PatchGroup patchStoppedInstances', () => {
     const window = new MaintenanceWindow(stack, 'Shared', { schedule: SUNDAY_3AM });
     const linux = PatchBaseline.criticalAndSecurityUpdates(stack, 'Linux', { operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023 });
     for (const name of ['web', 'api']) {
-      new PatchGroup(stack, name, { groupName: name, baselines: [linux], installWindow: window, patchStoppedInstances: true });
+      new PatchGroup(stack, name, { patchGroupName: name, baselines: [linux], installWindow: window, patchStoppedInstances: true });
     }
     Template.fromStack(stack).resourceCountIs('AWS::SSM::MaintenanceWindowTask', 4);
   });

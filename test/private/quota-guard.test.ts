@@ -154,7 +154,7 @@ describe('quota guard: each quota at its default (no warning) and one over (warn
       const app = testApp();
       const stack = new Stack(app, 'Stack', { env: EU });
       const baseline = linux(stack, 'Linux');
-      for (let i = 0; i < n; i++) new PatchGroup(stack, `G${i}`, { groupName: `g${i}`, baselines: [baseline] });
+      for (let i = 0; i < n; i++) new PatchGroup(stack, `G${i}`, { patchGroupName: `g${i}`, baselines: [baseline] });
       new ssm.CfnPatchBaseline(stack, 'Raw', { name: 'raw', patchGroups: Array.from({ length: n }, (_, i) => `raw${i}`) });
       return app;
     };
@@ -310,7 +310,7 @@ describe('quota guard installation', () => {
     ['MaintenanceWindowTarget', (s) => new MaintenanceWindowTarget(s, 'X', { maintenanceWindow: MaintenanceWindow.fromMaintenanceWindowId(s, 'I', 'mw-0123456789abcdef0'), tags: { A: ['b'] } })],
     ['PatchBaseline', (s) => linux(s, 'X')],
     // The baseline in a stack of another Region, so that only the patch group can have installed this stack's guard.
-    ['PatchGroup', (s) => new PatchGroup(s, 'X', { groupName: 'x', baselines: [linux(new Stack(s.node.root, 'Baselines', { env: { ...EU, region: 'us-east-1' } }), 'B')] })],
+    ['PatchGroup', (s) => new PatchGroup(s, 'X', { patchGroupName: 'x', baselines: [linux(new Stack(s.node.root, 'Baselines', { env: { ...EU, region: 'us-east-1' } }), 'B')] })],
     ['InventoryCollection', (s) => new InventoryCollection(s, 'X')],
     ['InventoryDataSync', (s) => new InventoryDataSync(s, 'X')],
   ];

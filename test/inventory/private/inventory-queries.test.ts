@@ -34,7 +34,7 @@ const REGIONS = ['eu-west-1', 'us-east-1'];
 function synthesize(props: Partial<InventoryQueryLayerProps> = {}): { template: { Resources: Record<string, any> }; queries: Map<string, string> } {
   const stack = new Stack(testApp(), 'Central', { env: { account: '111122223333', region: 'eu-west-1' } });
   const bucket = s3.Bucket.fromBucketName(stack, 'Bucket', BUCKET);
-  new InventoryQueryLayer(stack, 'Query', { bucket, prefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
+  new InventoryQueryLayer(stack, 'Query', { bucket, bucketPrefix: 'inventory', accountIds: ACCOUNTS, regions: REGIONS, ...props });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, any> };
   const queries = new Map<string, string>();
   for (const resource of Object.values<any>(template.Resources)) {
