@@ -5,3 +5,4 @@ export * from './inventory';
 export * from './connectivity';
 export * from './installer';
 export * from './compliance';
+export * from './fleet';

@@ -1,0 +1,1 @@
+export * from './hybrid-fleet-central-reference';
