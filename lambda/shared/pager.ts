@@ -5,7 +5,7 @@
  * fails. Pure: the caller passes the page fetch, the deadline and the limits; no SDK import, no clock.
  * Pagination: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html
  */
-import { DeadlineExceeded, type Budget } from './deadline';
+import { DeadlineExceeded } from './deadline';
 
 /** One page of a paginated call. */
 export interface Page<T> {
@@ -61,9 +61,6 @@ export interface PagerOptions {
 const DEADLINE_ERROR_NAMES: ReadonlySet<string> = new Set(['AbortError', 'DeadlineExceeded']);
 
 const nameOf = (err: unknown): unknown => (typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined);
-
-/** A `deadlineNear` for a {@link Budget}: the budget is spent. */
-export const budgetSpent = (budget: Budget) => (): boolean => budget.remainingMs() <= 0;
 
 /**
  * Reads the listing page by page, handing each page's items to `onPage` before asking for the next one (nothing is
