@@ -17,9 +17,9 @@ import { ACCOUNT_ID_PATTERN } from '../private/validate';
 export interface HybridFleetCentralProps {
   /**
    * AWS Organizations id of the fleet (`^o-[a-z0-9]{10,32}$`): every account of the organization may link its metrics
-   * to the sink and put alert events on the bus (`aws:PrincipalOrgID`). Inventory syncs are still admitted per account
-   * (`memberAccounts`): CloudFormation cannot create the organization-wide syncs the bucket's organization statement
-   * is for.
+   * to the sink and put alert events on the bus (`aws:PrincipalOrgID`). Inventory syncs are admitted per account
+   * (`memberAccounts`) only: CloudFormation cannot create the organization-shared syncs that `InventoryBucket`'s
+   * organization statements are for, so the central bucket does not carry them.
    *
    * @default - only `memberAccounts`
    */
@@ -155,7 +155,8 @@ export class HybridFleetCentral extends Construct {
       bucketName: this.bucketName,
       bucketPrefix: this.bucketPrefix,
       encryptionKey: props.encryptionKey,
-      organizationId: props.organizationId,
+      // Per account only: the bucket's organization statements admit only syncs created through the API with
+      // organization sharing, which CloudFormation (and so every member of this library) cannot create.
       sourceAccounts: this.memberAccounts,
     });
     if (props.queryLayer ?? true) {
