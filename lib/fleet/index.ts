@@ -1,1 +1,2 @@
 export * from './hybrid-fleet-central-reference';
+export * from './hybrid-fleet-member';
