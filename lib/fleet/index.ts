@@ -1,2 +1,3 @@
 export * from './hybrid-fleet-central-reference';
+export * from './fleet-observability-link';
 export * from './hybrid-fleet-member';
