@@ -1,3 +1,4 @@
 export * from './hybrid-fleet-central-reference';
 export * from './fleet-observability-link';
+export * from './fleet-observability-sink';
 export * from './hybrid-fleet-member';
