@@ -11,9 +11,8 @@ import {
   SynthesizedTemplate,
 } from './private/stack-set-template-rules';
 import { RecordedAsset, StackSetTemplateSynthesizer } from './private/stack-set-template-synthesizer';
+import { isStackSetTemplate, markStackSetTemplate } from '../private/stack-set-template-marker';
 import { fail } from '../private/validate';
-
-const TEMPLATE_SYMBOL = Symbol.for('cdk-ssm-hybrid-fleet.FleetStackSetTemplate');
 
 /** Where the errors point: why a StackSet template carries no assets, and what to do instead. */
 const DECISION_RECORD = 'docs/decisions/0001-stacksets.md in the cdk-ssm-hybrid-fleet repository';
@@ -56,7 +55,7 @@ export interface FleetStackSetTemplateProps {
 export class FleetStackSetTemplate extends Stack {
   /** Whether `x` is a `FleetStackSetTemplate`. */
   public static isFleetStackSetTemplate(x: unknown): x is FleetStackSetTemplate {
-    return typeof x === 'object' && x !== null && TEMPLATE_SYMBOL in x;
+    return isStackSetTemplate(x);
   }
 
   /** The stack the template is an asset of (the StackSet's administrator stack). */
@@ -80,7 +79,7 @@ export class FleetStackSetTemplate extends Stack {
       synthesizer: new StackSetTemplateSynthesizer(),
       description: props.description,
     });
-    Object.defineProperty(this, TEMPLATE_SYMBOL, { value: true });
+    markStackSetTemplate(this);
     this.parentStack = parentStack;
     this.templateFile = `${this.artifactId}.stackset.template.json`;
     this.templateUrl = Lazy.uncachedString({ produce: () => this.synthesized?.url });

@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { FleetStackSet, FleetStackSetTemplate, StackSetCallAs } from '../../lib';
+import { FleetStackSet, FleetStackSetTemplate, InventoryDataSync, StackSetCallAs } from '../../lib';
 import { synthFindings, testApp } from '../support/gates';
 
 const ADMIN = { account: '111122223333', region: 'eu-west-1' };
@@ -189,5 +189,31 @@ describe('names that collide across Regions', () => {
     new iam.Role(member, 'Generated', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
     stackSet();
     expect(warnings()).toEqual([]);
+  });
+});
+
+describe('the quota guard counts a template on its own (each stack instance is one account and Region)', () => {
+  const syncs = (scope: Construct, count: number) => {
+    const bucket = s3.Bucket.fromBucketName(scope, 'Central', 'inventory-central');
+    for (let i = 0; i < count; i++) new InventoryDataSync(scope, `Sync${i}`, { bucket, bucketRegion: 'eu-west-1' });
+  };
+  const quotaWarnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('quota-resourceDataSyncs'));
+
+  test('not together with env-agnostic stacks', () => {
+    const agnostic = new Stack(app, 'Agnostic');
+    const template = new FleetStackSetTemplate(agnostic, 'Member');
+    syncs(agnostic, 3);
+    syncs(template, 3);
+    new FleetStackSet(agnostic, 'StackSet', { template, callAs: StackSetCallAs.SELF, ...TARGETS });
+    stackSet();
+    expect(quotaWarnings(agnostic)).toEqual([]);
+  });
+
+  test('over a quota in one template, the warning says where', () => {
+    syncs(member, 6);
+    stackSet();
+    expect(quotaWarnings(admin).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining('"resource data syncs per account and Region": 6 in each account/Region of the StackSet template Admin/Member (Admin/Member: 6)'),
+    ]);
   });
 });
