@@ -22,7 +22,7 @@ const DECISION_RECORD = 'docs/decisions/0001-stacksets.md in the cdk-ssm-hybrid-
  */
 export interface FleetStackSetTemplateProps {
   /**
-   * Description of the template (each stack instance shows it).
+   * Description of the template (each stack instance shows it), at most 1,024 bytes (aws-cdk-lib checks).
    *
    * @default - no description
    */

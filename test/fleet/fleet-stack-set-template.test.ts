@@ -72,6 +72,16 @@ describe('the template travels as a file asset of the admin stack', () => {
     Annotations.fromStack(admin).hasWarning('/Admin/Member/NodeRole', Match.stringLikeRegexp('hard-coded `RoleName`'));
   });
 
+  test('synthesizes again (as the gates do) to the same single asset', () => {
+    nodeRole(member);
+    stackSet();
+    const first = stackSetProps().TemplateURL;
+    const assembly = app.synth({ force: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'Admin.assets.json'), 'utf8'));
+    expect(Object.values<any>(manifest.files).filter((a) => a.source.path === member.templateFile)).toHaveLength(1);
+    expect(stackSetProps().TemplateURL).toEqual(first);
+  });
+
   test('a template must be created inside a stack, and not inside another template', () => {
     expect(() => new FleetStackSetTemplate(new App(), 'Loose')).toThrow(
       'A `FleetStackSetTemplate` must be created inside a stack (the stack that holds its `FleetStackSet`) (at Loose)',
