@@ -4,3 +4,6 @@ export * from './fleet-observability-link';
 export * from './fleet-observability-sink';
 export * from './hybrid-fleet-central';
 export * from './hybrid-fleet-member';
+export * from './fleet-stack-set-template';
+export * from './stack-set-operation-preferences';
+export * from './fleet-stack-set';
