@@ -37,7 +37,7 @@ export interface InventoryBucketProps {
    *
    * Systems Manager tags objects with `OrgId` only for syncs created with `DestinationDataSharing=Organization`, which
    * only the API offers (CloudFormation has no such field). Syncs created by `InventoryDataSync` are admitted through
-   * `sourceAccounts`: list their accounts even when you give `organizationId`.
+   * `sourceAccounts` or, for every account of the organization, `organizationSyncs`.
    *
    * Must match `^o-[a-z0-9]{10,32}$`.
    *
@@ -149,7 +149,8 @@ export interface InventoryBucketProps {
  * Its bucket policy lets `ssm.amazonaws.com` check the bucket ACL and put objects under
  * `<prefix>/*\/accountid=<account>/*` for each source account, with the confused-deputy conditions
  * (`aws:SourceAccount`, `aws:SourceArn`) and, with a KMS key, the required SSE-KMS headers. With an `organizationId`
- * it also admits every account of the organization.
+ * it also admits every account of the organization: syncs created through the API with organization sharing and, with
+ * `organizationSyncs`, CloudFormation-created syncs, each only into its own partition.
  *
  * @example
  * // The central account: inventory of two accounts under `inventory/`.
