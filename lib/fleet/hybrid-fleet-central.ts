@@ -9,7 +9,7 @@ import { checkList, checkOrganizationId, REGION_PATTERN } from './private/fleet-
 import { ComplianceDashboard } from '../compliance/compliance-dashboard';
 import { InventoryBucket } from '../inventory/inventory-bucket';
 import { InventoryQueryLayer } from '../inventory/inventory-query-layer';
-import { ACCOUNT_ID_PATTERN } from '../private/validate';
+import { ACCOUNT_ID_PATTERN, fail } from '../private/validate';
 
 /**
  * Properties for a `HybridFleetCentral`.
@@ -183,6 +183,9 @@ export class HybridFleetCentral extends Construct {
       });
     }
     if (props.dashboard ?? true) {
+      if (this.memberAccounts.length > ComplianceDashboard.MAX_ALARM_SOURCES) {
+        fail(this, `\`memberAccounts\` with \`dashboard\` on: the dashboard's alarms read at most ${ComplianceDashboard.MAX_ALARM_SOURCES} accounts in this Region, got: ${this.memberAccounts.length} (this account included); set \`dashboard: false\` and add ComplianceDashboards with \`sources\` over groups of accounts`);
+      }
       this.dashboard = new ComplianceDashboard(this, 'Dashboard', {
         metrics: false,
         sources: this.memberAccounts.flatMap((account) => this.memberRegions.map((region) => ({ account, region }))),

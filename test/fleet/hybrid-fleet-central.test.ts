@@ -161,4 +161,12 @@ describe('validation', () => {
   ])('%s', (_, props, message) => {
     expect(() => new HybridFleetCentral(explicitStack(), 'Central', props)).toThrow(`${message} (at Central/Central)`);
   });
+
+  test('more member accounts than one dashboard\'s alarms read: says to turn the dashboard off, which then works', () => {
+    const memberAccounts = Array.from({ length: 10 }, (_, i) => `4444555566${String(i).padStart(2, '0')}`);
+    expect(() => new HybridFleetCentral(explicitStack(), 'Central', { memberAccounts })).toThrow(
+      "`memberAccounts` with `dashboard` on: the dashboard's alarms read at most 10 accounts in this Region, got: 11 (this account included); set `dashboard: false` and add ComplianceDashboards with `sources` over groups of accounts (at Central/Central)",
+    );
+    expect(() => new HybridFleetCentral(explicitStack(), 'Central', { memberAccounts, dashboard: false })).not.toThrow();
+  });
 });
