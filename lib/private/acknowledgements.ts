@@ -164,6 +164,11 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       "The notification role's policy belongs to that one role, is created and deleted with it, and only publishes to the topics of the window's Run Command tasks",
   },
+  maintenanceWindowNotificationEncryptedTopic: {
+    ids: ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'],
+    reason:
+      "Publishing to an SSE-KMS topic needs a data key from the topic's key; the topic's grantPublish allows the kms:GenerateDataKey* family on that one key only",
+  },
   maintenanceWindowAnyCommand: {
     ids: ['AwsSolutions-IAM5[Resource::*]'],
     reason:
@@ -532,6 +537,11 @@ export function acknowledgeMaintenanceWindowRoleFindings(role: IConstruct): void
 /** Acknowledges the inline policy of a Run Command notification role the library creates. */
 export function acknowledgeNotificationRoleFindings(role: IConstruct): void {
   acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowNotificationRoleInlinePolicy);
+}
+
+/** Acknowledges the key grant of a notification role the library creates that publishes to an encrypted topic. */
+export function acknowledgeNotificationRoleEncryptedTopic(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowNotificationEncryptedTopic);
 }
 
 /**
