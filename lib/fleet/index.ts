@@ -2,3 +2,4 @@ export * from './hybrid-fleet-central-reference';
 export * from './fleet-stack-set-template';
 export * from './stack-set-operation-preferences';
 export * from './fleet-stack-set';
+export * from './hybrid-fleet-member';
