@@ -2,4 +2,5 @@ export * from './hybrid-fleet-central-reference';
 export * from './fleet-stack-set-template';
 export * from './stack-set-operation-preferences';
 export * from './fleet-stack-set';
+export * from './fleet-observability-link';
 export * from './hybrid-fleet-member';
