@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { IConstruct } from 'constructs';
 import {
   AgentInstallerProps,
   AgentTargets,
@@ -14,6 +15,7 @@ import {
   PatchBaseline,
   PatchOperatingSystem,
 } from '../../lib';
+import { QUOTA_WARNING_PREFIX } from '../../lib/private/quota-guard';
 import { allFindings, testApp } from '../support/gates';
 
 const CENTRAL: HybridFleetCentralReference = {
@@ -303,6 +305,35 @@ describe('validation', () => {
 
   test('messages name the construct', () => {
     expect(() => define({ patching: { groups: [] } })).toThrow(/\(at Member\/Member\)/);
+  });
+});
+
+/** The quota guard's warning ids (without the prefix) after every construct's validations ran. */
+function quotaWarnings(root: IConstruct): string[] {
+  const all = root.node.findAll();
+  for (const c of all) c.node.validate();
+  return all.flatMap((c) => c.node.metadata
+    .filter((m) => m.type === 'aws:cdk:warning' && String(m.data).includes(`[ack: ${QUOTA_WARNING_PREFIX}`))
+    .map((m) => /\[ack: ([^\]]+)\]/.exec(String(m.data))![1].slice(QUOTA_WARNING_PREFIX.length)));
+}
+
+describe('quotas', () => {
+  test('the defaults, with collection and an installer, stay within every Systems Manager quota', () => {
+    define({ inventory: { collect: true }, agentInstallers: [INSTALLER] });
+    expect(quotaWarnings(stack.node.root)).toEqual([]);
+  });
+
+  test('26 groups on the shared baselines warn: patch groups per baseline', () => {
+    const groups = Array.from({ length: 26 }, (_, i) => ({ patchGroupName: `g${i}` }));
+    define({ patching: { groups, operatingSystems: [PatchOperatingSystem.AMAZON_LINUX_2023] } });
+    expect(quotaWarnings(stack.node.root)).toEqual(['patchGroupsPerBaseline']);
+  });
+
+  test('51 groups with windows of their own warn: maintenance windows', () => {
+    const baselines = [0, 1, 2].map((i) => PatchBaseline.criticalAndSecurityUpdates(stack, `B${i}`, { operatingSystem: PatchOperatingSystem.WINDOWS }));
+    const groups = Array.from({ length: 51 }, (_, i) => ({ patchGroupName: `g${i}`, baselines: [baselines[Math.floor(i / 20)]] }));
+    define({ patching: { groups } });
+    expect(quotaWarnings(stack.node.root)).toEqual(['maintenanceWindows']);
   });
 });
 
