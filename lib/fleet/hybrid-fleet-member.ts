@@ -6,8 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { FleetObservabilityLink } from './fleet-observability-link';
 import { HybridFleetCentralReference } from './hybrid-fleet-central-reference';
 import { checkCentralReference } from './private/central-checks';
+import { regionalValue } from './private/regional-value';
 import { HybridActivationApi, HybridActivationApiProps } from '../activation/hybrid-activation-api';
 import { AssociationSchedule } from '../common/association-schedule';
 import { ComplianceTopic } from '../compliance/compliance-topic';
@@ -254,6 +256,16 @@ export interface HybridFleetMemberProps {
   readonly agentInstallers?: AgentInstallerProps[];
 
   /**
+   * Share this account's metrics in this Region with the central account's OAM sink of this Region (an
+   * `AWS::Oam::Link`), when `central.observabilitySinkArns` has one. In a stack whose Region is known only at deploy
+   * time (a StackSet template), the sink is looked up by `AWS::Region` in a mapping, and a Region without a sink gets
+   * no link.
+   *
+   * @default true
+   */
+  readonly observability?: boolean;
+
+  /**
    * Topic that alarms, patch install failures, compliance notifications and installer failures go to.
    *
    * @default - a new `ComplianceTopic` (encrypted with a customer-managed key EventBridge may use, TLS only)
@@ -312,6 +324,9 @@ export class HybridFleetMember extends Construct {
   /** The agent installers, in the order of `agentInstallers`. */
   public readonly agentInstallers: AgentInstaller[];
 
+  /** The OAM link to the central sink of this Region, when there is one. */
+  public readonly observabilityLink?: FleetObservabilityLink;
+
   private _topic?: sns.ITopic;
   private _logBucket?: s3.IBucket;
 
@@ -369,6 +384,8 @@ export class HybridFleetMember extends Construct {
       outputBucket: installer.outputBucket ?? (installer.outputEncryptionKey ? undefined : this.outputBucket),
       fleetTopic: installer.fleetTopic ?? this.topic,
     }));
+
+    if (props.central && (props.observability ?? true)) this.observabilityLink = this.createLink(props.central);
   }
 
   /** The topic the parts notify (the given `notificationTopic` or the member's own), once a part needs one. */
@@ -403,6 +420,14 @@ export class HybridFleetMember extends Construct {
       bucketPrefix: central.inventoryBucketPrefix,
       encryptionKey: central.inventoryKeyArn ? kms.Key.fromKeyArn(this, 'CentralInventoryKey', central.inventoryKeyArn) : undefined,
     });
+  }
+
+  private createLink(central: HybridFleetCentralReference): FleetObservabilityLink | undefined {
+    const sink = regionalValue(this, 'ObservabilitySink', 'central.observabilitySinkArns', central.observabilitySinkArns ?? {});
+    if (!sink) return undefined;
+    const link = new FleetObservabilityLink(this, 'ObservabilityLink', { sinkArn: sink.value });
+    if (sink.condition) link.link.cfnOptions.condition = sink.condition;
+    return link;
   }
 
   private validate(props: HybridFleetMemberProps, activationEnabled: boolean, patchingEnabled: boolean, groups: FleetPatchGroupOptions[]): void {

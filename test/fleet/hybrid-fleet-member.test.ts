@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -183,6 +183,73 @@ describe('central account', () => {
   });
 });
 
+describe('observability link', () => {
+  const EU_SINK = CENTRAL.observabilitySinkArns!['eu-west-1'];
+
+  test('a stack in a Region with a sink links to that sink, sharing metrics', () => {
+    stack = new Stack(testApp(), 'Member', { env: { account: '444455556666', region: 'eu-west-1' } });
+    const member = define({ central: CENTRAL });
+    template().hasResourceProperties('AWS::Oam::Link', { SinkIdentifier: EU_SINK, ResourceTypes: ['AWS::CloudWatch::Metric'] });
+    expect(member.observabilityLink).toBeDefined();
+    expect(template().toJSON().Mappings).toBeUndefined();
+    expect(template().toJSON().Conditions).toBeUndefined();
+  });
+
+  test('a stack in a Region without a sink gets no link', () => {
+    stack = new Stack(testApp(), 'Member', { env: { account: '444455556666', region: 'ap-southeast-2' } });
+    define({ central: CENTRAL });
+    template().resourceCountIs('AWS::Oam::Link', 0);
+  });
+
+  test('a StackSet template (Region unknown at synth): the sink comes from a mapping keyed by AWS::Region, under a condition', () => {
+    define({ central: CENTRAL });
+    const json = template().toJSON();
+    const [mapName] = Object.keys(json.Mappings);
+    expect(json.Mappings[mapName]).toEqual({
+      'eu-west-1': { Value: EU_SINK },
+      'us-east-1': { Value: CENTRAL.observabilitySinkArns!['us-east-1'] },
+    });
+    const [conditionName] = Object.keys(json.Conditions);
+    expect(json.Conditions[conditionName]).toEqual({
+      'Fn::Or': [
+        { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] },
+        { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] },
+      ],
+    });
+    const links = Object.values(template().findResources('AWS::Oam::Link'));
+    expect(links).toHaveLength(1);
+    expect(links[0].Condition).toBe(conditionName);
+    expect(links[0].Properties.SinkIdentifier).toEqual({ 'Fn::FindInMap': [mapName, { Ref: 'AWS::Region' }, 'Value'] });
+  });
+
+  test('one sink Region: a plain Fn::Equals; more than ten: nested Fn::Or of at most ten', () => {
+    define({ central: { ...CENTRAL, observabilitySinkArns: { 'eu-west-1': EU_SINK } } });
+    expect(Object.values(template().toJSON().Conditions)).toEqual([{ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] }]);
+
+    stack = new Stack(testApp(), 'Many');
+    const regions = [...'abcdefghijkl'].map((c) => `eu-test${c}-1`);
+    define({ central: { ...CENTRAL, observabilitySinkArns: Object.fromEntries(regions.map((r) => [r, `arn:aws:oam:${r}:111122223333:sink/s${r.slice(7, 8)}`])) } });
+    const [condition] = Object.values<any>(template().toJSON().Conditions);
+    expect(condition['Fn::Or']).toHaveLength(2);
+    expect(condition['Fn::Or'][0]['Fn::Or']).toHaveLength(10);
+    expect(condition['Fn::Or'][1]['Fn::Or']).toHaveLength(2);
+  });
+
+  test('no sinks, or observability off: no link, no mapping', () => {
+    define({ central: { ...CENTRAL, observabilitySinkArns: undefined } });
+    template().resourceCountIs('AWS::Oam::Link', 0);
+    stack = new Stack(testApp(), 'Off');
+    define({ central: CENTRAL, observability: false });
+    template().resourceCountIs('AWS::Oam::Link', 0);
+    expect(template().toJSON().Mappings).toBeUndefined();
+  });
+
+  test('standalone: no link', () => {
+    define();
+    template().resourceCountIs('AWS::Oam::Link', 0);
+  });
+});
+
 describe('parts on and off', () => {
   test('activation off: no API; a given instanceRole is still the node role', () => {
     const role = new iam.Role(stack, 'NodeRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
@@ -301,6 +368,12 @@ describe('validation', () => {
     ['collection without collect', { inventory: { collect: false, collection: {} } }, /`inventory.collection` needs `inventory.collect` true \(or left out\), got: collect false/],
   ])('%s', (_name, props, message) => {
     expect(() => define(props)).toThrow(message);
+  });
+
+  test('sinks keyed by a deploy-time value cannot be mapped in a StackSet template', () => {
+    const region = new CfnParameter(stack, 'SinkRegion').valueAsString;
+    expect(() => define({ central: { ...CENTRAL, observabilitySinkArns: { [region]: 'arn:aws:oam:eu-west-1:111122223333:sink/a' } } }))
+      .toThrow(/`central.observabilitySinkArns` must be keyed by literal Region names when the stack's Region is known only at deploy time \(a StackSet template\), got: a key that is a deploy-time value/);
   });
 
   test('messages name the construct', () => {
