@@ -749,3 +749,19 @@ export function acknowledgeConfigDeliveryObjects(role: IConstruct, objects: unkn
   const ack = ACKNOWLEDGEMENTS.configDeliveryObjects;
   acknowledge(role, { ids: ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(objects))), reason: ack.reason });
 }
+
+/*
+ * Fleet (lib/fleet/) and alert forwarding (lib/private/alert-bus-target.ts).
+ */
+const FLEET_ACKNOWLEDGEMENTS = {
+  alertForwardingInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The forwarding role's policy belongs to that one role and grants only events:PutEvents on the fleet's alert bus",
+  },
+} satisfies Record<string, Acknowledgement>;
+Object.assign(ACKNOWLEDGEMENTS, FLEET_ACKNOWLEDGEMENTS);
+
+/** Acknowledges the inline policy of the role EventBridge uses to forward alerts to the alert bus. */
+export function acknowledgeAlertForwardingRoleFindings(role: IConstruct): void {
+  acknowledge(role, FLEET_ACKNOWLEDGEMENTS.alertForwardingInlinePolicy);
+}
