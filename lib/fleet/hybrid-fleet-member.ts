@@ -1,5 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -212,8 +213,9 @@ export interface FleetInventoryOptions {
  */
 export interface HybridFleetMemberProps {
   /**
-   * The fleet's central account: inventory syncs to its bucket, alerts are forwarded to its bus, metrics are shared
-   * with its sink of this Region.
+   * The fleet's central account: inventory syncs to its bucket; the compliance rules' and installers' alert events
+   * are also forwarded, unformatted, to its alert bus (`alertBusArn`, through a role that may only `events:PutEvents`
+   * there); metrics are shared with its OAM sink of this Region.
    *
    * @default - standalone: an inventory bucket and a topic of this member
    */
@@ -324,6 +326,9 @@ export class HybridFleetMember extends Construct {
   /** The agent installers, in the order of `agentInstallers`. */
   public readonly agentInstallers: AgentInstaller[];
 
+  /** The central account's alert bus the compliance rules and installers forward their alerts to, with `central.alertBusArn`. */
+  public readonly alertBus?: events.IEventBus;
+
   /** The OAM link to the central sink of this Region, when there is one. */
   public readonly observabilityLink?: FleetObservabilityLink;
 
@@ -371,9 +376,14 @@ export class HybridFleetMember extends Construct {
     }
     if (inventory.sync ?? true) this.inventorySync = this.createSync(props.central);
 
+    const alertBus = props.central?.alertBusArn
+      ? events.EventBus.fromEventBusArn(this, 'CentralAlertBus', props.central.alertBusArn)
+      : undefined;
+    this.alertBus = alertBus;
     if (props.compliance) {
       this.compliance = new FleetCompliance(this, 'Compliance', {
         ...props.compliance,
+        alertBus: props.compliance.alertBus ?? alertBus,
         notificationTopic: props.compliance.notificationTopic ?? (props.compliance.notifications === false ? undefined : this.topic),
       });
     }
@@ -383,6 +393,7 @@ export class HybridFleetMember extends Construct {
       nodeRoles: [...(installer.nodeRoles ?? []), ...nodeRoles],
       outputBucket: installer.outputBucket ?? (installer.outputEncryptionKey ? undefined : this.outputBucket),
       fleetTopic: installer.fleetTopic ?? this.topic,
+      alertBus: installer.alertBus ?? alertBus,
     }));
 
     if (props.central && (props.observability ?? true)) this.observabilityLink = this.createLink(props.central);

@@ -175,6 +175,27 @@ describe('central account', () => {
     template().resourceCountIs('AWS::S3::Bucket', 1);
   });
 
+  test('compliance and installer alerts are also forwarded to the central bus, with a role that may only put events there', () => {
+    define({ central: CENTRAL, compliance: { recorder: ConfigRecorderChoice.existing() }, agentInstallers: [INSTALLER] });
+    const busTargets = Object.values(template().findResources('AWS::Events::Rule'))
+      .flatMap((r) => r.Properties.Targets ?? [])
+      .filter((t: any) => t.Arn === CENTRAL.alertBusArn);
+    // Config and SSM non-compliance, and the installer's failed runs.
+    expect(busTargets).toHaveLength(3);
+    for (const t of busTargets) expect(t.RoleArn).toBeDefined();
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [{ Action: 'events:PutEvents', Effect: 'Allow', Resource: CENTRAL.alertBusArn }] },
+    });
+    // The local topic still gets them, formatted.
+    template().resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  test('without an alert bus nothing is forwarded', () => {
+    define({ central: { ...CENTRAL, alertBusArn: undefined }, compliance: { recorder: ConfigRecorderChoice.existing() }, agentInstallers: [INSTALLER] });
+    expect(JSON.stringify(template().findResources('AWS::Events::Rule'))).not.toContain('event-bus');
+    expect(JSON.stringify(template().findResources('AWS::IAM::Policy'))).not.toContain('events:PutEvents');
+  });
+
   test('without a key or prefix, the sync names neither', () => {
     define({ central: { account: '111122223333', region: 'us-east-1', inventoryBucketName: 'central-inventory' } });
     template().hasResourceProperties('AWS::SSM::ResourceDataSync', {
