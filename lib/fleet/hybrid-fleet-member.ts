@@ -13,6 +13,7 @@ import { checkCentralReference } from './private/central-checks';
 import { regionalValue } from './private/regional-value';
 import { HybridActivationApi, HybridActivationApiProps } from '../activation/hybrid-activation-api';
 import { AssociationSchedule } from '../common/association-schedule';
+import { ComplianceMetrics } from '../compliance/compliance-metrics';
 import { ComplianceTopic } from '../compliance/compliance-topic';
 import { FleetCompliance, FleetComplianceProps } from '../compliance/fleet-compliance';
 import { AgentInstaller, AgentInstallerProps } from '../installer/agent-installer';
@@ -258,6 +259,15 @@ export interface HybridFleetMemberProps {
   readonly agentInstallers?: AgentInstallerProps[];
 
   /**
+   * Publish the fleet's compliance metrics here (a `ComplianceMetrics`: a scheduled function, namespace
+   * `HybridFleet/Compliance`), for a central `ComplianceDashboard` that reads them through the OAM link. It reads the
+   * first patch group's tag keys and mode values, and covers `Custom:<agentName>` of each installer.
+   *
+   * @default true
+   */
+  readonly complianceMetrics?: boolean;
+
+  /**
    * Share this account's metrics in this Region with the central account's OAM sink of this Region (an
    * `AWS::Oam::Link`), when `central.observabilitySinkArns` has one. In a stack whose Region is known only at deploy
    * time (a StackSet template), the sink is looked up by `AWS::Region` in a mapping, and a Region without a sink gets
@@ -329,6 +339,9 @@ export class HybridFleetMember extends Construct {
   /** The central account's alert bus the compliance rules and installers forward their alerts to, with `central.alertBusArn`. */
   public readonly alertBus?: events.IEventBus;
 
+  /** The compliance metrics publisher, unless `complianceMetrics` is false. */
+  public readonly complianceMetrics?: ComplianceMetrics;
+
   /** The OAM link to the central sink of this Region, when there is one. */
   public readonly observabilityLink?: FleetObservabilityLink;
 
@@ -396,6 +409,7 @@ export class HybridFleetMember extends Construct {
       alertBus: installer.alertBus ?? alertBus,
     }));
 
+    if (props.complianceMetrics ?? true) this.complianceMetrics = this.createMetrics(groups[0], props.agentInstallers ?? []);
     if (props.central && (props.observability ?? true)) this.observabilityLink = this.createLink(props.central);
   }
 
@@ -430,6 +444,18 @@ export class HybridFleetMember extends Construct {
       bucketRegion: central.region,
       bucketPrefix: central.inventoryBucketPrefix,
       encryptionKey: central.inventoryKeyArn ? kms.Key.fromKeyArn(this, 'CentralInventoryKey', central.inventoryKeyArn) : undefined,
+    });
+  }
+
+  private createMetrics(group: FleetPatchGroupOptions | undefined, installers: AgentInstallerProps[]): ComplianceMetrics {
+    const agentComplianceTypes = installers.map((i) => `Custom:${i.agentName}`);
+    const enforceModeValue = group?.enforceModeValue ?? 'enforce';
+    return new ComplianceMetrics(this, 'ComplianceMetrics', {
+      patchGroupTagKey: group?.tagKey,
+      modeTagKey: group?.modeTagKey,
+      enforceModeValue,
+      reportModeValue: reportModeValue(enforceModeValue),
+      agentComplianceTypes: agentComplianceTypes.length > 0 ? agentComplianceTypes : undefined,
     });
   }
 
@@ -469,11 +495,15 @@ export class HybridFleetMember extends Construct {
 /** Tags that put a node in a patch group in report mode (any mode value but the enforce value only scans). */
 function reportModeTags(group: FleetPatchGroupOptions | undefined): { [key: string]: string } | undefined {
   if (!group) return undefined;
-  const enforce = group.enforceModeValue ?? 'enforce';
   return {
     [group.tagKey ?? PatchGroupTagKey.PATCH_GROUP]: group.patchGroupName,
-    [group.modeTagKey ?? 'PatchMode']: enforce === 'report' ? 'scan' : 'report',
+    [group.modeTagKey ?? 'PatchMode']: reportModeValue(group.enforceModeValue ?? 'enforce'),
   };
+}
+
+/** The mode value of nodes that are only scanned: `report`, unless that is the enforce value. */
+function reportModeValue(enforceModeValue: string): string {
+  return enforceModeValue === 'report' ? 'scan' : 'report';
 }
 
 /** A construct id for a name that may hold `/` (tag values may). */

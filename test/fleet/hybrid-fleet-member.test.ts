@@ -13,6 +13,7 @@ import {
   HybridFleetMember,
   HybridFleetMemberProps,
   PatchBaseline,
+  PatchGroupTagKey,
   PatchOperatingSystem,
 } from '../../lib';
 import { QUOTA_WARNING_PREFIX } from '../../lib/private/quota-guard';
@@ -274,7 +275,7 @@ describe('observability link', () => {
 describe('parts on and off', () => {
   test('activation off: no API; a given instanceRole is still the node role', () => {
     const role = new iam.Role(stack, 'NodeRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
-    const member = define({ activation: { enabled: false, instanceRole: role } });
+    const member = define({ activation: { enabled: false, instanceRole: role }, complianceMetrics: false });
     template().resourceCountIs('AWS::ApiGateway::RestApi', 0);
     template().resourceCountIs('AWS::Lambda::Function', 0);
     expect(member.instanceRole).toBe(role);
@@ -282,7 +283,7 @@ describe('parts on and off', () => {
   });
 
   test('activation props reach the API', () => {
-    define({ activation: { stageName: 'prod', defaultTags: { PatchGroup: 'web', PatchMode: 'enforce' }, janitor: false } });
+    define({ activation: { stageName: 'prod', defaultTags: { PatchGroup: 'web', PatchMode: 'enforce' }, janitor: false }, complianceMetrics: false });
     template().hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod' });
     template().hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DEFAULT_TAGS: JSON.stringify({ PatchGroup: 'web', PatchMode: 'enforce' }) }) },
@@ -331,6 +332,31 @@ describe('parts on and off', () => {
     const own = PatchBaseline.criticalAndSecurityUpdates(stack, 'Own', { operatingSystem: PatchOperatingSystem.DEBIAN });
     define({ patching: { groups: [{ patchGroupName: 'legacy', baselines: [own] }] } });
     template().resourceCountIs('AWS::SSM::PatchBaseline', 1);
+  });
+
+  test('compliance metrics by default, on the first group\'s tags and mode values', () => {
+    define();
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PATCH_GROUP_TAG_KEY: 'PatchGroup', MODE_TAG_KEY: 'PatchMode', MODE_VALUES: '["report","enforce"]', AGENT_COMPLIANCE_TYPES: '[]' }) },
+    });
+  });
+
+  test('compliance metrics follow the groups and cover each installer\'s compliance type', () => {
+    define({
+      patching: { groups: [{ patchGroupName: 'web', tagKey: PatchGroupTagKey.PATCH_GROUP_WITH_SPACE, modeTagKey: 'Mode', enforceModeValue: 'report' }] },
+      agentInstallers: [INSTALLER],
+    });
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PATCH_GROUP_TAG_KEY: 'Patch Group', MODE_TAG_KEY: 'Mode', MODE_VALUES: '["scan","report"]', AGENT_COMPLIANCE_TYPES: '["Custom:Falcon"]' }) },
+    });
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DEFAULT_TAGS: JSON.stringify({ 'Patch Group': 'web', 'Mode': 'scan' }) }) },
+    });
+  });
+
+  test('compliance metrics off: no metrics function', () => {
+    define({ complianceMetrics: false });
+    expect(JSON.stringify(template().findResources('AWS::Lambda::Function'))).not.toContain('MODE_TAG_KEY');
   });
 
   test('inventory collection is opt-in; its props reach it', () => {
