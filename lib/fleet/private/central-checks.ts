@@ -1,10 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { REGION_PATTERN } from './fleet-checks';
 import { ACCOUNT_ID_PATTERN, fail } from '../../private/validate';
 import { HybridFleetCentralReference } from '../hybrid-fleet-central-reference';
-
-/** A commercial, China or GovCloud Region name such as `eu-west-1` or `us-gov-west-1`. */
-export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /**
  * S3 bucket names: 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit.
