@@ -43,7 +43,8 @@ export interface FleetAlertBusProps {
   readonly organizationId?: string;
 
   /**
-   * Accounts that may put the fleet's alert events on the bus (12-digit ids, no duplicates).
+   * Accounts that may put the fleet's alert events on the bus (12-digit ids, no duplicates). `[]`: this account only
+   * (its rules forward with a role of this account; no bus policy).
    *
    * @default - no per-account statement; give `organizationId`
    */
@@ -85,7 +86,7 @@ export class FleetAlertBus extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetAlertBusProps) {
     super(scope, id);
-    checkAdmitted(this, props.organizationId, props.sourceAccounts);
+    checkAdmitted(this, props.organizationId, props.sourceAccounts, true);
     const eventBusName = props.eventBusName ?? 'hybrid-fleet-alerts';
     if (!Token.isUnresolved(eventBusName) && (!BUS_NAME.test(eventBusName) || eventBusName === 'default')) {
       fail(this, `\`eventBusName\` must be 1 to 256 letters, digits, . - and _, and not 'default', got: '${eventBusName}'`);
@@ -106,7 +107,7 @@ export class FleetAlertBus extends Construct {
         conditions: { ...conditions, StringEquals: { ...conditions.StringEquals, 'aws:PrincipalOrgID': props.organizationId } },
       }));
     }
-    if (props.sourceAccounts !== undefined) {
+    if (props.sourceAccounts !== undefined && props.sourceAccounts.length > 0) {
       bus.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'PutAlertsFromAccounts',
         principals: props.sourceAccounts.map((account) => new iam.AccountPrincipal(account)),

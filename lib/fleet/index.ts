@@ -5,4 +5,5 @@ export * from './fleet-stack-set';
 export * from './fleet-alert-bus';
 export * from './fleet-observability-link';
 export * from './fleet-observability-sink';
+export * from './hybrid-fleet-central';
 export * from './hybrid-fleet-member';

@@ -108,3 +108,10 @@ test('FleetAlertBus passes every gate', () => {
   new FleetAlertBus(stack, 'Alerts', { organizationId: ORG, sourceAccounts: ['444455556666'] });
   expect(allFindings(stack.node.root as never)).toEqual([]);
 });
+
+test('sourceAccounts [] alone: this account only, no bus policy', () => {
+  new FleetAlertBus(stack, 'Alerts', { sourceAccounts: [] });
+  const template = Template.fromStack(stack);
+  template.resourceCountIs('AWS::Events::EventBusPolicy', 0);
+  template.resourceCountIs('AWS::Events::Rule', 3);
+});
