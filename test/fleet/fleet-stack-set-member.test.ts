@@ -8,6 +8,9 @@ import {
   FleetCompliance,
   FleetStackSet,
   FleetStackSetTemplate,
+  HybridFleetCentralReference,
+  HybridFleetMember,
+  HybridFleetMemberProps,
   InventoryDataSync,
   PatchBaseline,
   PatchGroup,
@@ -72,4 +75,74 @@ test('patching, inventory sync and compliance rules synthesize as a StackSet tem
 test('passes every gate, the admin stack and the template', () => {
   const { app } = memberRollout();
   expect(allFindings(app)).toEqual([]);
+});
+
+describe('HybridFleetMember as the StackSet template (the organization-wide rollout)', () => {
+  const CENTRAL: HybridFleetCentralReference = {
+    account: '111122223333',
+    region: 'eu-west-1',
+    inventoryBucketName: 'hybrid-fleet-inventory-111122223333-eu-west-1',
+    inventoryBucketPrefix: 'inventory',
+    alertBusArn: 'arn:aws:events:eu-west-1:111122223333:event-bus/hybrid-fleet-alerts',
+    observabilitySinkArns: {
+      'eu-west-1': 'arn:aws:oam:eu-west-1:111122223333:sink/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      'us-east-1': 'arn:aws:oam:us-east-1:111122223333:sink/1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809',
+    },
+  };
+
+  function fleetRollout(props: HybridFleetMemberProps): { app: App; admin: Stack; member: FleetStackSetTemplate } {
+    const app = testApp();
+    const admin = new Stack(app, 'Admin', { env: ADMIN });
+    const member = new FleetStackSetTemplate(admin, 'Member');
+    new HybridFleetMember(member, 'Fleet', props);
+    new FleetStackSet(admin, 'Rollout', {
+      template: member,
+      callAs: StackSetCallAs.DELEGATED_ADMIN,
+      organizationalUnitIds: ['ou-ab12-cdef3456'],
+      regions: ['eu-west-1', 'us-east-1'],
+    });
+    return { app, admin, member };
+  }
+
+  test('without the activation API and the compliance-metrics function: patching, sync, alert forwarding and the OAM link travel', () => {
+    const { app, admin, member } = fleetRollout({
+      activation: { enabled: false },
+      complianceMetrics: false,
+      compliance: { recorder: ConfigRecorderChoice.existing() },
+      central: CENTRAL,
+    });
+    const assembly = app.synth();
+    const body = JSON.parse(fs.readFileSync(path.join(assembly.directory, member.templateFile), 'utf8'));
+    const resources = Object.values<{ Type: string; Properties: any; Condition?: string }>(body.Resources);
+    expect(resources.filter((r) => r.Type.startsWith('AWS::Lambda::') || r.Type === 'AWS::ApiGateway::RestApi')).toEqual([]);
+    expect(resources.find((r) => r.Type === 'AWS::SSM::ResourceDataSync')!.Properties.S3Destination).toMatchObject({
+      BucketName: CENTRAL.inventoryBucketName,
+      BucketRegion: 'eu-west-1',
+      BucketPrefix: 'inventory',
+    });
+    const forwarded = resources.filter((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.Targets).includes(CENTRAL.alertBusArn!));
+    expect(forwarded.length).toBeGreaterThan(0);
+    // The link: only in the Regions with a sink, found by AWS::Region.
+    expect(resources.find((r) => r.Type === 'AWS::Oam::Link')!.Condition).toBeDefined();
+    const stackSet = Object.values(Template.fromStack(admin).findResources('AWS::CloudFormation::StackSet'))[0].Properties;
+    expect(stackSet.Capabilities).toEqual(['CAPABILITY_IAM']);
+    expect(Annotations.fromStack(admin).findWarning('*', Match.stringLikeRegexp('stackSetGlobalName'))).toEqual([]);
+  });
+
+  test('passes every gate, the admin stack and the template', () => {
+    const { app } = fleetRollout({
+      activation: { enabled: false },
+      complianceMetrics: false,
+      compliance: { recorder: ConfigRecorderChoice.existing() },
+      central: CENTRAL,
+    });
+    expect(allFindings(app)).toEqual([]);
+  });
+
+  test('the default compliance-metrics function is an asset: synth fails naming it', () => {
+    const { app } = fleetRollout({ activation: { enabled: false }, central: CENTRAL });
+    expect(() => app.synth()).toThrow(
+      ": Admin/Member/Fleet/ComplianceMetrics/Handler/Function (AWS::Lambda::Function) uses the file asset 'Fleet/ComplianceMetrics/Handler/Function/Code'.",
+    );
+  });
 });
