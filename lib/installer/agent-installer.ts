@@ -9,7 +9,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { forwardToAlertBus } from '../private/alert-bus-target';
 import { AgentTargets } from './agent-targets';
 import { AssociationSchedule } from '../common/association-schedule';
 import {
