@@ -198,17 +198,28 @@ export class HybridFleetExampleStack extends Stack {
 }
 
 /*
- * Inventory, multi-account and multi-region: every account and region collects inventory and syncs it to one
- * central bucket, where Athena answers questions about the whole fleet. The account ids are examples; synth needs no
- * AWS account.
+ * The fleet, Moody's shape: one central account for data and reporting, and member accounts in two Regions where the
+ * nodes are. The account ids are examples; synth needs no AWS account.
  */
+/** The central (security/tooling) account and its home Region: the inventory bucket, Athena, the fleet's topic. */
 export const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
+/** The member accounts: their nodes, patching, inventory collection and sync, compliance. */
+export const MEMBER_ACCOUNTS = ['444455556666', '777788889999'];
+/** The Regions the members run in (each member account in each). */
+export const FLEET_REGIONS = ['eu-west-1', 'us-east-1'];
+/** The member account and Region where machines boot: the activation API's home (`-c env=` places it). */
+export const BOOT_SITE = { account: '444455556666', region: 'eu-west-1' };
+/**
+ * The accounts and Regions bin/pipeline.ts and bin/ci-roles.ts deploy to (the fleet before the central/member split).
+ * @deprecated the example app deploys to CENTRAL and MEMBER_ACCOUNTS × FLEET_REGIONS
+ */
 export const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
-export const INVENTORY_REGIONS = ['eu-west-1', 'us-east-1'];
+/** @deprecated see INVENTORY_ACCOUNTS */
+export const INVENTORY_REGIONS = FLEET_REGIONS;
 const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
 const INVENTORY_PREFIX = 'inventory';
 
-/** The central (security/tooling) account: the bucket every sync writes to, its own region's sync, and Athena. */
+/** The central account: the bucket every member syncs to, and Athena over every member account and Region. */
 export class InventoryCentralStack extends Stack {
   public readonly inventory: InventoryBucket;
   public readonly query: InventoryQueryLayer;
@@ -218,15 +229,13 @@ export class InventoryCentralStack extends Stack {
     this.inventory = new InventoryBucket(this, 'Inventory', {
       bucketName: INVENTORY_BUCKET,
       bucketPrefix: INVENTORY_PREFIX,
-      sourceAccounts: INVENTORY_ACCOUNTS,
+      sourceAccounts: MEMBER_ACCOUNTS,
     });
-    new InventoryCollection(this, 'Collection');
-    new InventoryDataSync(this, 'Sync', { bucket: this.inventory.bucket });
     this.query = new InventoryQueryLayer(this, 'Query', {
       bucket: this.inventory.bucket,
       bucketPrefix: INVENTORY_PREFIX,
-      accountIds: INVENTORY_ACCOUNTS,
-      regions: INVENTORY_REGIONS,
+      accountIds: MEMBER_ACCOUNTS,
+      regions: FLEET_REGIONS,
     });
     // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
     const analysts = new iam.Role(this, 'InventoryAnalysts', {
@@ -245,7 +254,7 @@ export interface InventoryMemberStackProps extends StackProps {
   readonly configRecorder: ConfigRecorderChoice;
 }
 
-/** Every other account and region: collect inventory (unless something else does) and sync it to the central bucket. */
+/** A member account and Region: collect inventory (unless something else does), sync it centrally, compliance rules. */
 export class InventoryMemberStack extends Stack {
   constructor(scope: Construct, id: string, props: InventoryMemberStackProps) {
     super(scope, id, props);
@@ -292,8 +301,9 @@ export class PrivateFleetStack extends Stack {
 }
 
 /**
- * The environment of the activation stack, from context: `cdk synth -c env=111122223333/eu-west-1`. Without it the
- * stack is environment-agnostic; the gates build the app both ways.
+ * The environment of the stack where machines boot (the activation API), from context: `cdk synth -c
+ * env=444455556666/eu-west-1` (BOOT_SITE, a member account and Region). Without it the stack is environment-agnostic
+ * and deploys where the CLI's credentials point; the gates build the app both ways.
  */
 export function exampleEnv(app: App): Environment | undefined {
   const value: unknown = app.node.tryGetContext('env');
@@ -304,30 +314,34 @@ export function exampleEnv(app: App): Environment | undefined {
 }
 
 export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
-  new HybridFleetExampleStack(app, 'HybridFleetExample', {
-    env: exampleEnv(app),
-    description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
-  });
-  new InventoryCentralStack(app, 'InventoryCentral', { description: 'Central fleet inventory: bucket, sync and Athena' });
-  for (const account of INVENTORY_ACCOUNTS) {
-    for (const region of INVENTORY_REGIONS) {
-      if (account === CENTRAL.account && region === CENTRAL.region) continue;
-      new InventoryMemberStack(app, `InventoryMember-${account}-${region}`, {
+  new InventoryCentralStack(app, 'FleetCentral', { description: 'Fleet central account: inventory bucket and Athena' });
+  for (const account of MEMBER_ACCOUNTS) {
+    for (const region of FLEET_REGIONS) {
+      new InventoryMemberStack(app, memberStackId(account, region), {
         env: { account, region },
-        // In the second account, us-east-1 is already covered by Quick Setup host management: sync only.
-        collect: !(account === '444455556666' && region === 'us-east-1'),
-        // The second account is not under Control Tower: its eu-west-1 stack defines the recorder (and only there).
-        configRecorder:
-          account === '444455556666' && region === 'eu-west-1' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
-        description: `Fleet inventory of ${account} in ${region}, synced to the central bucket`,
+        // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
+        collect: !(account === '777788889999' && region === 'us-east-1'),
+        // 777788889999 is enrolled in Control Tower (which records with AWS Config); 444455556666 is not, so its
+        // stacks define the recorder, one per Region.
+        configRecorder: account === '444455556666' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
+        description: `Fleet member ${account} in ${region}: inventory synced to the central bucket, compliance rules`,
       });
     }
   }
+  new HybridFleetExampleStack(app, 'HybridFleetExample', {
+    env: exampleEnv(app),
+    description: 'Where the machines boot: activation API, patch groups, agent installer rings (cdk-ssm-hybrid-fleet)',
+  });
   new PrivateFleetStack(app, 'PrivateFleet', {
-    env: { account: '444455556666', region: 'eu-west-1' },
+    env: { account: '777788889999', region: 'eu-west-1' },
     description: 'A private fleet: VPC endpoints for Systems Manager, and a dev/test group patched even while stopped',
   });
   return app;
+}
+
+/** The id (and name) of a member account's stack in a Region. */
+export function memberStackId(account: string, region: string): string {
+  return `FleetMember-${account}-${region}`;
 }
 
 if (require.main === module) {
