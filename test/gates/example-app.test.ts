@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { BOOT_SITE, buildExampleApp, CENTRAL, FLEET_REGIONS, InventoryMemberStack, MEMBER_ACCOUNTS, memberStackId } from '../../bin/example';
 import { ConfigRecorderChoice } from '../../lib';
+import { architecture, ARCHITECTURE_SVG, renderArchitectureSvg } from '../../scripts/render-architecture';
 import { CDK_JSON_CONTEXT, cdkJsonApp, Finding, nagFindings, synthFindings } from '../support/gates';
 
 // The gates on the example app that `npm run synth` builds (with the context of cdk.json): CloudFormation schema
@@ -115,6 +117,15 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     fleet.hasResourceProperties('AWS::Config::ConfigRule', { Source: { Owner: 'AWS', SourceIdentifier: 'EC2_INSTANCE_PROFILE_ATTACHED' } });
     fleet.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Hybrid fleet compliance' });
     fleet.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  test('the architecture picture: every stack, and the cross-account flows read from the templates', () => {
+    const arch = architecture(app);
+    expect(arch.stacks.map((s) => s.title)).toEqual(stacks.map((s) => s.stackName));
+    expect(arch.flows.map((f) => `${f.from} -> ${f.to}: ${f.label}`)).toEqual(MEMBER_STACKS.map((m) => `${m} -> FleetCentral: inventory sync`));
+    // docs/architecture.svg (the README's first picture) is what scripts/render-architecture.ts renders from the app
+    // `npm run synth` builds: after changing the example, run `npm run docs:architecture`.
+    if (!context.env) expect(readFileSync(ARCHITECTURE_SVG, 'utf8')).toBe(renderArchitectureSvg(arch));
   });
 
   test('the private fleet reaches Systems Manager through VPC endpoints and patches its stopped dev/test instances', () => {
