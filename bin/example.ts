@@ -219,23 +219,32 @@ export const INVENTORY_REGIONS = FLEET_REGIONS;
 const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
 const INVENTORY_PREFIX = 'inventory';
 
+/** Properties of the central stack. */
+export interface InventoryCentralStackProps extends StackProps {
+  /** The accounts that sync here. @default INVENTORY_ACCOUNTS (bin/pipeline.ts's; the example app passes its members) */
+  readonly memberAccounts?: string[];
+  /** The Regions the members run in. @default FLEET_REGIONS */
+  readonly regions?: string[];
+}
+
 /** The central account: the bucket every member syncs to, and Athena over every member account and Region. */
 export class InventoryCentralStack extends Stack {
   public readonly inventory: InventoryBucket;
   public readonly query: InventoryQueryLayer;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: InventoryCentralStackProps = {}) {
     super(scope, id, { ...props, env: CENTRAL });
+    const memberAccounts = props.memberAccounts ?? INVENTORY_ACCOUNTS;
     this.inventory = new InventoryBucket(this, 'Inventory', {
       bucketName: INVENTORY_BUCKET,
       bucketPrefix: INVENTORY_PREFIX,
-      sourceAccounts: MEMBER_ACCOUNTS,
+      sourceAccounts: memberAccounts,
     });
     this.query = new InventoryQueryLayer(this, 'Query', {
       bucket: this.inventory.bucket,
       bucketPrefix: INVENTORY_PREFIX,
-      accountIds: MEMBER_ACCOUNTS,
-      regions: FLEET_REGIONS,
+      accountIds: memberAccounts,
+      regions: props.regions ?? FLEET_REGIONS,
     });
     // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
     const analysts = new iam.Role(this, 'InventoryAnalysts', {
@@ -313,10 +322,22 @@ export function exampleEnv(app: App): Environment | undefined {
   return { account: match[1], region: match[2] };
 }
 
-export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
-  new InventoryCentralStack(app, 'FleetCentral', { description: 'Fleet central account: inventory bucket and Athena' });
-  for (const account of MEMBER_ACCOUNTS) {
-    for (const region of FLEET_REGIONS) {
+/** Options of the example app (the benchmark grows the fleet with them; `npm run synth` takes the defaults). */
+export interface ExampleAppOptions {
+  /** The member accounts, each in each Region. @default MEMBER_ACCOUNTS */
+  readonly memberAccounts?: string[];
+  /** @default FLEET_REGIONS */
+  readonly regions?: string[];
+}
+
+export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' }), options: ExampleAppOptions = {}): App {
+  const memberAccounts = options.memberAccounts ?? MEMBER_ACCOUNTS;
+  const regions = options.regions ?? FLEET_REGIONS;
+  new InventoryCentralStack(app, 'FleetCentral', {
+    memberAccounts, regions, description: 'Fleet central account: inventory bucket and Athena',
+  });
+  for (const account of memberAccounts) {
+    for (const region of regions) {
       new InventoryMemberStack(app, memberStackId(account, region), {
         env: { account, region },
         // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
