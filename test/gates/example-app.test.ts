@@ -55,6 +55,12 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     expect(synth).toEqual([]);
   });
 
+  test('no warning or error annotation in any stack (what `npx cdk synth --quiet` would print)', () => {
+    const messages = app.synth().stacks.flatMap((artifact) => artifact.messages
+      .filter((m) => m.level !== 'info').map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`));
+    expect(messages).toEqual([]);
+  });
+
   test('no unacknowledged cdk-nag error or warning in any pack, in any stack', () => {
     expect(nag).toEqual([]);
   });
