@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnMapping, Fn, Stack } from 'aws-cdk-lib';
+import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as oam from 'aws-cdk-lib/aws-oam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { BOOT_SITE, buildExampleApp, CENTRAL, FLEET_REGIONS, InventoryMemberStack, MEMBER_ACCOUNTS, memberStackId } from '../../bin/example';
-import { ConfigRecorderChoice } from '../../lib';
+import { ConfigRecorderChoice, InventoryDataSync } from '../../lib';
 import { architecture, ARCHITECTURE_SVG, renderArchitectureSvg } from '../../scripts/render-architecture';
 import { CDK_JSON_CONTEXT, cdkJsonApp, Finding, nagFindings, synthFindings } from '../support/gates';
 
@@ -181,6 +184,53 @@ describe('example app gates prove themselves', () => {
     });
     expect(() => app.synth({ force: true })).toThrow(/greater than the maximum of 24/);
   });
+});
+
+test('the architecture picture derives every kind of cross-account flow from the templates', () => {
+  // Plain L1 resources, as the fleet constructs synthesize them: the flows come from the templates, not the classes.
+  const fleet = (sinkInMemberRegion: boolean): App => {
+    const app = new App();
+    const central = new Stack(app, 'Central', { env: { account: '111122223333', region: 'eu-west-1' } });
+    new s3.CfnBucket(central, 'Inventory', { bucketName: 'inventory-central' });
+    new events.CfnEventBus(central, 'Bus', { name: 'fleet-alerts' });
+    new oam.CfnSink(central, 'Sink', { name: 'fleet' });
+    const template = new Stack(central, 'MemberTemplate');
+    new InventoryDataSync(template, 'Sync', { bucket: s3.Bucket.fromBucketName(template, 'B', 'inventory-central'), bucketRegion: 'eu-west-1' });
+    new cloudformation.CfnStackSet(central, 'Rollout', {
+      stackSetName: 'fleet-members', permissionModel: 'SERVICE_MANAGED', autoDeployment: { enabled: true },
+      stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: ['ou-ab12-34cd56ef'] }, regions: ['eu-west-1', 'us-east-1'] }],
+    });
+    const member = new Stack(app, 'Member', { env: { account: '444455556666', region: 'us-east-1' } });
+    new ssm.CfnResourceDataSync(member, 'Sync', { syncName: 's', s3Destination: { bucketName: 'inventory-central', bucketRegion: 'eu-west-1', syncFormat: 'JsonSerDe' } });
+    new events.CfnRule(member, 'Forward', {
+      eventPattern: { source: ['aws.config'] },
+      targets: [{ id: 'bus', arn: `arn:${Aws.PARTITION}:events:eu-west-1:111122223333:event-bus/fleet-alerts` }],
+    });
+    new CfnMapping(member, 'Sinks', { mapping: { 'us-east-1': { arn: 'arn:aws:oam:us-east-1:111122223333:sink/x' } } });
+    new oam.CfnLink(member, 'Link', { resourceTypes: ['AWS::CloudWatch::Metric'], sinkIdentifier: Fn.findInMap('Sinks', Aws.REGION, 'arn') });
+    new Stack(app, 'Unrelated', { env: { account: '777788889999', region: 'eu-west-1' } });
+    if (sinkInMemberRegion) new oam.CfnSink(new Stack(app, 'CentralUs', { env: { account: '111122223333', region: 'us-east-1' } }), 'Sink', { name: 'fleet' });
+    return app;
+  };
+
+  const arch = architecture(fleet(false));
+  expect(arch.flows.map((f) => `${f.from} -> ${f.to}: ${f.label}`)).toEqual([
+    'Central -> Central#fleet-members#OU ou-ab12-34cd56ef#eu-west-1: StackSet (service-managed)',
+    'Central -> Central#fleet-members#OU ou-ab12-34cd56ef#us-east-1: StackSet (service-managed)',
+    'Member -> Central: inventory sync',
+    'Member -> Central: alerts (EventBridge)',
+    // The sink named is in us-east-1, where the central account has no stack in this app: no arrow.
+  ]);
+  // The StackSet's boxes carry the constructs of its template stack, placed in the OU and each Region.
+  const instances = arch.stacks.filter((s) => s.id.includes('#'));
+  expect(instances.map((s) => [s.account, s.region, s.constructs])).toEqual([
+    ['OU ou-ab12-34cd56ef, new accounts too', 'eu-west-1', ['InventoryDataSync Sync']],
+    ['OU ou-ab12-34cd56ef, new accounts too', 'us-east-1', ['InventoryDataSync Sync']],
+  ]);
+  // With the sink in the member's Region, the link gets its arrow.
+  const withSink = architecture(fleet(true));
+  expect(withSink.flows.filter((f) => f.label.startsWith('metrics')).map((f) => `${f.from} -> ${f.to}`)).toEqual(['Member -> CentralUs']);
+  expect(renderArchitectureSvg(withSink)).toContain('>metrics (OAM link)</text>');
 });
 
 test('the gated app has the context of cdk.json, which `npm run synth` uses', () => {
