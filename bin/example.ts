@@ -34,12 +34,27 @@ import {
   SsmPrivateEndpoints,
 } from '../lib';
 
-/** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
+/** Properties of the stack where machines boot. */
+export interface HybridFleetExampleStackProps extends StackProps {
+  /** Where the AWS Config recorder of this account and Region comes from. @default ConfigRecorderChoice.existing() */
+  readonly configRecorder?: ConfigRecorderChoice;
+  /** This stack is also its account and Region's fleet member: collect inventory and sync it centrally. @default false */
+  readonly member?: boolean;
+}
+
+/**
+ * Where machines boot: the activation API, with EC2 instances allowed to call it, patch groups, the agent installer's
+ * rings and compliance; as a member, also the inventory collection and the sync to the central bucket.
+ */
 export class HybridFleetExampleStack extends Stack {
   public readonly activations: HybridActivationApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: HybridFleetExampleStackProps = {}) {
     super(scope, id, props);
+    if (props.member) {
+      new InventoryCollection(this, 'Collection');
+      syncToCentral(this);
+    }
 
     this.activations = new HybridActivationApi(this, 'Activations', {
       // The marker that identifies this API's nodes, pinned so that renaming the stack or construct keeps them managed
@@ -79,7 +94,7 @@ export class HybridFleetExampleStack extends Stack {
 
     this.definePatching();
     this.defineAgentInstaller();
-    this.defineCompliance();
+    this.defineCompliance(props.configRecorder ?? ConfigRecorderChoice.existing());
   }
 
   /**
@@ -89,10 +104,10 @@ export class HybridFleetExampleStack extends Stack {
    * starts it from the Config console). The organization already records with AWS Config (Control Tower), so the
    * recorder is the existing one.
    */
-  private defineCompliance(): void {
+  private defineCompliance(recorder: ConfigRecorderChoice): void {
     const topic = new ComplianceTopic(this, 'ComplianceTopic', { displayName: 'Hybrid fleet compliance' });
     new FleetCompliance(this, 'Compliance', {
-      recorder: ConfigRecorderChoice.existing(),
+      recorder,
       requiredApplications: [{ platform: CompliancePlatform.LINUX, applications: [{ name: 'amazon-ssm-agent', version: '3.3.0.0' }] }],
       blockedApplications: [{ applications: [{ name: 'telnet-server' }, { name: 'telnetd' }] }],
       instanceProfileCoverage: true,
@@ -273,17 +288,22 @@ export class InventoryMemberStack extends Stack {
   constructor(scope: Construct, id: string, props: InventoryMemberStackProps) {
     super(scope, id, props);
     if (props.collect) new InventoryCollection(this, 'Collection');
-    new InventoryDataSync(this, 'Sync', {
-      bucket: s3.Bucket.fromBucketAttributes(this, 'CentralInventory', {
-        bucketName: INVENTORY_BUCKET,
-        region: CENTRAL.region,
-        account: CENTRAL.account,
-      }),
-      bucketPrefix: INVENTORY_PREFIX,
-    });
+    syncToCentral(this);
     // The member's compliance rules: patch and association compliance, remediated only on enforce-mode nodes.
     new FleetCompliance(this, 'Compliance', { recorder: props.configRecorder });
   }
+}
+
+/** A member's resource data sync to the central inventory bucket. */
+function syncToCentral(scope: Construct): InventoryDataSync {
+  return new InventoryDataSync(scope, 'Sync', {
+    bucket: s3.Bucket.fromBucketAttributes(scope, 'CentralInventory', {
+      bucketName: INVENTORY_BUCKET,
+      region: CENTRAL.region,
+      account: CENTRAL.account,
+    }),
+    bucketPrefix: INVENTORY_PREFIX,
+  });
 }
 
 /** A private fleet: EC2 instances in isolated subnets reach Systems Manager only through VPC endpoints. */
@@ -343,6 +363,8 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
   });
   for (const account of memberAccounts) {
     for (const region of regions) {
+      // The boot site's stack (below) is the member of its account and Region.
+      if (account === BOOT_SITE.account && region === BOOT_SITE.region) continue;
       new InventoryMemberStack(app, memberStackId(account, region), {
         env: { account, region },
         // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
@@ -356,7 +378,9 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
   }
   new HybridFleetExampleStack(app, 'HybridFleetExample', {
     env: exampleEnv(app),
-    description: 'Where the machines boot: activation API, patch groups, agent installer rings (cdk-ssm-hybrid-fleet)',
+    member: true,
+    configRecorder: ConfigRecorderChoice.create(),
+    description: `Where the machines boot, the fleet member ${BOOT_SITE.account} in ${BOOT_SITE.region}: activation API, patch groups, agent installer rings, inventory sync, compliance`,
   });
   new PrivateFleetStack(app, 'PrivateFleet', {
     env: { account: '777788889999', region: 'eu-west-1' },

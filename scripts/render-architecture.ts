@@ -2,7 +2,8 @@
  * Renders the architecture of the example app (bin/example.ts) to `docs/architecture.svg`, offline, for the top of
  * the README: `npm run docs:architecture` (after `npm run bundle`, which the activation API's assets need).
  *
- * Nothing is drawn by hand. The app is built with the context of cdk.json and synthesized; the picture shows its
+ * Nothing is drawn by hand. The app is built with the context of cdk.json (and `-c env=` placing the boot site in its
+ * member account and Region) and synthesized; the picture shows its
  * accounts, their Regions, the stacks in each and the library's constructs in each stack (read from the construct
  * tree: a construct whose class the library exports). The arrows between accounts are derived from the synthesized
  * templates, resolved in each stack's account and Region:
@@ -18,7 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { buildExampleApp } from '../bin/example';
+import { BOOT_SITE, buildExampleApp } from '../bin/example';
 import * as lib from '../lib';
 
 const ROOT = path.join(__dirname, '..');
@@ -212,6 +213,7 @@ function groupAccounts(stacks: StackNode[]): AccountLayout[] {
     if (!r) a.regions.push((r = { region: s.region, stacks: [] }));
     r.stacks.push(s);
   }
+  for (const a of accounts) a.regions.sort((x, y) => x.region.localeCompare(y.region));
   return accounts;
 }
 
@@ -288,7 +290,9 @@ export function renderArchitectureSvg(arch: Architecture = architecture(buildExa
   const ends = new Map<string, number>();
   const count = new Map<string, number>();
   for (const f of arch.flows) count.set(f.to, (count.get(f.to) ?? 0) + 1);
-  for (const f of arch.flows) {
+  // Ends taken left to right in the order of the sources, so that arrows into one box do not cross.
+  const bySource = [...arch.flows].sort((f, g) => boxes.get(f.from)!.x - boxes.get(g.from)!.x);
+  for (const f of bySource) {
     const a = boxes.get(f.from)!;
     const b = boxes.get(f.to)!;
     const k = ends.get(f.to) ?? 0;
@@ -320,10 +324,13 @@ export function renderArchitectureSvg(arch: Architecture = architecture(buildExa
   ].join('\n');
 }
 
-/** The App `npm run synth` builds: the context of cdk.json, in a scratch output directory. */
+/**
+ * The App `npm run synth -- -c env=<boot site>` builds (the context of cdk.json, the boot site placed in its member
+ * account and Region), in a scratch output directory.
+ */
 function exampleApp(): App {
   const context = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
-  return new App({ context });
+  return new App({ context: { ...context, env: `${BOOT_SITE.account}/${BOOT_SITE.region}` } });
 }
 
 if (require.main === module) {
