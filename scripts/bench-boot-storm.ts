@@ -39,9 +39,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ActivationApiAuthorization, HybridActivationApi, type HybridActivationApiProps } from '../lib';
 import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { type HandlerProcess, jsonLines, startHandlerProcess } from '../test/support/handler-process';
 import { SsmStub } from '../test/support/ssm-stub';
+import { benchHandlerEnv } from './bench-env';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
@@ -92,28 +94,21 @@ export function stormConfig(): StormConfig {
   };
 }
 
-/** The handler's environment: what HybridActivationApi sets in API-key mode with its defaults (docs/handler-contract.md). */
+/**
+ * The handler's environment: what HybridActivationApi sets in API-key mode with its defaults (synthesized,
+ * scripts/bench-env.ts), the storm's ceiling (`BENCH_STORM_MAX_NODES`; 0 = none) and the stub's endpoint. `LOG_LEVEL`
+ * INFO: the storm reads the request log lines.
+ */
 function handlerEnv(config: StormConfig, ssmUrl: string): Record<string, string> {
-  return {
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SSM: ssmUrl,
-    LOG_LEVEL: 'INFO',
-    INSTANCE_ROLE_NAME: 'HybridFleetInstanceRole',
-    ACTIVATION_LIFETIME_SECONDS: '3600',
-    MARKER_TAG_KEY: 'hybrid-fleet:activation-api',
-    MARKER_TAG_VALUE: 'BootStorm/Activations',
-    DEFAULT_TAGS: JSON.stringify({ PatchGroup: 'linux-web' }),
-    ALLOWED_TAGS: JSON.stringify([{ key: 'PatchMode', values: ['report', 'enforce'] }]),
-    AUTHORIZATION: 'API_KEY',
-    CALLER_BINDING: 'true',
-    SSM_MAX_ATTEMPTS: '4',
-    SSM_REQUEST_TIMEOUT_MS: '3000',
-    NAME_CONFLICT_POLICY: 'REPLACE_OFFLINE',
-    MAX_REGISTERED_NODES: String(config.maxNodes),
+  const props: HybridActivationApiProps = {
+    markerTagValue: 'BootStorm/Activations',
+    defaultTags: { PatchGroup: 'linux-web' },
+    allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }],
+    authorization: ActivationApiAuthorization.API_KEY,
+    maxRegisteredNodes: config.maxNodes > 0 ? config.maxNodes : undefined,
   };
+  const env = benchHandlerEnv('create-activation', (stack) => new HybridActivationApi(stack, 'Activations', props), { LOG_LEVEL: 'INFO' });
+  return { ...env, AWS_ENDPOINT_URL_SSM: ssmUrl };
 }
 
 /** API Gateway's throttle: a token bucket of `burst` tokens refilled at `rate` per second, full at the start. */

@@ -16,10 +16,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { ComplianceDashboard } from '../lib';
 import { lambdaContext } from '../test/support/api-gateway-event';
-import { EXAMPLE_ENV, seedExampleFleet } from '../test/support/compliance-fleet';
+import { AGENT_TYPE, seedExampleFleet } from '../test/support/compliance-fleet';
 import { startHandlerProcess } from '../test/support/handler-process';
 import { SsmStub } from '../test/support/ssm-stub';
+import { benchHandlerEnv } from './bench-env';
 
 const BUNDLE = path.join(__dirname, '..', 'assets', 'compliance-metrics', 'index.js');
 const OPERATIONS = ['DescribeInstanceInformation', 'ListResourceComplianceSummaries', 'ListTagsForResource'] as const;
@@ -44,12 +46,16 @@ export function metricCountBound(groups: number, maxPatchGroups: number, modeVal
   return 7 * pairs + 7 * (m + 2) + 7 + 5 + 6 + 3 * agentTypes + 6 * types * pairs;
 }
 
-/** Runs the bundle once in a fresh process; resolves to the outcome and the warm run's duration. */
-async function runOnce(stub: SsmStub): Promise<{ outcome: Outcome; ms: number }> {
-  const env = {
-    AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_SSM: stub.url, LOG_LEVEL: 'SILENT', ...EXAMPLE_ENV,
-  };
+/**
+ * The function's environment as ComplianceDashboard sets it with its defaults and the example fleet's agent type
+ * (synthesized, scripts/bench-env.ts); `LOG_LEVEL` SILENT, so the bench does not time writing metric lines.
+ */
+const dashboardEnv = (): Record<string, string> =>
+  benchHandlerEnv('compliance-metrics', (stack) => new ComplianceDashboard(stack, 'Dashboard', { agentComplianceTypes: [AGENT_TYPE] }), { LOG_LEVEL: 'SILENT' });
+
+/** Runs the bundle once in a fresh process with `env`; resolves to the outcome and the warm run's duration. */
+async function runOnce(stub: SsmStub, functionEnv: Readonly<Record<string, string>>): Promise<{ outcome: Outcome; ms: number }> {
+  const env = { ...functionEnv, AWS_ENDPOINT_URL_SSM: stub.url };
   const proc = await startHandlerProcess<Outcome>(BUNDLE, env, { timeoutMs: 10 * 60_000 });
   try {
     const started = performance.now();
@@ -79,13 +85,14 @@ export async function benchComplianceDashboard(out: (line?: string) => void): Pr
   const stub = new SsmStub();
   await stub.start();
   try {
+    const env = dashboardEnv();
     seedExampleFleet(stub, nodes);
     const durations: number[] = [];
     let outcome: Outcome | undefined;
     let calls: Record<string, number> = {};
     for (let i = 0; i < runs; i++) {
       stub.requests.length = 0;
-      const run = await runOnce(stub);
+      const run = await runOnce(stub, env);
       if (!run.outcome.complete) throw new Error('a run did not read the whole fleet');
       durations.push(run.ms);
       outcome = run.outcome;
@@ -100,12 +107,12 @@ export async function benchComplianceDashboard(out: (line?: string) => void): Pr
 
     stub.requests.length = 0;
     stub.rateLimit({ tps });
-    const throttled = await runOnce(stub);
+    const throttled = await runOnce(stub, env);
     stub.rateLimit(undefined);
     const limited = stub.requests.filter((r) => r.rateLimited).length;
     out(`    stub throttled to ${tps} requests/s per operation: ${(throttled.ms / 1000).toFixed(1)} s, ${stub.requests.length} requests of which ${limited} throttled; complete: ${throttled.outcome.complete}`);
 
-    const bound = metricCountBound(5, Number(EXAMPLE_ENV.MAX_PATCH_GROUPS), 2, 3, 1);
+    const bound = metricCountBound(5, Number(env.MAX_PATCH_GROUPS), 2, 3, 1);
     out(`    metrics published for the example fleet: ${outcome!.metricCount} distinct (README formula's bound for 5 groups, 2 modes, 3 types, 1 agent: ${bound})`);
     return { callsPerThousand: total * per, msPerThousand: median * per, metricCount: outcome!.metricCount };
   } catch (err) {

@@ -37,10 +37,12 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { CreateActivationCommand, type CreateActivationCommandInput, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ActivationApiAuthorization, HybridActivationApi, NameConflictPolicy, type HybridActivationApiProps } from '../lib';
 import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { SsmStub } from '../test/support/ssm-stub';
 import { benchBootStorm, STORM_TARGETS } from './bench-boot-storm';
 import { benchComplianceDashboard } from './bench-compliance-dashboard';
+import { benchHandlerEnv } from './bench-env';
 import { benchFleetSynth, FLEET_SYNTH_TARGET } from './bench-fleet-synth';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -57,25 +59,28 @@ const BATCH = 10;
 
 const TARGETS = { synth: 1.5, init: 1.15, request: 1.2, patchGroups: 2.0 };
 
-/** Environment the handler needs at module scope (docs/handler-contract.md), plus quiet SDK/logging. */
-const HANDLER_ENV: Record<string, string> = {
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  LOG_LEVEL: 'SILENT',
-  INSTANCE_ROLE_NAME: 'HybridFleetInstanceRole',
-  ACTIVATION_LIFETIME_SECONDS: '3600',
-  MARKER_TAG_KEY: 'hybrid-fleet:issuer',
-  MARKER_TAG_VALUE: 'HybridFleetExample/Activations',
-  DEFAULT_TAGS: JSON.stringify({ PatchGroup: 'linux-web' }),
-  ALLOWED_TAGS: JSON.stringify([{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }]),
-  AUTHORIZATION: 'IAM',
-  CALLER_BINDING: 'false',
-  // No node lookup before CreateActivation, so (d) measures the handler's own overhead on the same single SSM call.
-  NAME_CONFLICT_POLICY: 'ALLOW_DUPLICATES',
-  MAX_REGISTERED_NODES: '0',
+/**
+ * The request bench's API: the example's tags and IAM authorization, with its bench-specific choices named. Its
+ * handler's environment comes from the synthesized construct (scripts/bench-env.ts).
+ */
+const BENCH_API_PROPS: HybridActivationApiProps = {
+  markerTagValue: 'HybridFleetExample/Activations',
+  defaultTags: { PatchGroup: 'linux-web' },
+  allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }],
+  authorization: ActivationApiAuthorization.IAM,
+  callerBinding: false,
+  // Bench-specific: no node lookup before CreateActivation (and no ceiling, the default), so (d) measures the
+  // handler's own overhead on the same single SSM call as the bare SDK call.
+  nameConflictPolicy: NameConflictPolicy.ALLOW_DUPLICATES,
 };
+
+let handlerEnvCache: Record<string, string> | undefined;
+
+/** The create-activation function's environment as HybridActivationApi sets it, quiet (`LOG_LEVEL` SILENT). */
+function handlerEnv(): Record<string, string> {
+  handlerEnvCache ??= benchHandlerEnv('create-activation', (stack) => new HybridActivationApi(stack, 'Activations', BENCH_API_PROPS), { LOG_LEVEL: 'SILENT' });
+  return handlerEnvCache;
+}
 
 function intFromEnv(name: string, fallback: number): number {
   const n = Number(process.env[name]);
@@ -354,7 +359,7 @@ function benchSize(): void {
 
 function benchInit(): void {
   header(`(c) cold module init, fresh node processes (${INIT_RUNS} runs each, interleaved)`);
-  const env = childEnv(HANDLER_ENV);
+  const env = childEnv(handlerEnv());
   const bundleArgs = ['-e', `require(${JSON.stringify(BUNDLE)})`];
   const sdkArgs = ['-e', "require('@aws-sdk/client-ssm')"];
   const nodeArgs = ['-e', '0'];
@@ -400,16 +405,17 @@ function apiEvent(name: string): APIGatewayProxyEvent {
 
 /** The CreateActivation input the handler sends for `apiEvent(name)` (same size and shape). */
 function bareInput(name: string): CreateActivationCommandInput {
+  const env = handlerEnv();
   return {
-    IamRole: HANDLER_ENV.INSTANCE_ROLE_NAME,
+    IamRole: env.INSTANCE_ROLE_NAME,
     RegistrationLimit: 1,
     DefaultInstanceName: name,
-    Description: `Activation for ${name} issued by ${HANDLER_ENV.MARKER_TAG_VALUE}`,
+    Description: `Activation for ${name} issued by ${env.MARKER_TAG_VALUE}`,
     ExpirationDate: new Date(Date.now() + 3600_000),
     Tags: [
       { Key: 'Name', Value: name },
-      { Key: HANDLER_ENV.MARKER_TAG_KEY, Value: HANDLER_ENV.MARKER_TAG_VALUE },
-      { Key: 'PatchGroup', Value: 'linux-web' },
+      { Key: env.MARKER_TAG_KEY, Value: env.MARKER_TAG_VALUE },
+      ...Object.entries(BENCH_API_PROPS.defaultTags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       { Key: 'PatchMode', Value: 'report' },
     ],
   };
@@ -421,11 +427,11 @@ async function benchRequest(): Promise<void> {
   const url = await stub.start();
   const saved = { ...process.env };
   try {
-    Object.assign(process.env, HANDLER_ENV, { AWS_ENDPOINT_URL_SSM: url });
+    Object.assign(process.env, handlerEnv(), { AWS_ENDPOINT_URL_SSM: url });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const handler: Handler = require(BUNDLE).handler;
     const client = new SSMClient({
-      region: 'eu-west-1',
+      region: handlerEnv().AWS_REGION,
       endpoint: url,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });

@@ -12,8 +12,12 @@
  * six severities. Severity documents are written only for combinations with at least one non-compliant node.
  */
 import { isHybridNodeId, isOnline, type NodeInfo } from '../shared/nodes';
+import { DeadlineExceeded } from '../shared/deadline';
+import { forEachPage, type FetchPage, type Page } from '../shared/pager';
 import { classifyError, errorNameOf } from '../shared/ssm-errors';
 import type { SdkTag } from '../shared/tags';
+
+export type { Page };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs
@@ -41,13 +45,6 @@ export interface SummaryRecord {
   readonly Status?: string;
   readonly OverallSeverity?: string;
   readonly NonCompliantSummary?: { readonly NonCompliantCount?: number; readonly SeveritySummary?: SeverityCounts };
-}
-
-/** One page of a paginated call. */
-export interface Page<T> {
-  readonly items?: readonly T[];
-  /** Absent or empty on the last page. */
-  readonly nextToken?: string;
 }
 
 /** The SSM calls of a run, one request each; each throws the SDK's error after the SDK's own retries. */
@@ -91,6 +88,9 @@ export const EC2 = '(ec2)';
 export const TAG_CONCURRENCY = 4;
 /** Times a throttled call is retried by the run (after the SDK's own retries), with {@link backoffMs} between. */
 export const THROTTLE_RETRIES = 3;
+
+/** The `errorName` of a listing given up because SSM returned a `NextToken` it had already returned (a loop). */
+export const REPEATED_TOKEN_ERROR = 'RepeatedNextToken';
 
 /** Backoff before the run's retry number `attempt` (1-based) of a throttled call: 1 s, 2 s, 4 s, … capped at 16 s. */
 export const backoffMs = (attempt: number): number => Math.min(16_000, 1000 * 2 ** (attempt - 1));
@@ -211,42 +211,61 @@ class RunState {
   }
 
   /**
-   * Runs one call: retries it after a backoff while it is throttled (up to {@link THROTTLE_RETRIES} times), records
-   * any other failure. Returns `undefined` when it failed or the deadline came.
+   * Runs one call: retries it after a backoff while it is throttled (up to {@link THROTTLE_RETRIES} times). Throws the
+   * last error, or {@link DeadlineExceeded} when the deadline comes before an attempt (before the first one only when
+   * `askFirst`: the pager has just asked).
    */
-  public async call<T>(action: Operation, id: string, fn: () => Promise<T>): Promise<T | undefined> {
+  private async attempt<T>(action: Operation, fn: () => Promise<T>, askFirst = true): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (this.stop()) return undefined;
+      if ((askFirst || attempt > 0) && this.stop()) throw new DeadlineExceeded();
       this.calls[action] += 1;
       try {
         return await fn();
       } catch (err) {
-        if (errorNameOf(err) === 'AbortError' && this.stop()) return undefined;
+        if (this.cutShort(err)) throw err;
         const throttled = classifyError(err) === 'throttled';
         if (throttled) this.throttled += 1;
-        if (throttled && attempt < THROTTLE_RETRIES) {
-          await this.port.sleep(backoffMs(attempt + 1));
-          continue;
-        }
-        this.errors.push({
-          action, id, errorName: errorNameOf(err),
-          ...(isSdkError(err) ? {} : { stack: err instanceof Error ? err.stack : String(err) }),
-        });
-        return undefined;
+        if (!throttled || attempt >= THROTTLE_RETRIES) throw err;
+        await this.port.sleep(backoffMs(attempt + 1));
       }
     }
   }
 
-  /** Pages through a listing; false when it did not finish. */
-  public async list<T>(action: Operation, fetch: (token: string | undefined) => Promise<Page<T>>, onPage: (items: readonly T[]) => void): Promise<boolean> {
-    let token: string | undefined;
-    do {
-      const page = await this.call(action, '*', () => fetch(token));
-      if (page === undefined) return false;
-      onPage(page.items ?? []);
-      token = page.nextToken || undefined;
-    } while (token !== undefined);
-    return true;
+  /** Whether a failed call was cut short by the deadline (aborted by the adapter, or not started). */
+  private cutShort(err: unknown): boolean {
+    const name = errorNameOf(err);
+    return (name === 'AbortError' || name === 'DeadlineExceeded') && this.stop();
+  }
+
+  private record(action: Operation, id: string, err: unknown): void {
+    this.errors.push({
+      action, id, errorName: errorNameOf(err),
+      ...(isSdkError(err) ? {} : { stack: err instanceof Error ? err.stack : String(err) }),
+    });
+  }
+
+  /** Runs one call (see {@link attempt}), recording a failure. Returns `undefined` when it failed or the deadline came. */
+  public async call<T>(action: Operation, id: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.attempt(action, fn);
+    } catch (err) {
+      if (!this.cutShort(err)) this.record(action, id, err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Pages through a listing with the shared pager (each page as {@link call}); false when it did not finish. A
+   * `NextToken` SSM returns twice is recorded as a {@link REPEATED_TOKEN_ERROR} error.
+   */
+  public async list<T>(action: Operation, fetch: FetchPage<T>, onPage: (items: readonly T[]) => void): Promise<boolean> {
+    const listing = await forEachPage((token) => this.attempt(action, () => fetch(token), false), onPage, {
+      deadlineNear: () => this.stop(),
+      cutShort: (err) => this.cutShort(err),
+    });
+    if (listing.end === 'failed') this.record(action, '*', listing.error);
+    if (listing.end === 'repeated-token') this.errors.push({ action, id: '*', errorName: REPEATED_TOKEN_ERROR });
+    return listing.end === 'done';
   }
 }
 

@@ -4,7 +4,7 @@
  * Parses and validates requests, decides caller binding, builds the CreateActivation input, applies the name
  * conflict policy and the node ceiling, and classifies failures. It has no SDK import, reads no environment, has no
  * clock and does not log: the adapter (`index.ts`) passes in the configuration, the current time, a sleep function
- * and an {@link ActivationPort}. Rules shared with other handlers live in `../shared/` (request parsing, tags, caller
+ * and an {@link ActivationPort}. Rules shared with other handlers live in `lambda/shared/` (request parsing, tags, caller
  * identity, SSM error classification, nodes of this API).
  */
 import { identifyCaller, nameAllowed, owns, type Caller, type CallerNameRule, type CallerPolicy, type IdentityLike } from '../shared/caller';
@@ -271,7 +271,7 @@ export function activationBody(activation: IssuedActivation, region: string): Ac
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Role retry (failures are classified by ../shared/ssm-errors)
+// Role retry (failures are classified by lambda/shared/ssm-errors.ts)
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Waits the given milliseconds. */

@@ -26,7 +26,8 @@ import {
   tooManyRequests,
 } from '../shared/http';
 import { createLogger, LOG_LEVELS, type LogFields } from '../shared/logger';
-import { DESCRIBE_PAGE_SIZE, type NodeInfo } from '../shared/nodes';
+import { DESCRIBE_PAGE_SIZE } from '../shared/nodes';
+import { collectAll, type Page } from '../shared/pager';
 import { ssmClientConfig } from '../shared/ssm-client';
 import { errorNameOf, errorStackOf } from '../shared/ssm-errors';
 import { parseAllowedTags, parseDefaultTags } from '../shared/tags';
@@ -81,10 +82,12 @@ const ceilingCache = new CeilingCache(intEnv('CEILING_CACHE_SECONDS', { min: 0, 
 
 /**
  * The SSM calls of one request. Every call carries the request's abort signal and settles by its deadline; listings
- * page by hand (the SDK paginators take no signal) and stop between pages once the signal has aborted.
+ * go through the shared pager (the SDK paginators take no signal), which stops between pages once the signal has
+ * aborted and refuses a `NextToken` SSM already returned.
  */
 function portFor(signal: AbortSignal): ActivationPort {
   const send = <T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => withinDeadline(signal, call);
+  const paging = { deadlineNear: () => signal.aborted };
   return {
     async create(input) {
       const out = await send((abortSignal) => ssm.send(new CreateActivationCommand(input), { abortSignal }));
@@ -93,39 +96,26 @@ function portFor(signal: AbortSignal): ActivationPort {
       }
       return { activationId: out.ActivationId, activationCode: out.ActivationCode };
     },
-    async findNodes(filters) {
-      const nodes: NodeInfo[] = [];
-      let token: string | undefined;
-      do {
-        const out = await send((abortSignal) => ssm.send(new DescribeInstanceInformationCommand({
-          Filters: filters.map(({ Key, Values }) => ({ Key, Values: [...Values] })),
-          MaxResults: DESCRIBE_PAGE_SIZE,
-          NextToken: token,
-        }), { abortSignal }));
-        nodes.push(...(out.InstanceInformationList ?? []));
-        token = out.NextToken;
-      } while (token);
-      return nodes;
+    findNodes(filters) {
+      const Filters = filters.map(({ Key, Values }) => ({ Key, Values: [...Values] }));
+      return collectAll(async (NextToken) => {
+        const out = await send((abortSignal) => ssm.send(new DescribeInstanceInformationCommand({ Filters, MaxResults: DESCRIBE_PAGE_SIZE, NextToken }), { abortSignal }));
+        return { items: out.InstanceInformationList, nextToken: out.NextToken };
+      }, paging);
     },
     async deregister(instanceId) {
       await send((abortSignal) => ssm.send(new DeregisterManagedInstanceCommand({ InstanceId: instanceId }), { abortSignal }));
     },
-    async findActivations(filters) {
-      const activations: ActivationInfo[] = [];
-      let token: string | undefined;
-      do {
-        const out = await send((abortSignal) => ssm.send(new DescribeActivationsCommand({
-          Filters: filters.map(({ FilterKey, FilterValues }) => ({ FilterKey, FilterValues: [...FilterValues] })),
-          MaxResults: DESCRIBE_PAGE_SIZE,
-          NextToken: token,
-        }), { abortSignal }));
-        activations.push(...(out.ActivationList ?? []).map((a) => ({
+    findActivations(filters) {
+      const Filters = filters.map(({ FilterKey, FilterValues }) => ({ FilterKey, FilterValues: [...FilterValues] }));
+      return collectAll(async (NextToken): Promise<Page<ActivationInfo>> => {
+        const out = await send((abortSignal) => ssm.send(new DescribeActivationsCommand({ Filters, MaxResults: DESCRIBE_PAGE_SIZE, NextToken }), { abortSignal }));
+        const items = (out.ActivationList ?? []).map((a) => ({
           ...a,
           Tags: (a.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
-        })));
-        token = out.NextToken;
-      } while (token);
-      return activations;
+        }));
+        return { items, nextToken: out.NextToken };
+      }, paging);
     },
     async deleteActivation(activationId) {
       await send((abortSignal) => ssm.send(new DeleteActivationCommand({ ActivationId: activationId }), { abortSignal }));

@@ -9,10 +9,11 @@
  * candidates for deregistration.
  */
 import { isHybridNodeId, isOnline, type NodeInfo } from '../shared/nodes';
+import { forEachPage, type FetchPage, type Page } from '../shared/pager';
 import { errorNameOf } from '../shared/ssm-errors';
 import type { MarkerTag } from '../shared/tags';
 
-export type { MarkerTag };
+export type { MarkerTag, Page };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs
@@ -36,13 +37,6 @@ export interface ActivationRecord {
 /** The fields of a `DescribeInstanceInformation` entry the janitor reads (structurally an SDK `InstanceInformation`). */
 export interface NodeRecord extends NodeInfo {
   readonly LastPingDateTime?: Date;
-}
-
-/** One page of a paginated Describe call. */
-export interface Page<T> {
-  readonly items?: readonly T[];
-  /** Absent or empty on the last page. */
-  readonly nextToken?: string;
 }
 
 /**
@@ -100,6 +94,8 @@ export const ABORT_ERROR = 'AbortError';
 export const STALE_TOKEN_ERROR = 'InvalidNextToken';
 /** Times a listing starts over from its first page on {@link STALE_TOKEN_ERROR} before its step is given up. */
 export const LISTING_RESTARTS = 2;
+/** The `errorName` of a step given up because SSM returned a `NextToken` it had already returned (a listing loop). */
+export const REPEATED_TOKEN_ERROR = 'RepeatedNextToken';
 
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -256,42 +252,40 @@ class RunState {
   }
 }
 
-/** How a listing ended. */
+/** How a listing ended, as the steps see it. */
 type ListingEnd = 'done' | 'stopped' | 'failed';
 
 /**
- * Pages through a Describe call and hands each page to `onPage` before asking for the next one (nothing is
- * accumulated here). Asks the deadline before each page; starts over from the first page when SSM refuses a
- * `NextToken` (up to {@link LISTING_RESTARTS} times); records any other failure as a whole-step error. `onPage`
- * answers `false` to stop the listing.
+ * Pages through a Describe call with the shared pager and hands each page to `onPage` before asking for the next one
+ * (nothing is accumulated here). Asks the deadline before each page; starts over from the first page when SSM refuses
+ * a `NextToken` (up to {@link LISTING_RESTARTS} times); records any other failure, and a `NextToken` SSM returned
+ * twice, as a whole-step error. `onPage` answers `false` to stop the listing.
  */
-async function forEachPage<T>(
+async function listPages<T>(
   state: RunState,
   action: JanitorAction,
-  fetchPage: (nextToken: string | undefined) => Promise<Page<T>>,
+  fetchPage: FetchPage<T>,
   onPage: (items: readonly T[]) => Promise<boolean>,
 ): Promise<ListingEnd> {
-  let nextToken: string | undefined;
-  let restarts = 0;
-  for (;;) {
-    if (state.deadlineNear()) return 'stopped';
-    let page: Page<T>;
-    try {
-      page = await fetchPage(nextToken);
-    } catch (err) {
-      if (state.cutShort(err)) return 'stopped';
-      const errorName = errorNameOf(err);
-      if (errorName === STALE_TOKEN_ERROR && restarts < LISTING_RESTARTS) {
-        restarts += 1;
-        nextToken = undefined;
-        continue;
-      }
-      state.errors.push({ id: WHOLE_STEP, action, errorName });
+  const listing = await forEachPage(fetchPage, onPage, {
+    deadlineNear: () => state.deadlineNear(),
+    cutShort: (err) => state.cutShort(err),
+    restartOn: (err) => errorNameOf(err) === STALE_TOKEN_ERROR,
+    maxRestarts: LISTING_RESTARTS,
+  });
+  switch (listing.end) {
+    case 'done':
+      return 'done';
+    case 'deadline':
+    case 'stopped':
+      return 'stopped';
+    case 'failed':
+      state.errors.push({ id: WHOLE_STEP, action, errorName: errorNameOf(listing.error) });
       return 'failed';
-    }
-    if (!(await onPage(page.items ?? []))) return 'stopped';
-    nextToken = page.nextToken || undefined;
-    if (nextToken === undefined) return 'done';
+    case 'repeated-token':
+    case 'max-pages':
+      state.errors.push({ id: WHOLE_STEP, action, errorName: REPEATED_TOKEN_ERROR });
+      return 'failed';
   }
 }
 
@@ -306,7 +300,7 @@ async function cleanActivations(port: JanitorPort, config: JanitorConfig, state:
   const handled = new Set<string>();
   for (;;) {
     let deletedThisPass = 0;
-    const end = await forEachPage(state, 'DescribeActivations', (token) => port.describeActivations(token), async (items) => {
+    const end = await listPages(state, 'DescribeActivations', (token) => port.describeActivations(token), async (items) => {
       const chosen = selectActivations(items, config.markerTag).filter((id) => !handled.has(id));
       for (const [index, id] of chosen.entries()) {
         handled.add(id);
@@ -356,7 +350,7 @@ async function cleanNodes(
   const deregistered: NodeCandidate[] = [];
   const cutoff = offlineCutoff(now, config.deregisterOfflineAfterSeconds);
   const found = new Map<string, NodeCandidate>();
-  const end = await forEachPage(state, 'DescribeInstanceInformation', (token) => port.describeNodes(token), async (items) => {
+  const end = await listPages(state, 'DescribeInstanceInformation', (token) => port.describeNodes(token), async (items) => {
     for (const node of items) {
       const candidate = nodeCandidate(node, cutoff);
       if (candidate && !found.has(candidate.instanceId)) found.set(candidate.instanceId, candidate);

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { IHybridActivationApi } from './hybrid-activation-api';
-import { MARKER_TAG_KEY } from './private/marker-tag';
+import { checkMarkerTagValue, MARKER_TAG_KEY } from './private/marker-tag';
 import { acknowledgeHandlerFindings, acknowledgeAlarmWithoutAction } from '../private/acknowledgements';
 import { HandlerFunction } from '../private/handler-function';
 import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
@@ -63,6 +63,8 @@ export interface ActivationJanitorProps {
   /**
    * At most this many nodes are deregistered in one run; the oldest offline nodes go first, the rest wait for the
    * next run (and are counted as skipped by the cap).
+   *
+   * A whole number from 1 to 1,000.
    *
    * @default 10
    */
@@ -151,6 +153,8 @@ export class ActivationJanitor extends Construct {
       fail(this, `\`maxDeregistrationsPerRun\` only applies with \`deregisterOfflineAfter\`; set both or neither, got: ${props.maxDeregistrationsPerRun}`);
     }
     const markerTagValue = props.api.markerTagValue;
+    // An API implemented outside this library may carry any string: refuse what a tag value cannot hold.
+    checkMarkerTagValue(this, markerTagValue);
     this.markerTagValue = markerTagValue;
 
     const deregister = props.deregisterOfflineAfter !== undefined;

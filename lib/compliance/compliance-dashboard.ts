@@ -1,93 +1,40 @@
-import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PatchGroupTagKey } from '../patching/patch-group';
-import { acknowledgeAlarmWithoutAction, acknowledgeComplianceMetricsFindings } from '../private/acknowledgements';
-import { HandlerFunction } from '../private/handler-function';
-import { checkTagKey, checkTagValue } from '../private/tags';
-import { checkDurationRange, checkIntegerRange, fail } from '../private/validate';
+import { ComplianceMetricsProps } from './compliance-metrics';
+import { addMetricsProducer, METRICS_NAMESPACE, metricsSettings } from './private/metrics-producer';
+import { acknowledgeAlarmWithoutAction } from '../private/acknowledgements';
+import { ACCOUNT_ID_PATTERN, fail } from '../private/validate';
 
-/** The function's timeout: room for ~1,000 tag reads at a throttled rate (see the README's bench figures). */
-const FUNCTION_TIMEOUT = Duration.minutes(10);
-/** SSM compliance type pattern (SSM-API `PutComplianceItems`, AWS-FACTS D.4). */
-const COMPLIANCE_TYPE = /^([A-Za-z0-9_-]\w+|Custom:[a-zA-Z0-9_-]\w+)$/;
 /** Severities in the order the dashboard stacks them. */
 const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPECIFIED'];
 /** Dimension values the function writes for nodes without the tag, EC2 nodes and values beyond the caps. */
 const SPECIAL_VALUES = ['(untagged)', '(ec2)', '(other)'];
+/** A Region code such as `eu-west-1`. */
+const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/**
+ * Sources one alarm reads (one metric each in its metric math). CloudWatch's own cap on an alarm's metric queries is
+ * not verified here; 10 keeps well inside what the PutMetricAlarm examples show.
+ */
+const MAX_ALARM_SOURCES = 10;
+
+/** An account and Region whose `ComplianceMetrics` a central dashboard reads (through CloudWatch cross-account observability). */
+export interface ComplianceMetricsSource {
+  /** The account id (12 digits). */
+  readonly account: string;
+  /** The Region, e.g. `eu-west-1`. */
+  readonly region: string;
+}
 
 /**
  * Properties for a `ComplianceDashboard`.
  */
-export interface ComplianceDashboardProps {
-  /**
-   * How often the function reads the fleet and publishes metrics: whole minutes from 15 minutes to 1 day. It is also
-   * the period of the dashboard's graphs and of the alarms.
-   *
-   * @default Duration.hours(1)
-   */
-  readonly interval?: Duration;
-
-  /**
-   * The patch-group tag key of the fleet's `PatchGroup`s.
-   *
-   * @default PatchGroupTagKey.PATCH_GROUP
-   */
-  readonly patchGroupTagKey?: PatchGroupTagKey;
-
-  /**
-   * The tag key that chooses report or enforce per node (`PatchGroup`'s `modeTagKey`).
-   *
-   * @default 'PatchMode'
-   */
-  readonly modeTagKey?: string;
-
-  /**
-   * The mode tag value of nodes that are only scanned.
-   *
-   * @default 'report'
-   */
-  readonly reportModeValue?: string;
-
-  /**
-   * The mode tag value of nodes that are patched (`PatchGroup`'s `enforceModeValue`).
-   *
-   * @default 'enforce'
-   */
-  readonly enforceModeValue?: string;
-
-  /**
-   * Compliance types whose coverage is published and graphed: a node is covered when it reports the type compliant,
-   * e.g. `Custom:CrowdStrikeFalcon` written by an agent installer with `PutComplianceItems`. At most 10, each
-   * `Custom:<name>` or a built-in type name.
-   *
-   * @default - no agent coverage
-   */
-  readonly agentComplianceTypes?: string[];
-
-  /**
-   * The largest patch groups (by nodes) that keep their own dimension value; the others are published as `(other)`.
-   * Bounds the metric count (see the README formula). From 1 to 100.
-   *
-   * @default 10
-   */
-  readonly maxPatchGroups?: number;
-
-  /**
-   * How many of the worst non-compliant nodes each run logs for the dashboard's table. From 0 to 100.
-   *
-   * @default 20
-   */
-  readonly topNodes?: number;
-
+export interface ComplianceDashboardProps extends ComplianceMetricsProps {
   /**
    * The enforce-mode compliance alarm fires when the compliance percentage of enforce-mode nodes is below this.
    * From 0 to 100.
@@ -111,45 +58,59 @@ export interface ComplianceDashboardProps {
   readonly dashboardName?: string;
 
   /**
-   * How long the function's logs (the metrics and the worst-node lines) are kept.
+   * Publish this account's and Region's compliance metrics here (a local `ComplianceMetrics`: the function, its
+   * schedule and log group). Turn it off in a central account that only reads `sources`.
    *
-   * @default logs.RetentionDays.ONE_YEAR
+   * @default true
    */
-  readonly logRetention?: logs.RetentionDays;
+  readonly metrics?: boolean;
 
   /**
-   * Customer-managed KMS key that encrypts the function's log group.
+   * Other accounts and Regions whose `ComplianceMetrics` the dashboard shows, read through CloudWatch cross-account
+   * observability (their accounts linked to this account's `FleetObservabilitySink` in each Region). With sources, the
+   * dashboard graphs each source's fleet figures side by side, and the alarms watch every source in this stack's
+   * Region, this account's own metrics included (a CloudWatch alarm cannot read another Region's metrics; at most 10
+   * sources per alarm). Each account 12 digits, each Region a Region code, no pair twice.
    *
-   * @default - CloudWatch Logs' own encryption at rest
+   * @default - this account and Region only
    */
-  readonly logEncryptionKey?: kms.IKey;
+  readonly sources?: ComplianceMetricsSource[];
+}
+
+/** A source as the dashboard reads it: `account`/`region` undefined for this account and Region. */
+interface View {
+  readonly account?: string;
+  readonly region?: string;
+  readonly label: string;
 }
 
 /**
- * A risk dashboard over Systems Manager compliance: a scheduled function reads per-node compliance summaries, the
- * nodes' patch-group and mode tags and their ping status, and publishes metrics in CloudWatch embedded metric format
- * (namespace `METRICS_NAMESPACE`): non-compliant nodes by compliance type × severity × patch group × mode, compliance
- * % per patch group × mode and per mode, nodes online and offline, agent coverage. A CloudWatch dashboard graphs them
- * over time, with the report → enforce progression and a Logs Insights table of the worst nodes, and alarms watch
- * critical non-compliance, the compliance of enforce-mode nodes and the function itself.
+ * A risk dashboard over Systems Manager compliance. Its producer (`ComplianceMetrics`, on by default): a scheduled
+ * function reads per-node compliance summaries, the nodes' patch-group and mode tags and their ping status, and
+ * publishes metrics in CloudWatch embedded metric format (namespace `METRICS_NAMESPACE`): non-compliant nodes by
+ * compliance type × severity × patch group × mode, compliance % per patch group × mode and per mode, nodes online and
+ * offline, agent coverage. A CloudWatch dashboard graphs them over time, with the report → enforce progression and a
+ * Logs Insights table of the worst nodes, and alarms watch critical non-compliance, the compliance of enforce-mode
+ * nodes and the function itself.
  *
- * Compliance data is per account and Region: create one per account and Region.
+ * Compliance data is per account and Region: one `ComplianceMetrics` per account and Region. In a central account,
+ * `sources` shows the members' metrics (read through CloudWatch cross-account observability) on one dashboard.
  */
 export class ComplianceDashboard extends Construct {
   /** CloudWatch namespace of the metrics. */
-  public static readonly METRICS_NAMESPACE = 'HybridFleet/Compliance';
+  public static readonly METRICS_NAMESPACE = METRICS_NAMESPACE;
 
-  /** The function that publishes the metrics. */
-  public readonly handler: lambda.IFunction;
-  /** Its log group (the metrics and the worst-node lines). */
-  public readonly logGroup: logs.ILogGroup;
-  /** The schedule rule that runs it. */
-  public readonly rule: events.Rule;
+  /** The function that publishes the metrics, when `metrics` is on. */
+  public readonly handler?: lambda.IFunction;
+  /** Its log group (the metrics and the worst-node lines), when `metrics` is on. */
+  public readonly logGroup?: logs.ILogGroup;
+  /** The schedule rule that runs it, when `metrics` is on. */
+  public readonly rule?: events.Rule;
   /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
-  /** Alarm: at least one node is non-compliant with a CRITICAL item. */
+  /** Alarm: at least one node is non-compliant with a CRITICAL item (in any watched source). */
   public readonly criticalAlarm: cloudwatch.Alarm;
-  /** Alarm: the compliance % of enforce-mode nodes is under `enforceComplianceThreshold`. */
+  /** Alarm: the compliance % of enforce-mode nodes is under `enforceComplianceThreshold` (in any watched source). */
   public readonly enforceComplianceAlarm: cloudwatch.Alarm;
   /** Alarm: a run did not read the whole fleet, or no run reported (the data on the dashboard is stale). */
   public readonly scanAlarm: cloudwatch.Alarm;
@@ -158,83 +119,26 @@ export class ComplianceDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: ComplianceDashboardProps = {}) {
     super(scope, id);
-    const interval = props.interval ?? Duration.hours(1);
-    checkDurationRange(this, 'interval', interval, Duration.minutes(15), Duration.days(1));
-    if (!interval.isUnresolved() && interval.toSeconds() % 60 !== 0) {
-      fail(this, `\`interval\` must be a whole number of minutes, got: ${interval.toHumanString()}`);
-    }
-    const patchGroupTagKey = props.patchGroupTagKey ?? PatchGroupTagKey.PATCH_GROUP;
-    const tagKeys: string[] = Object.values(PatchGroupTagKey);
-    if (!Token.isUnresolved(patchGroupTagKey) && !tagKeys.includes(patchGroupTagKey)) {
-      fail(this, `\`patchGroupTagKey\` must be one of ${tagKeys.map((k) => `'${k}'`).join(', ')} (PatchGroupTagKey), got: '${String(patchGroupTagKey)}'`);
-    }
-    const modeTagKey = props.modeTagKey ?? 'PatchMode';
-    checkTagKey(this, 'modeTagKey', modeTagKey);
-    const reportValue = props.reportModeValue ?? 'report';
-    const enforceValue = props.enforceModeValue ?? 'enforce';
-    for (const [prop, value] of [['reportModeValue', reportValue], ['enforceModeValue', enforceValue]] as const) {
-      checkTagValue(this, prop, modeTagKey, value);
-      if (!Token.isUnresolved(value) && value.length === 0) fail(this, `\`${prop}\` must not be empty, got: ''`);
-    }
-    if (!Token.isUnresolved(reportValue) && reportValue === enforceValue) {
-      fail(this, `\`reportModeValue\` and \`enforceModeValue\` must differ, got: '${reportValue}' for both`);
-    }
-    const agentTypes = props.agentComplianceTypes ?? [];
-    if (agentTypes.length > 10) fail(this, `\`agentComplianceTypes\` must list at most 10 compliance types, got: ${agentTypes.length}`);
-    for (const type of agentTypes) {
-      if (!Token.isUnresolved(type) && (type.length > 100 || !COMPLIANCE_TYPE.test(type))) {
-        fail(this, `\`agentComplianceTypes\` entries must be 'Custom:<name>' or a compliance type name (letters, digits, _ and -, at most 100 characters), got: '${type}'`);
-      }
-    }
-    const maxPatchGroups = props.maxPatchGroups ?? 10;
-    checkIntegerRange(this, 'maxPatchGroups', maxPatchGroups, 1, 100);
-    const topNodes = props.topNodes ?? 20;
-    checkIntegerRange(this, 'topNodes', topNodes, 0, 100);
+    const settings = metricsSettings(this, props);
     const threshold = props.enforceComplianceThreshold ?? 95;
     if (!Token.isUnresolved(threshold) && (!Number.isFinite(threshold) || threshold < 0 || threshold > 100)) {
       fail(this, `\`enforceComplianceThreshold\` must be a number from 0 to 100, got: ${threshold}`);
     }
-    this.period = interval;
+    const local = props.metrics ?? true;
+    const sources = props.sources;
+    this.checkSources(sources, local);
+    this.period = settings.interval;
+    const { reportValue, enforceValue, agentTypes, topNodes } = settings;
 
-    const fn = new HandlerFunction(this, 'Handler', {
-      handlerName: 'compliance-metrics',
-      description: 'Publishes Systems Manager compliance of the fleet as CloudWatch metrics (risk dashboard)',
-      timeout: FUNCTION_TIMEOUT,
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      logEncryptionKey: props.logEncryptionKey,
-      environment: {
-        METRICS_NAMESPACE: ComplianceDashboard.METRICS_NAMESPACE,
-        PATCH_GROUP_TAG_KEY: patchGroupTagKey,
-        MODE_TAG_KEY: modeTagKey,
-        MODE_VALUES: Stack.of(this).toJsonString([reportValue, enforceValue]),
-        AGENT_COMPLIANCE_TYPES: Stack.of(this).toJsonString(agentTypes),
-        MAX_PATCH_GROUPS: String(maxPatchGroups),
-        TOP_NODES: String(topNodes),
-      },
-    });
-    this.handler = fn.function;
-    this.logGroup = fn.logGroup;
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadFleetCompliance',
-      // SAR: neither action supports a resource type.
-      actions: ['ssm:DescribeInstanceInformation', 'ssm:ListResourceComplianceSummaries'],
-      resources: ['*'],
-    }));
-    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadNodeTags',
-      actions: ['ssm:ListTagsForResource'],
-      resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-    }));
-    // A failed run is not retried: the next scheduled run reads the fleet afresh.
-    fn.function.configureAsyncInvoke({ retryAttempts: 0 });
-    this.rule = new events.Rule(this, 'Schedule', {
-      description: 'Runs the compliance metrics function of the risk dashboard',
-      schedule: events.Schedule.rate(interval),
-      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 0 })],
-    });
+    if (local) {
+      const producer = addMetricsProducer(this, settings, props);
+      this.handler = producer.handler;
+      this.logGroup = producer.logGroup;
+      this.rule = producer.rule;
+    }
 
-    const alarm = (alarmId: string, metric: cloudwatch.Metric, options: Omit<cloudwatch.CreateAlarmOptions, 'evaluationPeriods'>): cloudwatch.Alarm => {
-      const created = metric.createAlarm(this, alarmId, { evaluationPeriods: 1, ...options });
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, options: Omit<cloudwatch.CreateAlarmOptions, 'evaluationPeriods'>): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, { metric, evaluationPeriods: 1, ...options });
       if (props.alarmTopic) {
         created.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
         created.addOkAction(new cwActions.SnsAction(props.alarmTopic));
@@ -243,19 +147,31 @@ export class ComplianceDashboard extends Construct {
       }
       return created;
     };
-    this.criticalAlarm = alarm('CriticalAlarm', this.metricNonCompliantNodesBySeverity('CRITICAL'), {
+    const views = this.views(sources, local);
+    const watched = sources === undefined ? views : this.watched(views);
+    // One source: the metric itself (as before sources existed); several: MAX/MIN over them.
+    const across = (fn: 'MAX' | 'MIN', label: string, metric: (view: View) => cloudwatch.Metric, fill?: number): cloudwatch.IMetric => {
+      if (sources === undefined) return metric(views[0]);
+      const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+      watched.forEach((view, i) => { usingMetrics[`m${i}`] = metric(view); });
+      const ids = Object.keys(usingMetrics).map((m) => (fill === undefined ? m : `FILL(${m}, ${fill})`));
+      return new cloudwatch.MathExpression({ expression: `${fn}([${ids.join(', ')}])`, usingMetrics, label, period: this.period });
+    };
+    this.criticalAlarm = alarm('CriticalAlarm', across('MAX', 'Critical nodes (worst source)', (v) => this.metricNonCompliantNodesBySeverity('CRITICAL', this.at(v))), {
       alarmDescription: `Nodes with a CRITICAL non-compliant item (${this.node.path})`,
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.enforceComplianceAlarm = alarm('EnforceComplianceAlarm', this.metricCompliancePercentByMode(enforceValue, { statistic: 'Minimum' }), {
-      alarmDescription: `Compliance of ${enforceValue}-mode nodes is under ${threshold} % (${this.node.path})`,
-      threshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.scanAlarm = alarm('ScanAlarm', this.metric('ScanComplete', {}, { statistic: 'Minimum' }), {
+    this.enforceComplianceAlarm = alarm('EnforceComplianceAlarm',
+      across('MIN', `${enforceValue}-mode compliance % (worst source)`, (v) => this.metricCompliancePercentByMode(enforceValue, { statistic: 'Minimum', ...this.at(v) })), {
+        alarmDescription: `Compliance of ${enforceValue}-mode nodes is under ${threshold} % (${this.node.path})`,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    // A source that did not report counts as an incomplete scan (FILL 0).
+    this.scanAlarm = alarm('ScanAlarm', across('MIN', 'Complete scans (worst source)', (v) => this.metric('ScanComplete', {}, { statistic: 'Minimum', ...this.at(v) }), 0), {
       alarmDescription: `The compliance metrics function did not read the whole fleet, or did not run (${this.node.path})`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -265,9 +181,10 @@ export class ComplianceDashboard extends Construct {
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.days(14),
-      widgets: this.widgets(fn.logGroup, reportValue, enforceValue, agentTypes, topNodes),
+      widgets: sources === undefined
+        ? this.widgets(this.logGroup!, reportValue, enforceValue, agentTypes, topNodes)
+        : this.sourceWidgets(views, enforceValue, topNodes),
     });
-    acknowledgeComplianceMetricsFindings(fn, { logEncryptionKey: props.logEncryptionKey !== undefined });
   }
 
   /** A metric of the function (default: maximum over the interval). */
@@ -290,6 +207,85 @@ export class ComplianceDashboard extends Construct {
   /** Nodes whose worst non-compliant item has this severity (`CRITICAL`, `HIGH`, …). */
   public metricNonCompliantNodesBySeverity(severity: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('NonCompliantNodes', { Severity: severity }, props);
+  }
+
+  private checkSources(sources: ComplianceMetricsSource[] | undefined, local: boolean): void {
+    if (sources === undefined) {
+      if (!local) fail(this, '`metrics` is off and no `sources` are given: the dashboard would show nothing, got: metrics false');
+      return;
+    }
+    if (Token.isUnresolved(sources)) fail(this, '`sources` must be a list written out in the app, got: a list token');
+    if (sources.length === 0) fail(this, '`sources` must list at least one account and Region (omit it for this account only), got: []');
+    const seen = new Set<string>();
+    sources.forEach((source, i) => {
+      if (!Token.isUnresolved(source.account) && !ACCOUNT_ID_PATTERN.test(source.account)) {
+        fail(this, `\`sources[${i}].account\` must be a 12-digit account id, got: '${source.account}'`);
+      }
+      if (!Token.isUnresolved(source.region) && !REGION_PATTERN.test(source.region)) {
+        fail(this, `\`sources[${i}].region\` must be a Region code such as eu-west-1, got: '${source.region}'`);
+      }
+      const key = `${source.account} ${source.region}`;
+      if (seen.has(key)) fail(this, `\`sources\` must not list an account and Region twice, got: ${key} twice`);
+      seen.add(key);
+    });
+  }
+
+  private views(sources: ComplianceMetricsSource[] | undefined, local: boolean): View[] {
+    const stack = Stack.of(this);
+    const here = (value: string, name: string) => (Token.isUnresolved(value) ? name : value);
+    const own: View[] = local ? [{ label: `${here(stack.account, 'this account')} ${here(stack.region, 'this Region')}` }] : [];
+    const others = (sources ?? [])
+      // This account and Region is the local view when the dashboard publishes its own metrics.
+      .filter((s) => !(local && s.account === stack.account && s.region === stack.region))
+      .map((s) => ({ account: s.account, region: s.region, label: `${s.account} ${s.region}` }));
+    return [...own, ...others];
+  }
+
+  /** The views in this stack's Region (the only ones an alarm can read). */
+  private watched(views: View[]): View[] {
+    const region = Stack.of(this).region;
+    const watched = views.filter((v) => v.region === undefined || v.region === region);
+    if (watched.length === 0) {
+      const got = Token.isUnresolved(region) ? 'a stack without an explicit Region (give it env.region)' : `no source in ${region}`;
+      fail(this, `\`sources\` must include an account in this stack's Region, which the alarms watch (CloudWatch alarms read only their own Region's metrics), got: ${got}`);
+    }
+    if (watched.length > MAX_ALARM_SOURCES) {
+      fail(this, `\`sources\` in this stack's Region must be at most ${MAX_ALARM_SOURCES} (each alarm reads one metric per source), got: ${watched.length}; split them over several dashboards`);
+    }
+    return watched;
+  }
+
+  /** The metric options that read a view's account and Region. */
+  private at(view: View): cloudwatch.MetricOptions {
+    return { account: view.account, region: view.region };
+  }
+
+  private sourceWidgets(views: View[], enforceValue: string, topNodes: number): cloudwatch.IWidget[][] {
+    const per = (name: string, dims: Record<string, string> = {}, props: cloudwatch.MetricOptions = {}) =>
+      views.map((v) => this.metric(name, dims, { label: v.label, ...this.at(v), ...props }));
+    const percentAxis = { min: 0, max: 100, label: '%', showUnits: false };
+    const rows: cloudwatch.IWidget[][] = [
+      [
+        new cloudwatch.SingleValueWidget({ title: 'Compliant % per source', width: 16, height: 4, metrics: per('CompliancePercent') }),
+        new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 8, height: 4, alarms: [this.criticalAlarm, this.enforceComplianceAlarm, this.scanAlarm] }),
+      ],
+      [
+        new cloudwatch.GraphWidget({ title: 'Compliance % per source', width: 12, height: 7, left: per('CompliancePercent'), leftYAxis: percentAxis }),
+        new cloudwatch.GraphWidget({
+          title: `${enforceValue}-mode compliance % per source`, width: 12, height: 7, left: per('CompliancePercent', { Mode: enforceValue }), leftYAxis: percentAxis,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Critical nodes per source', width: 12, height: 7, stacked: true, left: per('NonCompliantNodes', { Severity: 'CRITICAL' }), leftYAxis: { min: 0, showUnits: false },
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Nodes offline per source', width: 12, height: 7, stacked: true, left: per('OfflineNodes'), leftYAxis: { min: 0, showUnits: false },
+        }),
+      ],
+    ];
+    if (this.logGroup && topNodes > 0) rows.push([this.worstNodesWidget(this.logGroup, topNodes)]);
+    return rows;
   }
 
   private widgets(logGroup: logs.ILogGroup, reportValue: string, enforceValue: string, agentTypes: string[], topNodes: number): cloudwatch.IWidget[][] {
@@ -370,25 +366,25 @@ export class ComplianceDashboard extends Construct {
         }),
       ],
     ];
-    if (topNodes > 0) {
-      rows.push([
-        new cloudwatch.LogQueryWidget({
-          title: `Worst non-compliant nodes (latest run per node, top ${topNodes})`,
-          width: 24,
-          height: 8,
-          logGroupNames: [logGroup.logGroupName],
-          view: cloudwatch.LogQueryVisualizationType.TABLE,
-          queryLines: [
-            'filter message = "non-compliant node"',
-            'stats latest(name) as nodeName, latest(patchGroup) as group, latest(mode) as nodeMode, latest(worstSeverity) as severity,'
-              + ' latest(critical) as criticalItems, latest(high) as highItems, latest(medium) as mediumItems, latest(pingStatus) as ping,'
-              + ' max(@timestamp) as lastSeen by instanceId',
-            'sort criticalItems desc, highItems desc, mediumItems desc',
-            `limit ${topNodes}`,
-          ],
-        }),
-      ]);
-    }
+    if (topNodes > 0) rows.push([this.worstNodesWidget(logGroup, topNodes)]);
     return rows;
+  }
+
+  private worstNodesWidget(logGroup: logs.ILogGroup, topNodes: number): cloudwatch.IWidget {
+    return new cloudwatch.LogQueryWidget({
+      title: `Worst non-compliant nodes (latest run per node, top ${topNodes})`,
+      width: 24,
+      height: 8,
+      logGroupNames: [logGroup.logGroupName],
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+      queryLines: [
+        'filter message = "non-compliant node"',
+        'stats latest(name) as nodeName, latest(patchGroup) as group, latest(mode) as nodeMode, latest(worstSeverity) as severity,'
+          + ' latest(critical) as criticalItems, latest(high) as highItems, latest(medium) as mediumItems, latest(pingStatus) as ping,'
+          + ' max(@timestamp) as lastSeen by instanceId',
+        'sort criticalItems desc, highItems desc, mediumItems desc',
+        `limit ${topNodes}`,
+      ],
+    });
   }
 }

@@ -13,6 +13,14 @@ import { NodeRemediationRunbook, RemediatedComplianceType } from './node-remedia
 import { RemediationMode } from './remediation-mode';
 import { PatchRebootOption } from '../patching/patch-group';
 import { checkCsvItem, checkEnumValue, checkInputParameters, checkRemediationLimits } from '../private/compliance-checks';
+import {
+  configNonCompliantMessage,
+  configNonCompliantPattern,
+  ssmNonCompliantMessage,
+  ssmNonCompliantPattern,
+  tagsHint,
+} from './private/alert-messages';
+import { forwardToAlertBus } from '../private/alert-bus-target';
 import { fail } from '../private/validate';
 
 /** The platform a Config rule's `platformType` parameter selects (the inventory `PlatformType` of the node). */
@@ -196,6 +204,15 @@ export interface FleetComplianceProps {
   readonly notificationTopic?: sns.ITopic;
 
   /**
+   * An EventBridge bus (usually the central account's `FleetAlertBus`, in another account or Region) that also gets
+   * the non-compliance events the notifications match, unformatted, through a role that may only `events:PutEvents`
+   * on that bus. Independent of `notifications`.
+   *
+   * @default - the events stay in this account
+   */
+  readonly alertBus?: events.IEventBus;
+
+  /**
    * How AWS Config remediates nodes non-compliant with the patch and association rules, with the library's runbook,
    * which fixes only nodes whose mode tag says enforce.
    *
@@ -371,10 +388,10 @@ export class FleetCompliance extends Construct {
 
     if (props.notifications ?? true) {
       this.topic = props.notificationTopic ?? new ComplianceTopic(this, 'Topic').topic;
-      this.addNotifications(this.topic, props.modeTagKey ?? 'PatchMode');
     } else if (props.notificationTopic) {
       fail(this, '`notificationTopic` needs `notifications` on, got: notifications false');
     }
+    if (this.topic || props.alertBus) this.addNotifications(this.topic, props.modeTagKey ?? 'PatchMode', props.alertBus);
   }
 
   private addRule(id: string, identifier: string, resourceType: config.ResourceType, description: string, inputParameters?: Record<string, string>): config.ManagedRule {
@@ -484,70 +501,30 @@ export class FleetCompliance extends Construct {
   private addEventRemediation(types: RemediatedComplianceType[]): void {
     new events.Rule(this, 'RemediateFromEvents', {
       description: 'Starts the fleet remediation runbook when Systems Manager reports a node non-compliant',
-      eventPattern: this.ssmNonCompliantPattern(types),
+      eventPattern: ssmNonCompliantPattern(types),
       targets: [this.remediationRunbook!.complianceEventTarget()],
     });
   }
 
-  private ssmNonCompliantPattern(types: string[]): events.EventPattern {
-    return {
-      source: ['aws.ssm'],
-      detailType: ['Configuration Compliance State Change'],
-      detail: { 'compliance-status': ['non_compliant'], 'compliance-type': types, 'resource-type': ['managed-instance'] },
-    };
-  }
-
-  private addNotifications(topic: sns.ITopic, modeTagKey: string): void {
-    const field = (path: string) => events.EventField.fromPath(path);
-    const tagsHint = `Patch group and mode: the node's PatchGroup and ${modeTagKey} tags (events carry no tags)`;
-    new events.Rule(this, 'ConfigNonCompliant', {
+  private addNotifications(topic: sns.ITopic | undefined, modeTagKey: string, alertBus: events.IEventBus | undefined): void {
+    const hint = tagsHint(modeTagKey);
+    const forwarded: events.Rule[] = [];
+    const configRule = new events.Rule(this, 'ConfigNonCompliant', {
       description: 'A fleet Config rule found a resource NON_COMPLIANT (transitions only)',
-      eventPattern: {
-        source: ['aws.config'],
-        detailType: ['Config Rules Compliance Change'],
-        detail: {
-          messageType: ['ComplianceChangeNotification'],
-          configRuleName: this.rules.map((r) => r.configRuleName),
-          newEvaluationResult: { complianceType: ['NON_COMPLIANT'] },
-          // Only transitions: the previous result was something else, or there was none (first evaluation).
-          $or: [
-            { oldEvaluationResult: { complianceType: [{ 'anything-but': ['NON_COMPLIANT'] }] } },
-            { oldEvaluationResult: { complianceType: [{ exists: false }] } },
-          ],
-        },
-      },
-      targets: [
-        new targets.SnsTopic(topic, {
-          message: events.RuleTargetInput.fromMultilineText(
-            [
-              `NON_COMPLIANT: ${field('$.detail.resourceId')} (${field('$.detail.resourceType')})`,
-              `Rule: ${field('$.detail.configRuleName')}`,
-              `Account ${field('$.account')}, Region ${field('$.region')}`,
-              tagsHint,
-              `https://${field('$.region')}.console.aws.amazon.com/config/home?region=${field('$.region')}#/rules/details?configRuleName=${field('$.detail.configRuleName')}`,
-            ].join('\n'),
-          ),
-        }),
-      ],
+      eventPattern: configNonCompliantPattern(this.rules.map((r) => r.configRuleName)),
     });
+    if (topic) configRule.addTarget(new targets.SnsTopic(topic, { message: configNonCompliantMessage(hint) }));
+    forwarded.push(configRule);
 
     const types = this.remediatedTypes();
-    if (types.length === 0) return;
-    new events.Rule(this, 'SsmNonCompliant', {
-      description: 'Systems Manager reports a node non_compliant for patch or association compliance',
-      eventPattern: this.ssmNonCompliantPattern(types),
-      targets: [
-        new targets.SnsTopic(topic, {
-          message: events.RuleTargetInput.fromMultilineText(
-            [
-              `non_compliant: ${field('$.detail.compliance-type')} compliance of node ${field('$.detail.resource-id')}`,
-              `Account ${field('$.account')}, Region ${field('$.region')}`,
-              tagsHint,
-              `https://${field('$.region')}.console.aws.amazon.com/systems-manager/compliance?region=${field('$.region')}`,
-            ].join('\n'),
-          ),
-        }),
-      ],
-    });
+    if (types.length > 0) {
+      const ssmRule = new events.Rule(this, 'SsmNonCompliant', {
+        description: 'Systems Manager reports a node non_compliant for patch or association compliance',
+        eventPattern: ssmNonCompliantPattern(types),
+      });
+      if (topic) ssmRule.addTarget(new targets.SnsTopic(topic, { message: ssmNonCompliantMessage(hint) }));
+      forwarded.push(ssmRule);
+    }
+    if (alertBus) forwardToAlertBus(this, forwarded, alertBus);
   }
 }

@@ -6,3 +6,4 @@ export * from './instance-profile-coverage';
 export * from './node-remediation-runbook';
 export * from './remediation-mode';
 export * from './compliance-dashboard';
+export * from './compliance-metrics';

@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { forwardToAlertBus } from '../private/alert-bus-target';
 import { AgentTargets } from './agent-targets';
 import { AssociationSchedule } from '../common/association-schedule';
 import {
@@ -337,6 +338,15 @@ export interface AgentInstallerProps {
   readonly fleetTopic?: sns.ITopic;
 
   /**
+   * An EventBridge bus (usually the central account's `FleetAlertBus`, in another account or Region) that also gets
+   * every failed association run of the installer, unformatted, through a role that may only `events:PutEvents` on
+   * that bus.
+   *
+   * @default - the events stay in this account
+   */
+  readonly alertBus?: events.IEventBus;
+
+  /**
    * Failure rate of association runs, in percent (1 to 100), that raises the alarm: failed runs / finished runs in
    * one hour.
    *
@@ -496,6 +506,7 @@ export class AgentInstaller extends Construct {
     this.failedRunsRule = runs('FailedRuns', ['Failed'], `Failed runs of the ${props.agentName} installer on a node`);
     this.finishedRunsRule = runs('FinishedRuns', ['Success', 'Failed'], `Finished runs of the ${props.agentName} installer on a node`);
     if (props.fleetTopic) this.failedRunsRule.addTarget(new targets.SnsTopic(props.fleetTopic));
+    if (props.alertBus) forwardToAlertBus(this, [this.failedRunsRule], props.alertBus);
     this.failureRateAlarm = this.createAlarm(threshold, props.fleetTopic);
 
     this.nodePolicy = this.createNodePolicy(packages, props.sharedSwitchArn);

@@ -37,13 +37,47 @@ export interface InventoryBucketProps {
    *
    * Systems Manager tags objects with `OrgId` only for syncs created with `DestinationDataSharing=Organization`, which
    * only the API offers (CloudFormation has no such field). Syncs created by `InventoryDataSync` are admitted through
-   * `sourceAccounts`: list their accounts even when you give `organizationId`.
+   * `sourceAccounts` or, for every account of the organization, `organizationSyncs`.
    *
    * Must match `^o-[a-z0-9]{10,32}$`.
    *
    * @default - no Organizations statements
    */
   readonly organizationId?: string;
+
+  /**
+   * Admit the syncs that CloudFormation creates (`AWS::SSM::ResourceDataSync`, `InventoryDataSync`) in any account of
+   * `organizationId`, each only into its own partition, without listing the accounts: a StackSet that deploys a
+   * member into an account that joins the organization later delivers at once, with no change to this stack.
+   *
+   * Adds one delivery statement whose resource is `<prefix>/*\/accountid=${aws:SourceAccount}/*` (the calling
+   * account, resolved by IAM at request time), with `aws:SourceOrgID` = `organizationId`, `aws:SourceArn` like
+   * `arn:<partition>:ssm:*:*:resource-data-sync/*`, the ACL and, with a key, the SSE-KMS headers.
+   *
+   * Unverified (design defensively): AWS documents `aws:SourceOrgID` and `aws:SourceOrgPaths` as global keys that a
+   * service principal passes "on behalf of a resource owned by an account which is a member of an organization", and
+   * global keys as policy variables in resource policies, but the Systems Manager guide does not say that resource
+   * data sync deliveries carry `aws:SourceOrgID` or `aws:SourceOrgPaths`. If a key is absent, the statement
+   * matches nothing (IAM fails closed), and `sourceAccounts` still admits the accounts listed there: keep the accounts
+   * you already know in `sourceAccounts` until a delivery from an unlisted account has been seen in the bucket.
+   *
+   * Requires `organizationId`.
+   *
+   * @default false
+   */
+  readonly organizationSyncs?: boolean;
+
+  /**
+   * Narrow `organizationSyncs` to accounts under these AWS Organizations entity paths (`aws:SourceOrgPaths`, any of
+   * them, `ForAnyValue:StringLike`).
+   *
+   * Each path is `<organizationId>/r-<root>/` followed by zero or more `ou-<root>-<ou>/`, optionally ending in `*`
+   * for the OU and all of its children (for example `o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*`); it must start with
+   * `organizationId`. 1 to 20 paths. As unverified as `organizationSyncs` (see there).
+   *
+   * @default - every account of the organization
+   */
+  readonly sourceOrganizationPaths?: string[];
 
   /**
    * Key prefix the resource data syncs write under (their `BucketPrefix`).
@@ -115,7 +149,8 @@ export interface InventoryBucketProps {
  * Its bucket policy lets `ssm.amazonaws.com` check the bucket ACL and put objects under
  * `<prefix>/*\/accountid=<account>/*` for each source account, with the confused-deputy conditions
  * (`aws:SourceAccount`, `aws:SourceArn`) and, with a KMS key, the required SSE-KMS headers. With an `organizationId`
- * it also admits every account of the organization.
+ * it also admits every account of the organization: syncs created through the API with organization sharing and, with
+ * `organizationSyncs`, CloudFormation-created syncs, each only into its own partition.
  *
  * @example
  * // The central account: inventory of two accounts under `inventory/`.
@@ -145,6 +180,15 @@ export class InventoryBucket extends Construct {
   /** Organizations id whose accounts may deliver, if any. */
   public readonly organizationId?: string;
 
+  /**
+   * Whether the syncs of every account of `organizationId` (or of `sourceOrganizationPaths`) are admitted, each into
+   * its own partition (`organizationSyncs`).
+   */
+  public readonly organizationSyncs: boolean;
+
+  /** Organizations entity paths that narrow `organizationSyncs`, if any. */
+  public readonly sourceOrganizationPaths?: string[];
+
   /** Accounts that may deliver by account id (empty when only `organizationId` was given). */
   public readonly sourceAccounts: string[];
 
@@ -159,6 +203,8 @@ export class InventoryBucket extends Construct {
     const stack = Stack.of(this);
     checkInventoryPrefix(this, 'bucketPrefix', props.bucketPrefix);
     checkOrganizationId(this, props.organizationId);
+    const organizationSyncs = checkOrganizationSyncs(this, props.organizationSyncs, props.organizationId);
+    const paths = checkSourceOrganizationPaths(this, props.sourceOrganizationPaths, organizationSyncs, props.organizationId);
     const sourceAccounts = resolveSourceAccounts(this, props.sourceAccounts, props.organizationId, stack.account);
     const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
     checkWholeDays(this, 'noncurrentVersionExpiration', noncurrentVersionExpiration, 1, 3650);
@@ -181,8 +227,11 @@ export class InventoryBucket extends Construct {
     this.encryptionKey = props.encryptionKey;
     this.organizationId = props.organizationId;
     this.sourceAccounts = sourceAccounts;
+    this.organizationSyncs = organizationSyncs;
+    this.sourceOrganizationPaths = paths;
 
     this.addDeliveryStatements(bucket, sourceAccounts, props.organizationId, props.encryptionKey);
+    if (organizationSyncs) this.addOrganizationSyncStatement(bucket, props.organizationId!, paths, props.encryptionKey);
     if (props.encryptionKey) this.addKeyStatements(props.encryptionKey, sourceAccounts, props.organizationId);
     acknowledgeInventoryBucketFindings(bucket, { kms: props.encryptionKey !== undefined });
   }
@@ -333,6 +382,45 @@ export class InventoryBucket extends Construct {
     }
   }
 
+  /**
+   * The delivery of CloudFormation-created syncs of any account of the organization, each into its own partition.
+   *
+   * - `${aws:SourceAccount}` in `Resource`: "Global condition context keys can be used as variables", in resource
+   *   policies, in the resource part of the ARN, and "You can use any single-valued condition key as a variable";
+   *   `aws:SourceAccount` is single-valued. A variable with no value makes the resource match nothing.
+   *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+   * - `aws:SourceOrgID` / `aws:SourceOrgPaths` (multivalued, hence `ForAnyValue:StringLike`): present "only when the
+   *   call to your resource is being made directly by an AWS service principal on behalf of a resource owned by an
+   *   account which is a member of an organization"; "not all service integrations require the use of this global
+   *   condition key". https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+   * - Unverified: that Systems Manager passes `aws:SourceOrgID`/`aws:SourceOrgPaths` on resource data sync deliveries
+   *   (the policies its guide shows for per-account syncs use only `aws:SourceAccount`/`aws:SourceArn`, and the
+   *   Organizations variant relies on the `OrgId` object tag,
+   *   https://docs.aws.amazon.com/systems-manager/latest/userguide/inventory-create-resource-data-sync.html), and
+   *   that S3 substitutes `${aws:SourceAccount}` for a service principal (the IAM guide's examples use principal
+   *   keys). Both fail closed: a missing key denies the delivery, it never widens it.
+   */
+  private addOrganizationSyncStatement(bucket: s3.IBucket, organizationId: string, paths: string[] | undefined, key: kms.IKey | undefined): void {
+    const keyPrefix = this.bucketPrefix === undefined ? '' : `${this.bucketPrefix}/`;
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SSMBucketDeliveryOrganizationSyncs',
+        principals: [new iam.ServicePrincipal(SSM_SERVICE)],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects(`${keyPrefix}*/accountid=${SOURCE_ACCOUNT_VARIABLE}/*`)],
+        conditions: {
+          StringEquals: {
+            's3:x-amz-acl': 'bucket-owner-full-control',
+            'aws:SourceOrgID': organizationId,
+            ...(key ? { 's3:x-amz-server-side-encryption': 'aws:kms', 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn } : {}),
+          },
+          ...(paths ? { 'ForAnyValue:StringLike': { 'aws:SourceOrgPaths': paths } } : {}),
+          ArnLike: { 'aws:SourceArn': this.resourceDataSyncArns('*') },
+        },
+      }),
+    );
+  }
+
   /** Key-policy statements; `addToResourcePolicy` is a no-op on imported keys (the key owner adds them). */
   private addKeyStatements(key: kms.IKey, accounts: string[], organizationId: string | undefined): void {
     const ssm = new iam.ServicePrincipal(SSM_SERVICE);
@@ -393,6 +481,48 @@ function resolveSourceAccounts(
     }
   }
   return [...new Set(accounts)];
+}
+
+/** The IAM policy variable for the calling account (not a CDK token: `Fn::Join` passes it through unchanged). */
+const SOURCE_ACCOUNT_VARIABLE = '${aws:SourceAccount}';
+
+/** An AWS Organizations entity path down to a root or OU, optionally with a trailing `*` for its children. */
+const ORGANIZATION_PATH_PATTERN = /^o-[a-z0-9]{10,32}\/r-[a-z0-9]{4,32}\/(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}\/)*\*?$/;
+
+function checkOrganizationSyncs(scope: IConstruct, organizationSyncs: boolean | undefined, organizationId: string | undefined): boolean {
+  if (organizationSyncs === true && organizationId === undefined) {
+    fail(scope, '`organizationSyncs` needs `organizationId` (the organization whose accounts may deliver), got: organizationSyncs true without organizationId');
+  }
+  return organizationSyncs === true;
+}
+
+function checkSourceOrganizationPaths(
+  scope: IConstruct,
+  paths: string[] | undefined,
+  organizationSyncs: boolean,
+  organizationId: string | undefined,
+): string[] | undefined {
+  if (paths === undefined) return undefined;
+  if (!organizationSyncs) {
+    fail(scope, '`sourceOrganizationPaths` narrows `organizationSyncs`: set `organizationSyncs: true` (with `organizationId`), got: paths without organizationSyncs');
+  }
+  if (Token.isUnresolved(paths)) return paths;
+  if (paths.length < 1 || paths.length > 20) {
+    fail(scope, `\`sourceOrganizationPaths\` must list 1 to 20 paths (omit it for the whole organization), got: ${paths.length}`);
+  }
+  for (const path of paths) {
+    if (Token.isUnresolved(path)) continue;
+    if (!ORGANIZATION_PATH_PATTERN.test(path)) {
+      fail(
+        scope,
+        `\`sourceOrganizationPaths\` must hold paths like o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ or …/* (${ORGANIZATION_PATH_PATTERN.source}), got: '${path}'`,
+      );
+    }
+    if (organizationId !== undefined && !Token.isUnresolved(organizationId) && !path.startsWith(`${organizationId}/`)) {
+      fail(scope, `\`sourceOrganizationPaths\` must start with organizationId '${organizationId}/', got: '${path}'`);
+    }
+  }
+  return [...new Set(paths)];
 }
 
 function checkOrganizationId(scope: IConstruct, organizationId: string | undefined): void {

@@ -30,7 +30,13 @@ export enum PatchFilterKey {
   PATCH_SET = 'PATCH_SET',
   /** Package priority on apt-based systems, such as `Required` or `Important`. */
   PRIORITY = 'PRIORITY',
-  /** Product, such as `WindowsServer2022` or `AmazonLinux2023`; valid for every operating system. */
+  /**
+   * Product (the release); valid for every operating system, `*` matches every release. Per operating system, e.g.
+   * `AmazonLinux2023` (`AMAZON_LINUX_2023`), `RedhatEnterpriseLinux8` or `RedhatEnterpriseLinux8.10`
+   * (`REDHAT_ENTERPRISE_LINUX`), `Ubuntu22.04` (`UBUNTU`), `WindowsServer2022` (`WINDOWS`). List them with
+   * `aws ssm describe-patch-properties --operating-system <OS> --property PRODUCT`
+   * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribePatchProperties.html).
+   */
   PRODUCT = 'PRODUCT',
   /** Windows product family, such as `Windows` or `Office`. */
   PRODUCT_FAMILY = 'PRODUCT_FAMILY',

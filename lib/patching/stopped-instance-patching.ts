@@ -95,6 +95,8 @@ export interface StoppedInstancePatchingProps {
    * Priority of the task in `maintenanceWindow` (lower runs first). Run it after the window's install task, so the
    * instances it starts are not also patched by that task.
    *
+   * A whole number of 0 or more.
+   *
    * @default 11
    */
   readonly taskPriority?: number;

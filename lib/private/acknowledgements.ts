@@ -164,6 +164,11 @@ export const ACKNOWLEDGEMENTS = {
     reason:
       "The notification role's policy belongs to that one role, is created and deleted with it, and only publishes to the topics of the window's Run Command tasks",
   },
+  maintenanceWindowNotificationEncryptedTopic: {
+    ids: ['AwsSolutions-IAM5[Action::kms:GenerateDataKey*]'],
+    reason:
+      "Publishing to an SSE-KMS topic needs a data key from the topic's key; the topic's grantPublish allows the kms:GenerateDataKey* family on that one key only",
+  },
   maintenanceWindowAnyCommand: {
     ids: ['AwsSolutions-IAM5[Resource::*]'],
     reason:
@@ -534,6 +539,11 @@ export function acknowledgeNotificationRoleFindings(role: IConstruct): void {
   acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowNotificationRoleInlinePolicy);
 }
 
+/** Acknowledges the key grant of a notification role the library creates that publishes to an encrypted topic. */
+export function acknowledgeNotificationRoleEncryptedTopic(role: IConstruct): void {
+  acknowledge(role, ACKNOWLEDGEMENTS.maintenanceWindowNotificationEncryptedTopic);
+}
+
 /**
  * Acknowledges one wildcard resource of a maintenance window service role the library creates. For
  * `automationVersions`, `resolvedResource` is the resolved automation-definition ARN the finding names.
@@ -738,4 +748,20 @@ export function acknowledgeInstanceProfileRemediationFindings(role: IConstruct):
 export function acknowledgeConfigDeliveryObjects(role: IConstruct, objects: unknown): void {
   const ack = ACKNOWLEDGEMENTS.configDeliveryObjects;
   acknowledge(role, { ids: ack.ids.map((id) => id.replace('<OBJECTS>', flattenReference(objects))), reason: ack.reason });
+}
+
+/*
+ * Fleet (lib/fleet/) and alert forwarding (lib/private/alert-bus-target.ts).
+ */
+const FLEET_ACKNOWLEDGEMENTS = {
+  alertForwardingInlinePolicy: {
+    ids: nag('IAMNoInlinePolicy'),
+    reason: "The forwarding role's policy belongs to that one role and grants only events:PutEvents on the fleet's alert bus",
+  },
+} satisfies Record<string, Acknowledgement>;
+Object.assign(ACKNOWLEDGEMENTS, FLEET_ACKNOWLEDGEMENTS);
+
+/** Acknowledges the inline policy of the role EventBridge uses to forward alerts to the alert bus. */
+export function acknowledgeAlertForwardingRoleFindings(role: IConstruct): void {
+  acknowledge(role, FLEET_ACKNOWLEDGEMENTS.alertForwardingInlinePolicy);
 }

@@ -1,6 +1,7 @@
 import { Annotations, CfnResource, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { IConstruct } from 'constructs';
+import { isStackSetTemplate } from './stack-set-template-marker';
 import { fail } from './validate';
 
 /*
@@ -170,11 +171,17 @@ function deployingStack(stack: Stack): Stack {
   return s;
 }
 
-function envOf(stack: Stack): { key: string; agnostic: boolean } {
+function envOf(stack: Stack): { key: string; label: string; agnostic: boolean } {
+  // Each stack instance of a StackSet template deploys it alone into its account and Region: counted on its own.
+  if (isStackSetTemplate(stack)) {
+    const path = stack.node.path;
+    return { key: `stackset:${path}`, label: `each account/Region of the StackSet template ${path}`, agnostic: false };
+  }
   const account = Token.isUnresolved(stack.account) ? undefined : stack.account;
   const region = Token.isUnresolved(stack.region) ? undefined : stack.region;
-  if (account && region) return { key: `${account}/${region}`, agnostic: false };
-  return { key: `${account ?? '(account unknown at synth)'}/${region ?? '(Region unknown at synth)'}`, agnostic: true };
+  if (account && region) return { key: `${account}/${region}`, label: `account/Region ${account}/${region}`, agnostic: false };
+  const key = `${account ?? '(account unknown at synth)'}/${region ?? '(Region unknown at synth)'}`;
+  return { key, label: `account/Region ${key}`, agnostic: true };
 }
 
 /** Every counted resource of the App, grouped by the account and Region its stack deploys to. */
@@ -186,7 +193,7 @@ function countApp(root: IConstruct): Map<string, EnvGroup> {
     const env = envOf(stack);
     let group = groups.get(env.key);
     if (!group) {
-      group = { label: env.key, agnostic: env.agnostic, byType: new Map() };
+      group = { label: env.label, agnostic: env.agnostic, byType: new Map() };
       groups.set(env.key, group);
     }
     const list = group.byType.get(c.cfnResourceType) ?? [];
@@ -201,8 +208,8 @@ function checkQuotas(stack: Stack, limits: Limits): void {
   if (!group) return;
   const of = (type: string): Counted[] => group.byType.get(type) ?? [];
   const where = group.agnostic
-    ? `in account/Region ${group.label} (stacks without an explicit account and Region are counted together: they may all deploy to one)`
-    : `in account/Region ${group.label}`;
+    ? `in ${group.label} (stacks without an explicit account and Region are counted together: they may all deploy to one)`
+    : `in ${group.label}`;
 
   accountWide(stack, 'maintenanceWindows', of(ssm.CfnMaintenanceWindow.CFN_RESOURCE_TYPE_NAME), limits, where);
   accountWide(stack, 'patchBaselines', of(ssm.CfnPatchBaseline.CFN_RESOURCE_TYPE_NAME), limits, where);

@@ -4,7 +4,8 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ActivationJanitor, ActivationJanitorProps, HybridActivationApi } from '../../lib';
+import { Construct } from 'constructs';
+import { ActivationJanitor, ActivationJanitorProps, HybridActivationApi, type IHybridActivationApi } from '../../lib';
 import { allFindings, testApp } from '../support/gates';
 import { resourceOf } from '../support/template';
 
@@ -180,6 +181,17 @@ test.each([
 ])('ActivationJanitor: an API from attributes refuses the marker tag value %j, as the API itself does', (value, message) => {
   expect(() => api(value)).toThrow(message);
   expect(() => new HybridActivationApi(new Stack(testApp(), 'Other'), 'Api', { markerTagValue: value })).toThrow(/`markerTagValue`/);
+});
+
+test.each([
+  ['', /^`markerTagValue` must be 1 to 256 characters long, got: '' \(at TestStack\/Janitor\)$/],
+  ['bad#value', /^`markerTagValue` tag values may contain only letters, numbers, spaces and _ \. : \/ = \+ - @, got: 'bad#value' for key 'hybrid-fleet:activation-api' \(at TestStack\/Janitor\)$/],
+])('ActivationJanitor: refuses the marker tag value %j of an API implemented outside this library', (value, message) => {
+  // Plain JavaScript (or any class implementing the interface) reaches the janitor without the library's checks.
+  class OwnApi extends Construct implements IHybridActivationApi {
+    public readonly markerTagValue = value;
+  }
+  expect(() => new ActivationJanitor(stack, 'Janitor', { api: new OwnApi(stack, 'OwnApi') })).toThrow(message);
 });
 
 test('ActivationJanitor: takes the API of the same app and cleans up after its marker', () => {

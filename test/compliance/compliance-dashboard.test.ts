@@ -141,3 +141,84 @@ describe('gates', () => {
     expect(allFindings(app)).toEqual([]);
   });
 });
+
+describe('sources (central dashboard over members, read through OAM)', () => {
+  const SOURCES = [
+    { account: '444455556666', region: 'eu-west-1' },
+    { account: '777788889999', region: 'eu-west-1' },
+    { account: '444455556666', region: 'us-east-1' },
+  ];
+
+  beforeEach(() => {
+    app = testApp();
+    stack = new Stack(app, 'Central', { env: { account: '111122223333', region: 'eu-west-1' } });
+  });
+
+  test('metrics off: no function; alarms are MAX/MIN over the sources in this Region, each metric read in its account', () => {
+    const { dashboard, template } = build({ metrics: false, sources: SOURCES });
+    expect(dashboard.handler).toBeUndefined();
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+    expect(alarms).toHaveLength(3);
+    const critical = alarms.find((a) => a.Properties.Threshold === 0).Properties;
+    expect(critical.MetricName).toBeUndefined();
+    const expression = critical.Metrics.find((m: any) => m.Expression);
+    expect(expression.Expression).toBe('MAX([m0, m1])');
+    expect(critical.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.AccountId, m.MetricStat.Metric.Dimensions])).toEqual([
+      ['444455556666', [{ Name: 'Severity', Value: 'CRITICAL' }]],
+      ['777788889999', [{ Name: 'Severity', Value: 'CRITICAL' }]],
+    ]);
+    const scan = alarms.find((a) => a.Properties.TreatMissingData === 'breaching').Properties;
+    expect(scan.Metrics.find((m: any) => m.Expression).Expression).toBe('MIN([FILL(m0, 0), FILL(m1, 0)])');
+  });
+
+  test('the widgets show every source, other Regions included, labelled account and Region', () => {
+    const { template } = build({ metrics: false, sources: SOURCES });
+    const body = dashboardBody(template);
+    const titles = body.widgets.map((w: any) => w.properties.title);
+    expect(titles).toEqual(['Compliant % per source', 'Alarms', 'Compliance % per source', 'enforce-mode compliance % per source', 'Critical nodes per source', 'Nodes offline per source']);
+    const graph = body.widgets.find((w: any) => w.properties.title === 'Compliance % per source').properties;
+    expect(graph.metrics.map((m: any) => [m[0], m[1], m[2].label, m[2].accountId, m[2].region])).toEqual([
+      ['HybridFleet/Compliance', 'CompliancePercent', '444455556666 eu-west-1', '444455556666', 'eu-west-1'],
+      ['HybridFleet/Compliance', 'CompliancePercent', '777788889999 eu-west-1', '777788889999', 'eu-west-1'],
+      ['HybridFleet/Compliance', 'CompliancePercent', '444455556666 us-east-1', '444455556666', 'us-east-1'],
+    ]);
+  });
+
+  test('metrics on: this account is a source too, with its own function and worst-node table', () => {
+    const { dashboard, template } = build({ sources: [SOURCES[0], { account: '111122223333', region: 'eu-west-1' }] });
+    expect(dashboard.handler).toBeDefined();
+    const critical = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[]).find((a) => a.Properties.Threshold === 0).Properties;
+    // The central's own source is the local metric (no AccountId), listed once.
+    expect(critical.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.AccountId)).toEqual([undefined, '444455556666']);
+    const body = dashboardBody(template);
+    expect(body.widgets.at(-1).type).toBe('log');
+    expect(body.widgets[2].properties.metrics.map((m: any) => m.at(-1).label)).toEqual(['111122223333 eu-west-1', '444455556666 eu-west-1']);
+  });
+
+  test('a stack without an explicit Region cannot tell which sources its alarms may read', () => {
+    const agnostic = new Stack(app, 'Agnostic');
+    expect(() => new ComplianceDashboard(agnostic, 'Risk', { metrics: false, sources: SOURCES })).toThrow(
+      "`sources` must include an account in this stack's Region, which the alarms watch (CloudWatch alarms read only their own Region's metrics), got: a stack without an explicit Region (give it env.region) (at Agnostic/Risk)",
+    );
+  });
+
+  test.each<[string, ComplianceDashboardProps, string]>([
+    ['metrics off, no sources', { metrics: false }, '`metrics` is off and no `sources` are given: the dashboard would show nothing, got: metrics false'],
+    ['empty sources', { sources: [] }, '`sources` must list at least one account and Region (omit it for this account only), got: []'],
+    ['bad account', { sources: [{ account: '4444', region: 'eu-west-1' }] }, "`sources[0].account` must be a 12-digit account id, got: '4444'"],
+    ['bad region', { sources: [{ account: '444455556666', region: 'Ireland' }] }, "`sources[0].region` must be a Region code such as eu-west-1, got: 'Ireland'"],
+    ['none in this Region', { metrics: false, sources: [SOURCES[2]] },
+      "`sources` must include an account in this stack's Region, which the alarms watch (CloudWatch alarms read only their own Region's metrics), got: no source in eu-west-1"],
+    ['twice', { sources: [SOURCES[0], SOURCES[0]] }, '`sources` must not list an account and Region twice, got: 444455556666 eu-west-1 twice'],
+    ['too many in this Region', { metrics: false, sources: Array.from({ length: 11 }, (_, i) => ({ account: `4444555566${String(i).padStart(2, '0')}`, region: 'eu-west-1' })) },
+      "`sources` in this stack's Region must be at most 10 (each alarm reads one metric per source), got: 11; split them over several dashboards"],
+  ])('rejects %s', (_, props, message) => {
+    expect(() => new ComplianceDashboard(stack, 'Risk', props)).toThrow(`${message} (at Central/Risk)`);
+  });
+
+  test('passes every gate as a central dashboard', () => {
+    build({ metrics: false, sources: SOURCES, alarmTopic: new sns.Topic(stack, 'Topic', { enforceSSL: true, masterKey: customerKey(stack) }) });
+    expect(allFindings(app)).toEqual([]);
+  });
+});

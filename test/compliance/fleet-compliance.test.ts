@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
@@ -386,4 +387,41 @@ test('FleetCompliance passes every gate, with every rule, a created recorder, re
   const env = new Stack(app, 'WithEnv', { env: { account: '111122223333', region: 'eu-west-1' } });
   new FleetCompliance(env, 'Compliance', { recorder: ConfigRecorderChoice.existing(), remediateFromEvents: true, instanceProfileCoverage: true });
   expect(allFindings(app)).toEqual([]);
+});
+
+describe('alert bus', () => {
+  const BUS_ARN = 'arn:aws:events:eu-west-1:111122223333:event-bus/hybrid-fleet-alerts';
+
+  test('the non-compliance rules also send the raw events to the bus, with a role that may only PutEvents on it', () => {
+    const alertBus = events.EventBus.fromEventBusArn(stack, 'Bus', BUS_ARN);
+    const compliance = define({ alertBus });
+    const template = Template.fromStack(stack);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as any[];
+    expect(rules).toHaveLength(2);
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] } } });
+    expect(Object.keys(roles)).toHaveLength(1);
+    const [roleId] = Object.keys(roles);
+    for (const rule of rules) {
+      const targets = rule.Properties.Targets;
+      expect(targets).toHaveLength(2);
+      expect(targets[0].Arn).toEqual(stack.resolve(compliance.topic!.topicArn));
+      // Raw: no input transformer on the bus target.
+      expect(targets[1]).toEqual({ Arn: BUS_ARN, Id: 'Target1', RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+    }
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })) as any[];
+    expect(policies.map((p) => p.Properties.PolicyDocument.Statement)).toEqual([[{ Effect: 'Allow', Action: 'events:PutEvents', Resource: BUS_ARN }]]);
+  });
+
+  test('with notifications off, the rules exist for the bus alone', () => {
+    define({ notifications: false, alertBus: events.EventBus.fromEventBusArn(stack, 'Bus', BUS_ARN) });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.allResourcesProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ Arn: BUS_ARN })] });
+    template.resourceCountIs('AWS::Events::Rule', 2);
+  });
+
+  test('passes every gate with an alert bus', () => {
+    define({ alertBus: events.EventBus.fromEventBusArn(stack, 'Bus', BUS_ARN) });
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -331,4 +332,27 @@ test('both documents stay under the 64 KB Systems Manager document size limit (t
 test('the document skeleton files are plain JSON in documents/installer', () => {
   const dir = path.dirname(LINUX_SCRIPT);
   expect(fs.readdirSync(dir).sort()).toEqual(['distributor-package-steps.json', 'install-agent.ps1', 'install-agent.sh', 'parameters.json', 's3-package-steps.json']);
+});
+
+describe('alert bus', () => {
+  const BUS_ARN = 'arn:aws:events:us-east-1:111122223333:event-bus/hybrid-fleet-alerts';
+
+  test('failed runs also go, raw, to the alert bus through a role that may only PutEvents on it; finished runs do not', () => {
+    const { installer, template } = build({ alertBus: events.EventBus.fromEventBusArn(stack, 'Bus', BUS_ARN) });
+    const failed = template.toJSON().Resources[stack.getLogicalId(installer.failedRunsRule.node.defaultChild as never)];
+    const finished = template.toJSON().Resources[stack.getLogicalId(installer.finishedRunsRule.node.defaultChild as never)];
+    const roleId = stack.getLogicalId(installer.node.findChild('AlertBusRole').node.defaultChild as never);
+    expect(failed.Properties.Targets).toEqual([{ Arn: BUS_ARN, Id: 'Target0', RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] } }]);
+    expect(finished.Properties.Targets).toBeUndefined();
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'events.amazonaws.com' } })] } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: BUS_ARN }] },
+    });
+  });
+
+  test('passes every gate with an alert bus', () => {
+    build({ alertBus: events.EventBus.fromEventBusArn(stack, 'Bus', BUS_ARN) });
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
 });

@@ -401,6 +401,171 @@ describe('InventoryBucket for an organization', () => {
   });
 });
 
+describe('InventoryBucket organizationSyncs', () => {
+  const anySyncArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:*:*:resource-data-sync/*']] };
+
+  test('off by default: no organization-sync statement, attribute false', () => {
+    const { template, bucket, inventory } = build({ organizationId: ORG, sourceAccounts: [OTHER] });
+    expect(statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')).toBeUndefined();
+    expect(inventory.organizationSyncs).toBe(false);
+    expect(inventory.sourceOrganizationPaths).toBeUndefined();
+  });
+
+  test('one statement: the calling account\'s own partition (policy variable), aws:SourceOrgID, any sync ARN, the ACL', () => {
+    const { template, bucket, inventory } = build({ organizationId: ORG, organizationSyncs: true, bucketPrefix: 'inventory' });
+    expect(sids(template, bucket)).toEqual([
+      'SSMBucketPermissionsCheckOrganization',
+      'SSMDenyForeignPartitions',
+      'SSMBucketDeliveryOrganization',
+      'SSMBucketDeliveryTagging',
+      'SSMBucketDeliveryOrganizationSyncs',
+    ]);
+    expect(statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')).toEqual({
+      Sid: 'SSMBucketDeliveryOrganizationSyncs',
+      Effect: 'Allow',
+      Principal: SSM,
+      Action: 's3:PutObject',
+      Resource: objects(bucket, '/inventory/*/accountid=${aws:SourceAccount}/*'),
+      Condition: {
+        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': ORG },
+        ArnLike: { 'aws:SourceArn': anySyncArn },
+      },
+    });
+    // The ACL check of the organization, and the Deny of nested partitions, stay.
+    expect(statement(template, bucket, 'SSMBucketPermissionsCheckOrganization')).toEqual({
+      Sid: 'SSMBucketPermissionsCheckOrganization',
+      Effect: 'Allow',
+      Principal: SSM,
+      Action: 's3:GetBucketAcl',
+      Resource: arnOf(bucket),
+      Condition: { StringEquals: { 'aws:SourceOrgID': ORG } },
+    });
+    expect(statement(template, bucket, 'SSMDenyForeignPartitions')).toMatchObject({
+      Effect: 'Deny',
+      Resource: [objects(bucket, '/inventory/*/*/accountid=*'), objects(bucket, '/*accountid=*accountid=*')],
+    });
+    expect(inventory.organizationSyncs).toBe(true);
+    expect(inventory.sourceAccounts).toEqual([]);
+  });
+
+  test('the policy variable reaches the template verbatim (no Fn::Sub that would try to resolve it)', () => {
+    const { template } = build({ organizationId: ORG, organizationSyncs: true });
+    const json = JSON.stringify(template.toJSON());
+    expect(json).toContain('/*/accountid=${aws:SourceAccount}/*');
+    expect(json).not.toContain('Fn::Sub');
+  });
+
+  test('policy evaluation: with the variable resolved for account A, the resource never matches B\'s partition', () => {
+    const { template, bucket } = build({ organizationId: ORG, organizationSyncs: true, bucketPrefix: 'inventory' });
+    const A = '111122223333';
+    const B = OTHER;
+    // IAM: substitute the variable from the request context, then `*` matches any run of characters (`/` included).
+    const allows = (sourceAccount: string | undefined, key: string): boolean => {
+      const resource = (statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')!.Resource as { 'Fn::Join': [string, [unknown, string]] })['Fn::Join'][1][1].slice(1);
+      if (sourceAccount === undefined) return false; // a variable with no value matches no resource
+      const glob = resource.split('${aws:SourceAccount}').join(sourceAccount);
+      return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(key);
+    };
+    const denied = (key: string): boolean => {
+      const resources = (statement(template, bucket, 'SSMDenyForeignPartitions')!.Resource as { 'Fn::Join': [string, [unknown, string]] }[])
+        .map((r) => r['Fn::Join'][1][1].slice(1));
+      return resources.some((d) => new RegExp(`^${d.split('*').map((p) => p.replace(/[.]/g, '\\.')).join('.*')}$`).test(key));
+    };
+    const keyOf = (account: string) => `inventory/AWS:Application/accountid=${account}/region=eu-west-1/resourcetype=ManagedInstanceInventory/mi-0123456789abcdef0.json`;
+    expect(allows(A, keyOf(A))).toBe(true);
+    expect(allows(B, keyOf(B))).toBe(true);
+    expect(allows(A, keyOf(B))).toBe(false);
+    expect(allows(B, keyOf(A))).toBe(false);
+    expect(allows(undefined, keyOf(A))).toBe(false);
+    // A prefix trick that nests B's partition under A's: the Allow matches, the Deny refuses it.
+    const intruder = `inventory/AWS:Application/accountid=${B}/region=eu-west-1/x/AWS:Application/accountid=${A}/region=eu-west-1/resourcetype=ManagedInstanceInventory/mi-0123456789abcdef0.json`;
+    expect(allows(A, intruder)).toBe(true);
+    expect(denied(intruder)).toBe(true);
+    expect(denied(keyOf(A))).toBe(false);
+  });
+
+  test('with a key: the SSE-KMS headers, and the organization key statement', () => {
+    const key = customerKey(stack);
+    const { template, bucket } = build({ organizationId: ORG, organizationSyncs: true, encryptionKey: key });
+    const keyArn = arnOf(stack.getLogicalId(key.node.defaultChild as kms.CfnKey));
+    expect(statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')).toEqual({
+      Sid: 'SSMBucketDeliveryOrganizationSyncs',
+      Effect: 'Allow',
+      Principal: SSM,
+      Action: 's3:PutObject',
+      Resource: objects(bucket, '/*/accountid=${aws:SourceAccount}/*'),
+      Condition: {
+        StringEquals: {
+          's3:x-amz-acl': 'bucket-owner-full-control',
+          'aws:SourceOrgID': ORG,
+          's3:x-amz-server-side-encryption': 'aws:kms',
+          's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn,
+        },
+        ArnLike: { 'aws:SourceArn': anySyncArn },
+      },
+    });
+    expect(keyStatements(template).slice(2)).toEqual([
+      {
+        Sid: 'SSMResourceDataSyncGenerateDataKeyOrganization',
+        Effect: 'Allow',
+        Principal: SSM,
+        Action: 'kms:GenerateDataKey',
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceOrgID': ORG } },
+      },
+    ]);
+  });
+
+  test('sourceOrganizationPaths narrow the delivery to those OUs (ForAnyValue:StringLike aws:SourceOrgPaths)', () => {
+    const paths = [`${ORG}/r-ab12/ou-ab12-11111111/*`, `${ORG}/r-ab12/ou-ab12-11111111/ou-ab12-22222222/`];
+    const { template, bucket, inventory } = build({ organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: [...paths, paths[0]] });
+    expect(statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')).toMatchObject({
+      Condition: {
+        'StringEquals': { 'aws:SourceOrgID': ORG },
+        'ForAnyValue:StringLike': { 'aws:SourceOrgPaths': paths },
+        'ArnLike': { 'aws:SourceArn': anySyncArn },
+      },
+    });
+    expect(inventory.sourceOrganizationPaths).toEqual(paths);
+  });
+
+  test('with sourceAccounts too: the per-account statements stay beside the organization one', () => {
+    const { template, bucket } = build({ organizationId: ORG, organizationSyncs: true, sourceAccounts: [OTHER] });
+    expect(statement(template, bucket, 'SSMBucketDelivery')).toMatchObject({ Resource: objects(bucket, `/*/accountid=${OTHER}/*`) });
+    expect(statement(template, bucket, 'SSMBucketDeliveryOrganizationSyncs')).toMatchObject({ Resource: objects(bucket, '/*/accountid=${aws:SourceAccount}/*') });
+  });
+
+  test.each<[string, InventoryBucketProps, RegExp]>([
+    ['organizationSyncs without organizationId', { organizationSyncs: true }, /^`organizationSyncs` needs `organizationId` \(the organization whose accounts may deliver\), got: organizationSyncs true without organizationId \(at Central\/Inventory\)$/],
+    ['paths without organizationSyncs', { organizationId: ORG, sourceOrganizationPaths: [`${ORG}/r-ab12/*`] }, /^`sourceOrganizationPaths` narrows `organizationSyncs`: set `organizationSyncs: true`/],
+    ['no paths', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: [] }, /^`sourceOrganizationPaths` must list 1 to 20 paths \(omit it for the whole organization\), got: 0/],
+    ['21 paths', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: Array.from({ length: 21 }, (_, i) => `${ORG}/r-ab12/ou-ab12-${String(i).padStart(8, '0')}/`) }, /got: 21/],
+    ['an OU id alone', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: ['ou-ab12-11111111'] }, /^`sourceOrganizationPaths` must hold paths like o-a1b2c3d4e5\/r-ab12\/ou-ab12-11111111\/ or …\/\* .*got: 'ou-ab12-11111111'/],
+    ['a path without its trailing /', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: [`${ORG}/r-ab12/ou-ab12-11111111`] }, /must hold paths like .*got: 'o-abcdefghij\/r-ab12\/ou-ab12-11111111'/],
+    ['a wildcard inside a path', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: [`${ORG}/*/ou-ab12-11111111/`] }, /must hold paths like/],
+    ['another organization\'s path', { organizationId: ORG, organizationSyncs: true, sourceOrganizationPaths: ['o-zzzzzzzzzz/r-ab12/*'] }, /^`sourceOrganizationPaths` must start with organizationId 'o-abcdefghij\/', got: 'o-zzzzzzzzzz\/r-ab12\/\*'/],
+  ])('rejects %s', (_, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('tokens are not validated', () => {
+    const token = Lazy.string({ produce: () => 'x' });
+    expect(() => build({ organizationId: token, organizationSyncs: true, sourceOrganizationPaths: [token] })).not.toThrow();
+  });
+
+  test('passes every gate', () => {
+    build({
+      organizationId: ORG,
+      organizationSyncs: true,
+      sourceOrganizationPaths: [`${ORG}/r-ab12/ou-ab12-11111111/*`],
+      sourceAccounts: [OTHER],
+      bucketPrefix: 'inventory',
+      encryptionKey: customerKey(stack),
+    });
+    expect(allFindings(stack.node.root as never)).toEqual([]);
+  });
+});
+
 describe('InventoryBucket options', () => {
   test('an existing access-log bucket: no log bucket is created and the logs go there', () => {
     const logs = s3.Bucket.fromBucketName(stack, 'Logs', 'central-access-logs');

@@ -6,6 +6,7 @@ import {
   metricCount,
   OTHER,
   readFleet,
+  REPEATED_TOKEN_ERROR,
   typeCompliance,
   UNTAGGED,
   worstNodes,
@@ -135,6 +136,16 @@ describe('readFleet', () => {
     expect(result.errors[0].stack).toBeUndefined();
     expect(port.calls.filter((c) => c === 'tags')).toEqual([]);
     expect(backoffMs(10)).toBe(16_000);
+  });
+
+  test('a NextToken SSM returns twice ends the listing as a RepeatedNextToken error instead of looping', async () => {
+    const port = fakePort(nodes, summaries, tags);
+    const list = port.listSummaries;
+    port.listSummaries = async (t) => ({ ...(await list(t)), nextToken: 'again' });
+    const result = await readFleet(port, CONFIG);
+    expect(result).toMatchObject({ complete: false, timedOut: false, errors: [{ action: 'ListResourceComplianceSummaries', id: '*', errorName: REPEATED_TOKEN_ERROR }] });
+    expect(port.calls).toEqual(['nodes', 'nodes', 'summaries', 'summaries']);
+    expect(REPEATED_TOKEN_ERROR).toBe('RepeatedNextToken');
   });
 
   test('an error that is not an SDK error keeps its stack for the log', async () => {

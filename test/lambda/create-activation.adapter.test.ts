@@ -422,6 +422,16 @@ describe('create-activation adapter logging', () => {
     expect(String(failed?.errorStack)).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'ActivationId'\)\n\s+at /);
   });
 
+  test('a NextToken SSM returns twice ends the listing: a logged 500 (ListingIncomplete), not a loop until the deadline', async () => {
+    const { mock, ssm } = loaded;
+    mock.on(ssm.DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [], NextToken: 'same-token' });
+    const response = await loaded.handler(postActivation({ name: 'web-01' }), context());
+    expect(response.statusCode).toBe(500);
+    expect(mock).toHaveReceivedCommandTimes(ssm.DescribeInstanceInformationCommand, 2);
+    expect(mock).toHaveReceivedCommandTimes(ssm.CreateActivationCommand, 0);
+    expect(parsedLines()).toEqual([expect.objectContaining({ level: 'ERROR', outcome: 'error', status: 500, errorName: 'ListingIncomplete' })]);
+  });
+
   test('logs the deregistered nodes, and the conflicting node of a 409', async () => {
     const { mock, ssm } = loaded;
     mock.on(ssm.DeregisterManagedInstanceCommand).resolves({});

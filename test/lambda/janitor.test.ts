@@ -1,6 +1,7 @@
 import {
   ABORT_ERROR,
   LISTING_RESTARTS,
+  REPEATED_TOKEN_ERROR,
   runJanitor,
   selectActivations,
   selectNodes,
@@ -381,6 +382,20 @@ describe('runJanitor pagination', () => {
       `deregister:${mi(3)}`, `deregister:${mi(5)}`, `deregister:${mi(4)}`,
     ]);
     expect(summary).toMatchObject({ nodesDeregistered: [mi(3), mi(5), mi(4)], nodesSkippedByCap: [mi(1)], errors: [] });
+  });
+
+  test('a NextToken SSM returns twice ends the step with one RepeatedNextToken error instead of looping; the node step still runs', async () => {
+    const port = new FakePort([spent('s1'), live('l1'), live('l2')], [node(mi(1), 48 * HOUR)], {}, 2);
+    const describe = port.describeActivations.bind(port);
+    // Every page points at position 2 again.
+    port.describeActivations = async (token) => ({ ...(await describe(token)), nextToken: '2' });
+    const { summary } = await runJanitor(port, CONFIG, NOW);
+    expect(port.calls).toEqual(['activations', 'delete:s1', 'activations@2', 'nodes', `deregister:${mi(1)}`]);
+    expect(summary).toMatchObject({
+      activationsDeleted: ['s1'],
+      errors: [{ id: WHOLE_STEP, action: 'DescribeActivations', errorName: REPEATED_TOKEN_ERROR }],
+    });
+    expect(REPEATED_TOKEN_ERROR).toBe('RepeatedNextToken');
   });
 });
 

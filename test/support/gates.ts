@@ -4,6 +4,7 @@ import { App, AppProps, IPolicyValidationPluginBeta1, Validations } from 'aws-cd
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { ControlTowerGuard } from './control-tower-guard';
+import { stackSetTemplateSchemaValidation, WithStackSetTemplates } from './stack-set-templates';
 
 /*
  * The quality gates every construct test App and the example app go through:
@@ -94,7 +95,8 @@ const guarded = new WeakSet<App>();
 export function synthFindings(app: App, guard: () => IPolicyValidationPluginBeta1 = controlTowerGuard): Finding[] {
   // Tracked here rather than read back from `app.policyValidationBeta1`, whose getter prints a deprecation warning.
   if (!guarded.has(app)) {
-    Validations.of(app).addPlugins(guard());
+    // StackSet templates are file assets, not stacks: the plugins get them too (see stack-set-templates.ts).
+    Validations.of(app).addPlugins(new WithStackSetTemplates(guard()), stackSetTemplateSchemaValidation());
     guarded.add(app);
   }
   const assembly = app.synth({ force: true });

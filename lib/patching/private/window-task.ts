@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { checkDescription, checkName } from './maintenance-window-checks';
+import { acknowledgeNotificationRoleEncryptedTopic } from '../../private/acknowledgements';
 import { checkDurationRange, checkLength, checkRateControl, fail, SSM_DOCUMENT_ARN_PATTERN, SSM_NAME_PATTERN } from '../../private/validate';
 import type { MaintenanceWindow } from '../maintenance-window';
 import type { MaintenanceWindowTarget } from '../maintenance-window-target';
@@ -209,6 +210,7 @@ export function addRunCommandTask(
   if (options.notificationTopic) {
     notificationRole = options.notificationRole ?? roles.ensureNotificationRole();
     options.notificationTopic.grantPublish(notificationRole);
+    if (!options.notificationRole && options.notificationTopic.masterKey) acknowledgeNotificationRoleEncryptedTopic(notificationRole);
     roles.grantPassRole(notificationRole);
   }
   const cloudWatchEnabled = options.cloudWatchOutputEnabled ?? options.cloudWatchLogGroup !== undefined;
