@@ -104,7 +104,9 @@ export function architecture(app: App): Architecture {
   const nodes: StackNode[] = [];
   const templates = new Map<string, Template>();
   for (const stack of all) {
-    const template = assembly.getStackArtifact(stack.artifactId).template as Template;
+    // A stack defined inside another (a StackSet's template) is written to the assembly but is no stack artifact.
+    const artifact = assembly.stacks.find((a) => a.hierarchicalId === stack.artifactId || a.id === stack.artifactId);
+    const template = (artifact?.template ?? JSON.parse(readFileSync(path.join(assembly.directory, stack.templateFile), 'utf8'))) as Template;
     templates.set(stack.node.path, template);
     const nested = Stack.isStack(stack.node.scope);
     nodes.push({
@@ -129,19 +131,19 @@ export function architecture(app: App): Architecture {
     for (const sync of resourcesOf(template, 'AWS::SSM::ResourceDataSync')) {
       const bucket = literal(sync.Properties?.S3Destination?.BucketName, env, template);
       const target = bucket && find('AWS::S3::Bucket', (p, other) => literal(p.BucketName, other, templates.get(other.id)!) === bucket);
-      if (target) flows.push({ from: node.id, to: target.id, label: 'inventory sync' });
+      if (target) flows.push({ from: node.id, to: target.id, label: 'inventory' });
     }
     for (const rule of resourcesOf(template, 'AWS::Events::Rule')) {
       for (const t of rule.Properties?.Targets ?? []) {
         const m = /^arn:aws:events:([^:]+):(\d{12}):event-bus\/(.+)$/.exec(literal(t.Arn, env, template) ?? '');
         const target = m && find('AWS::Events::EventBus', (p, other) => other.region === m[1] && other.account === m[2] && literal(p.Name, other, templates.get(other.id)!) === m[3]);
-        if (target) flows.push({ from: node.id, to: target.id, label: 'alerts (EventBridge)' });
+        if (target) flows.push({ from: node.id, to: target.id, label: 'alerts' });
       }
     }
     for (const link of resourcesOf(template, 'AWS::Oam::Link')) {
       const m = /^arn:aws:oam:([^:]+):(\d{12}):sink\//.exec(literal(link.Properties?.SinkIdentifier, env, template) ?? '');
       const target = m && find('AWS::Oam::Sink', (_p, other) => other.region === m[1] && other.account === m[2]);
-      if (target) flows.push({ from: node.id, to: target.id, label: 'metrics (OAM link)' });
+      if (target) flows.push({ from: node.id, to: target.id, label: 'metrics (OAM)' });
     }
     const templateStacks = nodes.filter((n) => !n.account && n.id.startsWith(`${node.id}/`));
     for (const set of resourcesOf(template, 'AWS::CloudFormation::StackSet')) {
@@ -166,7 +168,14 @@ export function architecture(app: App): Architecture {
       }
     }
   }
-  return { stacks: [...placed, ...stackSetNodes], flows };
+  // One arrow per source and target, naming every kind of flow between them once.
+  const merged: Flow[] = [];
+  for (const f of flows) {
+    const same = merged.findIndex((m) => m.from === f.from && m.to === f.to);
+    if (same < 0) merged.push(f);
+    else if (!merged[same].label.split(' + ').includes(f.label)) merged[same] = { ...merged[same], label: `${merged[same].label} + ${f.label}` };
+  }
+  return { stacks: [...placed, ...stackSetNodes], flows: merged };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -291,20 +300,26 @@ export function renderArchitectureSvg(arch: Architecture = architecture(buildExa
   const count = new Map<string, number>();
   for (const f of arch.flows) count.set(f.to, (count.get(f.to) ?? 0) + 1);
   // Ends taken left to right in the order of the sources, so that arrows into one box do not cross.
+  const labels: string[] = [];
   const bySource = [...arch.flows].sort((f, g) => boxes.get(f.from)!.x - boxes.get(g.from)!.x);
+  const starts = new Map<string, number>();
+  const outgoing = new Map<string, number>();
+  for (const f of arch.flows) outgoing.set(f.from, (outgoing.get(f.from) ?? 0) + 1);
   for (const f of bySource) {
     const a = boxes.get(f.from)!;
     const b = boxes.get(f.to)!;
     const k = ends.get(f.to) ?? 0;
     ends.set(f.to, k + 1);
+    const j = starts.get(f.from) ?? 0;
+    starts.set(f.from, j + 1);
     const down = b.y > a.y + a.h;
-    const x1 = a.x + a.w / 2;
+    const x1 = a.x + (a.w * (j + 1)) / (outgoing.get(f.from)! + 1);
     const y1 = down ? a.y + a.h : a.y;
     const x2 = b.x + (b.w * (k + 1)) / (count.get(f.to)! + 1);
     const y2 = down ? b.y : b.y + b.h;
     const bend = (y2 - y1) / 2;
     parts.push(`<path d="M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}" class="flow" marker-end="url(#arrow)"/>`);
-    parts.push(text(x1 + 4, y1 + (down ? 14 : -6), f.label, 'flow-label'));
+    labels.push(text(x1 + 4, y1 + (down ? 14 + 12 * j : -6 - 12 * j), f.label, 'flow-label'));
   }
 
   return [
@@ -319,6 +334,7 @@ export function renderArchitectureSvg(arch: Architecture = architecture(buildExa
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     text(16, 30, 'Example app (bin/example.ts): accounts, Regions, stacks and the library\'s constructs; arrows from the synthesized templates', 'title'),
     ...parts,
+    ...labels,
     '</svg>',
     '',
   ].join('\n');

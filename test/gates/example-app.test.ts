@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { App, Aws, CfnMapping, Fn, Stack } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -6,7 +7,7 @@ import * as oam from 'aws-cdk-lib/aws-oam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { BOOT_SITE, buildExampleApp, CENTRAL, FLEET_REGIONS, InventoryMemberStack, MEMBER_ACCOUNTS, memberStackId } from '../../bin/example';
+import { BOOT_SITE, buildExampleApp, CENTRAL, CENTRAL_REFERENCE, FleetCentralStack, FLEET_REGIONS, FleetMemberStack, MEMBER_ACCOUNTS, memberStackId, ROLLOUT_OU } from '../../bin/example';
 import { ConfigRecorderChoice, InventoryDataSync } from '../../lib';
 import { architecture, ARCHITECTURE_SVG, renderArchitectureSvg } from '../../scripts/render-architecture';
 import { CDK_JSON_CONTEXT, cdkJsonApp, Finding, nagFindings, synthFindings } from '../support/gates';
@@ -42,13 +43,42 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     synth = synthFindings(app);
   });
 
-  test('a central account, each member account in each Region (the boot site being one), and the private fleet', () => {
-    expect(stacks.map((s) => s.stackName)).toEqual(['FleetCentral', ...MEMBER_STACKS, 'HybridFleetExample', 'PrivateFleet']);
+  test('a central account (two Regions), the StackSet rollout, each member account in each Region (the boot site being one), the private fleet', () => {
+    expect(stacks.map((s) => s.stackName)).toEqual(['FleetCentral', 'FleetCentralSink-us-east-1', 'FleetRollout', ...MEMBER_STACKS, 'HybridFleetExample', 'PrivateFleet']);
     expect(stacks.filter((s) => s !== activation).map((s) => `${s.account}/${s.region}`)).toEqual([
-      `${CENTRAL.account}/${CENTRAL.region}`,
+      `${CENTRAL.account}/${CENTRAL.region}`, `${CENTRAL.account}/us-east-1`, `${CENTRAL.account}/${CENTRAL.region}`,
       '444455556666/us-east-1', '777788889999/eu-west-1', '777788889999/us-east-1',
       '777788889999/eu-west-1',
     ]);
+  });
+
+  test('the members know the central account by the values its HybridFleetCentral reference gives', () => {
+    const reference = (stack('FleetCentral') as FleetCentralStack).central.reference();
+    const { observabilitySinkArns, ...plain } = CENTRAL_REFERENCE;
+    // Tokens resolved as CloudFormation would in the aws partition.
+    const literal = (v: any): unknown => (v?.['Fn::Join'] ? v['Fn::Join'][1].map((p: any) => (p?.Ref === 'AWS::Partition' ? 'aws' : p)).join(v['Fn::Join'][0]) : v);
+    const resolved = stack('FleetCentral').resolve({ ...reference, observabilitySinkArns: undefined });
+    expect(Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, literal(v)]))).toEqual(plain);
+    // The sink ARNs are known only after deployment: one per Region, each of a central stack with a sink there.
+    expect(Object.keys(observabilitySinkArns!)).toEqual(FLEET_REGIONS);
+    for (const [region, arn] of Object.entries(observabilitySinkArns!)) {
+      const sinkStack = stacks.find((s) => s.account === CENTRAL.account && s.region === region && Object.keys(Template.fromStack(s).findResources('AWS::Oam::Sink')).length === 1);
+      expect({ region, arn: arn.split(':').slice(3, 5).join(':'), sinkStack: sinkStack?.stackName !== undefined }).toEqual({ region, arn: `${region}:${CENTRAL.account}`, sinkStack: true });
+    }
+  });
+
+  test('the StackSet rolls the member, without the activation API or any asset, out to the OU in both Regions', () => {
+    const rollout = Template.fromStack(stack('FleetRollout'));
+    rollout.hasResourceProperties('AWS::CloudFormation::StackSet', {
+      PermissionModel: 'SERVICE_MANAGED', CallAs: 'DELEGATED_ADMIN', AutoDeployment: Match.objectLike({ Enabled: true }),
+      StackInstancesGroup: [{ DeploymentTargets: { OrganizationalUnitIds: [ROLLOUT_OU] }, Regions: FLEET_REGIONS }],
+    });
+    const template = stack('FleetRollout').node.children.find((c): c is Stack => Stack.isStack(c))!;
+    const member = Template.fromJSON(JSON.parse(readFileSync(path.join(app.synth().directory, template.templateFile), 'utf8')));
+    member.resourceCountIs('AWS::ApiGateway::RestApi', 0);
+    member.resourceCountIs('AWS::Lambda::Function', 0);
+    member.resourceCountIs('AWS::SSM::ResourceDataSync', 1);
+    member.resourceCountIs('AWS::Oam::Link', 1);
   });
 
   test('the stack where machines boot has the environment the variant asks for', () => {
@@ -95,9 +125,12 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
     central.resourceCountIs('AWS::Glue::Table', 14);
     central.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({ Parameters: Match.objectLike({
-        'projection.accountid.values': MEMBER_ACCOUNTS.join(','), 'projection.region.values': FLEET_REGIONS.join(','),
+        'projection.accountid.values': [CENTRAL.account, ...MEMBER_ACCOUNTS].join(','), 'projection.region.values': FLEET_REGIONS.join(','),
       }) }),
     });
+    central.hasResourceProperties('AWS::Events::EventBus', { Name: 'hybrid-fleet-alerts' });
+    central.resourceCountIs('AWS::Oam::Sink', 1);
+    central.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(JSON.stringify(central.findResources('AWS::S3::BucketPolicy'))).toContain('777788889999');
   });
 
@@ -119,6 +152,11 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
 
   test('compliance in every member and the boot site, with exactly one recorder per account and Region', () => {
     const recorders = stacks.filter((s) => Object.keys(Template.fromStack(s).findResources('AWS::Config::ConfigurationRecorder')).length > 0);
+    for (const s of [...MEMBER_STACKS.map(stack), activation]) {
+      // Each member forwards its alerts to the central bus and links its metrics to the sink of its Region.
+      expect({ s: s.stackName, alerts: JSON.stringify(Template.fromStack(s).findResources('AWS::Events::Rule')).includes('event-bus/hybrid-fleet-alerts') }).toEqual({ s: s.stackName, alerts: true });
+      Template.fromStack(s).resourceCountIs('AWS::Oam::Link', 1);
+    }
     expect(recorders.map((s) => s.stackName)).toEqual([memberStackId('444455556666', 'us-east-1'), 'HybridFleetExample']);
     for (const s of [...MEMBER_STACKS.map(stack), activation]) {
       const template = Template.fromStack(s);
@@ -133,8 +171,17 @@ describe.each(VARIANTS)('example app %s', (_name, context) => {
 
   test('the architecture picture: every stack, and the cross-account flows read from the templates', () => {
     const arch = architecture(app);
-    expect(arch.stacks.map((s) => s.title)).toEqual(stacks.map((s) => s.stackName));
-    expect(arch.flows.map((f) => `${f.from} -> ${f.to}: ${f.label}`)).toEqual([...MEMBER_STACKS, 'HybridFleetExample'].map((m) => `${m} -> FleetCentral: inventory sync`));
+    expect(arch.stacks.filter((s) => !s.id.includes('#')).map((s) => s.title)).toEqual(stacks.map((s) => s.stackName));
+    // Each member's link names the sink of its Region; the environment-agnostic boot site looks its sink up by
+    // AWS::Region at deploy time, which the picture cannot resolve (no arrow).
+    const flowsOf = (m: string): string[] => (m === 'HybridFleetExample' && !context.env ? [`${m} -> FleetCentral: inventory + alerts`]
+      : m.endsWith('us-east-1') ? [`${m} -> FleetCentral: inventory + alerts`, `${m} -> FleetCentralSink-us-east-1: metrics (OAM)`]
+        : [`${m} -> FleetCentral: inventory + alerts + metrics (OAM)`]);
+    expect(arch.flows.map((f) => `${f.from} -> ${f.to}: ${f.label}`)).toEqual([
+      `FleetRollout -> FleetRollout#hybrid-fleet-member#OU ${ROLLOUT_OU}#eu-west-1: StackSet (service-managed)`,
+      `FleetRollout -> FleetRollout#hybrid-fleet-member#OU ${ROLLOUT_OU}#us-east-1: StackSet (service-managed)`,
+      ...[...MEMBER_STACKS, 'HybridFleetExample'].flatMap(flowsOf),
+    ]);
     // docs/architecture.svg (the README's first picture) is what scripts/render-architecture.ts renders from the app
     // `npm run synth -- -c env=<boot site>` builds: after changing the example, run `npm run docs:architecture`.
     if (context.env) expect(readFileSync(ARCHITECTURE_SVG, 'utf8')).toBe(renderArchitectureSvg(arch));
@@ -161,7 +208,7 @@ describe('example app gates prove themselves', () => {
   let member: Stack;
   beforeEach(() => {
     app = cdkJsonApp();
-    member = new InventoryMemberStack(app, 'Member', {
+    member = new FleetMemberStack(app, 'Member', {
       env: { account: '777788889999', region: 'us-east-1' }, collect: false, configRecorder: ConfigRecorderChoice.existing(),
     });
   });
@@ -171,14 +218,19 @@ describe('example app gates prove themselves', () => {
     // An unlogged bucket without SSL enforcement violates AwsSolutions-S1/S10 and Control Tower S3 rules.
     new s3.Bucket(member, 'Unsafe');
     expect(nagFindings(member).map((f) => f.rule)).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
-    // With no acknowledged guard finding in the app, aws-cdk-lib fails the synth with the report (printed on stderr
-    // too: expected here, so it is captured instead of being printed into the test output).
+    // aws-cdk-lib prints the validation report of this deliberately broken app on stderr (expected here, so it is
+    // captured instead of printed), and fails the synth with it unless some finding of the app is acknowledged.
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    let report: string;
     try {
-      expect(() => synthFindings(app)).toThrow(/\[CT\.S3\.PR\.2\][^]*Member\/Unsafe\/Resource[^]*s3_bucket_logging_enabled_check/);
+      report = JSON.stringify(synthFindings(app));
+    } catch (err) {
+      report = String(err);
     } finally {
       printed.mockRestore();
     }
+    expect(report).toMatch(/s3_bucket_logging_enabled_check/);
+    expect(report).toMatch(/Member\/Unsafe\/Resource/);
   });
 
   test('a CloudFormation schema violation fails synthesis', () => {
@@ -220,8 +272,7 @@ test('the architecture picture derives every kind of cross-account flow from the
   expect(arch.flows.map((f) => `${f.from} -> ${f.to}: ${f.label}`)).toEqual([
     'Central -> Central#fleet-members#OU ou-ab12-34cd56ef#eu-west-1: StackSet (service-managed)',
     'Central -> Central#fleet-members#OU ou-ab12-34cd56ef#us-east-1: StackSet (service-managed)',
-    'Member -> Central: inventory sync',
-    'Member -> Central: alerts (EventBridge)',
+    'Member -> Central: inventory + alerts',
     // The sink named is in us-east-1, where the central account has no stack in this app: no arrow.
   ]);
   // The StackSet's boxes carry the constructs of its template stack, placed in the OU and each Region.
@@ -233,7 +284,7 @@ test('the architecture picture derives every kind of cross-account flow from the
   // With the sink in the member's Region, the link gets its arrow.
   const withSink = architecture(fleet(true));
   expect(withSink.flows.filter((f) => f.label.startsWith('metrics')).map((f) => `${f.from} -> ${f.to}`)).toEqual(['Member -> CentralUs']);
-  expect(renderArchitectureSvg(withSink)).toContain('>metrics (OAM link)</text>');
+  expect(renderArchitectureSvg(withSink)).toContain('>metrics (OAM)</text>');
 });
 
 test('the gated app has the context of cdk.json, which `npm run synth` uses', () => {
