@@ -56,19 +56,24 @@ function exportedNames(file, seen = new Set()) {
   return [...new Set(names)];
 }
 
-function main() {
+/** The compiler options the snippets are checked with when this script runs on its own. */
+const OPTIONS = {
+  strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, types: ['node'],
+  noUnusedLocals: false, paths: { [LIBRARY]: [path.join(root, 'lib', 'index.ts')] },
+};
+
+/**
+ * The README's `ts` snippets as virtual files (`<root>/.readme-snippet-<n>.ts` → `{ text, offset, readmeLine }`; the
+ * README line of a file line is `line + offset`), and the `paths` entry that maps the library to its sources.
+ */
+function readmeSnippets() {
   const readmePath = path.join(root, 'README.md');
   const blocks = snippets(fs.readFileSync(readmePath, 'utf8'));
   const fixture = fs.readFileSync(path.join(root, 'rosetta', 'default.ts-fixture'), 'utf8').split('\n');
-  const options = {
-    strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
-    moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, types: ['node'],
-    noUnusedLocals: false, baseUrl: root, paths: { [LIBRARY]: ['lib/index.ts'] },
-  };
-
   const libExports = exportedNames(path.join(root, 'lib', 'index.ts'));
 
-  const files = new Map(); // virtual file → { readmeLine, offset }
+  const files = new Map(); // virtual file → { text, offset, readmeLine }
   blocks.forEach((block, n) => {
     const file = path.join(root, `.readme-snippet-${n + 1}.ts`);
     const imports = block.code.filter((l) => /^import /.test(l));
@@ -92,7 +97,11 @@ function main() {
     }
     files.set(file, { text, offset, readmeLine: block.line });
   });
+  return { files, paths: OPTIONS.paths };
+}
 
+/** A compiler host that also serves the virtual files `files` (from {@link readmeSnippets}). */
+function hostWith(options, files) {
   const host = ts.createCompilerHost(options);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
@@ -101,21 +110,29 @@ function main() {
   host.fileExists = (f) => files.has(f) || fileExists(f);
   host.getSourceFile = (f, lang, onError, create) =>
     files.has(f) ? ts.createSourceFile(f, files.get(f).text, lang, true) : getSourceFile(f, lang, onError, create);
-  const program = ts.createProgram([...files.keys()], options, host);
+  return host;
+}
 
-  const errors = [...files.keys()].flatMap((f) => [...program.getSyntacticDiagnostics(program.getSourceFile(f)), ...program.getSemanticDiagnostics(program.getSourceFile(f))]);
+/** Writes each diagnostic of a snippet file as `README.md:<line>: <message>`. */
+function reportSnippetErrors(errors, files) {
   for (const d of errors) {
     const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
     const where = files.get(d.file.fileName);
     const readmeLine = line + 1 + where.offset;
     process.stderr.write(`README.md:${readmeLine}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}\n`);
   }
-  if (errors.length > 0) {
-    process.stderr.write(`${errors.length} error(s) in the README's ts snippets\n`);
-    process.exitCode = 1;
-  } else {
-    process.stdout.write(`README.md: ${blocks.length} ts snippets type-check\n`);
-  }
+  if (errors.length > 0) process.stderr.write(`${errors.length} error(s) in the README's ts snippets\n`);
+  else process.stdout.write(`README.md: ${files.size} ts snippets type-check\n`);
 }
 
-main();
+function main() {
+  const { files } = readmeSnippets();
+  const program = ts.createProgram([...files.keys()], OPTIONS, hostWith(OPTIONS, files));
+  const errors = [...files.keys()].flatMap((f) => [...program.getSyntacticDiagnostics(program.getSourceFile(f)), ...program.getSemanticDiagnostics(program.getSourceFile(f))]);
+  reportSnippetErrors(errors, files);
+  if (errors.length > 0) process.exitCode = 1;
+}
+
+module.exports = { readmeSnippets, hostWith, reportSnippetErrors };
+
+if (require.main === module) main();

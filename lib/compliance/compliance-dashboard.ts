@@ -17,11 +17,6 @@ const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFORMATIONAL', 'UNSPE
 const SPECIAL_VALUES = ['(untagged)', '(ec2)', '(other)'];
 /** A Region code such as `eu-west-1`. */
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
-/**
- * Sources one alarm reads (one metric each in its metric math). CloudWatch's own cap on an alarm's metric queries is
- * not verified here; 10 keeps well inside what the PutMetricAlarm examples show.
- */
-const MAX_ALARM_SOURCES = 10;
 
 /** An account and Region whose `ComplianceMetrics` a central dashboard reads (through CloudWatch cross-account observability). */
 export interface ComplianceMetricsSource {
@@ -99,6 +94,12 @@ interface View {
 export class ComplianceDashboard extends Construct {
   /** CloudWatch namespace of the metrics. */
   public static readonly METRICS_NAMESPACE = METRICS_NAMESPACE;
+
+  /**
+   * Most sources in the stack's Region one dashboard's alarms read (one metric each in their metric math).
+   * CloudWatch's own cap on an alarm's metric queries is not verified here; 10 stays well inside it.
+   */
+  public static readonly MAX_ALARM_SOURCES = 10;
 
   /** The function that publishes the metrics, when `metrics` is on. */
   public readonly handler?: lambda.IFunction;
@@ -249,8 +250,8 @@ export class ComplianceDashboard extends Construct {
       const got = Token.isUnresolved(region) ? 'a stack without an explicit Region (give it env.region)' : `no source in ${region}`;
       fail(this, `\`sources\` must include an account in this stack's Region, which the alarms watch (CloudWatch alarms read only their own Region's metrics), got: ${got}`);
     }
-    if (watched.length > MAX_ALARM_SOURCES) {
-      fail(this, `\`sources\` in this stack's Region must be at most ${MAX_ALARM_SOURCES} (each alarm reads one metric per source), got: ${watched.length}; split them over several dashboards`);
+    if (watched.length > ComplianceDashboard.MAX_ALARM_SOURCES) {
+      fail(this, `\`sources\` in this stack's Region must be at most ${ComplianceDashboard.MAX_ALARM_SOURCES} (each alarm reads one metric per source), got: ${watched.length}; split them over several dashboards`);
     }
     return watched;
   }

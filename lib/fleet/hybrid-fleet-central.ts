@@ -9,7 +9,7 @@ import { checkList, checkOrganizationId, REGION_PATTERN } from './private/fleet-
 import { ComplianceDashboard } from '../compliance/compliance-dashboard';
 import { InventoryBucket } from '../inventory/inventory-bucket';
 import { InventoryQueryLayer } from '../inventory/inventory-query-layer';
-import { ACCOUNT_ID_PATTERN } from '../private/validate';
+import { ACCOUNT_ID_PATTERN, fail } from '../private/validate';
 
 /**
  * Properties for a `HybridFleetCentral`.
@@ -18,8 +18,7 @@ export interface HybridFleetCentralProps {
   /**
    * AWS Organizations id of the fleet (`^o-[a-z0-9]{10,32}$`): every account of the organization may link its metrics
    * to the sink and put alert events on the bus (`aws:PrincipalOrgID`). Inventory syncs are admitted per account
-   * (`memberAccounts`) only: CloudFormation cannot create the organization-shared syncs that `InventoryBucket`'s
-   * organization statements are for, so the central bucket does not carry them.
+   * (`memberAccounts`), and for every account of the organization only with `organizationSyncs`.
    *
    * @default - only `memberAccounts`
    */
@@ -33,6 +32,16 @@ export interface HybridFleetCentralProps {
    * @default - this account only
    */
   readonly memberAccounts?: string[];
+
+  /**
+   * Admit the inventory syncs of every account of `organizationId`, each into its own partition (`InventoryBucket`'s
+   * `organizationSyncs`): what a StackSet with automatic deployment needs, so that an account joining the OU later
+   * delivers without a change here. Whether Systems Manager sends `aws:SourceOrgID` on sync deliveries is not
+   * verified; the statement fails closed (admits nothing) if it does not, so keep known accounts in `memberAccounts`.
+   *
+   * @default false - syncs are admitted per account (`memberAccounts`)
+   */
+  readonly organizationSyncs?: boolean;
 
   /**
    * The Regions the members run in (Region codes, no duplicates): the query layer's `region` partitions and the
@@ -136,6 +145,9 @@ export class HybridFleetCentral extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     checkOrganizationId(this, 'organizationId', props.organizationId);
+    if (props.organizationSyncs && props.organizationId === undefined) {
+      fail(this, '`organizationSyncs` needs `organizationId` (the organization whose accounts may deliver), got: organizationSyncs true without it');
+    }
     checkList(this, 'memberAccounts', props.memberAccounts, ACCOUNT_ID_PATTERN, '12-digit account id', '12-digit account ids', true);
     checkList(this, 'memberRegions', props.memberRegions, REGION_PATTERN, 'Region code', 'Region codes such as eu-west-1 or us-gov-west-1', true);
     this.memberAccounts = unique([stack.account, ...(props.memberAccounts ?? [])]);
@@ -155,9 +167,9 @@ export class HybridFleetCentral extends Construct {
       bucketName: this.bucketName,
       bucketPrefix: this.bucketPrefix,
       encryptionKey: props.encryptionKey,
-      // Per account only: the bucket's organization statements admit only syncs created through the API with
-      // organization sharing, which CloudFormation (and so every member of this library) cannot create.
+      // Per account, and with organizationSyncs for every account of the organization (each into its own partition).
       sourceAccounts: this.memberAccounts,
+      ...(props.organizationSyncs ? { organizationId: props.organizationId, organizationSyncs: true } : {}),
     });
     if (props.queryLayer ?? true) {
       this.queryLayer = new InventoryQueryLayer(this, 'Query', {
@@ -183,6 +195,9 @@ export class HybridFleetCentral extends Construct {
       });
     }
     if (props.dashboard ?? true) {
+      if (this.memberAccounts.length > ComplianceDashboard.MAX_ALARM_SOURCES) {
+        fail(this, `\`memberAccounts\` with \`dashboard\` on: the dashboard's alarms read at most ${ComplianceDashboard.MAX_ALARM_SOURCES} accounts in this Region, got: ${this.memberAccounts.length} (this account included); set \`dashboard: false\` and add ComplianceDashboards with \`sources\` over groups of accounts`);
+      }
       this.dashboard = new ComplianceDashboard(this, 'Dashboard', {
         metrics: false,
         sources: this.memberAccounts.flatMap((account) => this.memberRegions.map((region) => ({ account, region }))),

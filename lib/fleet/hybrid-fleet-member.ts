@@ -303,7 +303,9 @@ const DEFAULT_OPERATING_SYSTEMS = [
 /**
  * The part of a hybrid fleet that runs in every member account and Region: the activation API where machines boot,
  * patch groups on shared baselines, inventory collection (opt-in) and its sync, compliance rules (opt-in), agent
- * installers. The parts share one node role (the activation API's), one log bucket and one topic.
+ * installers and the compliance metrics. The parts share one node role (the activation API's), one log bucket and one
+ * topic. With `central`, inventory syncs to the central bucket, alerts are also forwarded to the central bus and
+ * metrics are linked to the central sink of this Region; without, the member stands alone (its own inventory bucket).
  *
  * No account singleton is touched unless asked: the default patch baselines stay as they are, inventory is collected
  * only with `inventory.collect`, and AWS Config rules come only with `compliance` and its recorder choice.
@@ -403,7 +405,7 @@ export class HybridFleetMember extends Construct {
 
     this.agentInstallers = (props.agentInstallers ?? []).map((installer) => new AgentInstaller(this, `AgentInstaller-${installer.agentName}`, {
       ...installer,
-      nodeRoles: [...(installer.nodeRoles ?? []), ...nodeRoles],
+      nodeRoles: [...new Set([...(installer.nodeRoles ?? []), ...nodeRoles])],
       outputBucket: installer.outputBucket ?? (installer.outputEncryptionKey ? undefined : this.outputBucket),
       fleetTopic: installer.fleetTopic ?? this.topic,
       alertBus: installer.alertBus ?? alertBus,
@@ -469,13 +471,13 @@ export class HybridFleetMember extends Construct {
 
   private validate(props: HybridFleetMemberProps, activationEnabled: boolean, patchingEnabled: boolean, groups: FleetPatchGroupOptions[]): void {
     if (!activationEnabled) {
-      const others = Object.keys(props.activation ?? {}).filter((k) => k !== 'enabled' && k !== 'instanceRole');
+      const others = givenKeys(props.activation).filter((k) => k !== 'enabled' && k !== 'instanceRole');
       if (others.length > 0) {
         fail(this, `\`activation\` with \`enabled: false\` takes only \`instanceRole\` (the node role the parts grant), got: ${others.join(', ')}`);
       }
     }
     if (!patchingEnabled) {
-      const others = Object.keys(props.patching ?? {}).filter((k) => k !== 'enabled');
+      const others = givenKeys(props.patching).filter((k) => k !== 'enabled');
       if (others.length > 0) fail(this, `\`patching\` with \`enabled: false\` takes no other option, got: ${others.join(', ')}`);
     } else if (props.patching?.groups?.length === 0) {
       fail(this, '`patching.groups` must list at least one patch group (turn patching off with `patching.enabled: false`), got: []');
@@ -504,6 +506,11 @@ function reportModeTags(group: FleetPatchGroupOptions | undefined): { [key: stri
 /** The mode value of nodes that are only scanned: `report`, unless that is the enforce value. */
 function reportModeValue(enforceModeValue: string): string {
   return enforceModeValue === 'report' ? 'scan' : 'report';
+}
+
+/** The keys of an options struct that hold a value. */
+function givenKeys(options: object | undefined): string[] {
+  return Object.entries(options ?? {}).filter(([, value]) => value !== undefined).map(([key]) => key);
 }
 
 /** A construct id for a name that may hold `/` (tag values may). */

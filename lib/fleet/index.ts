@@ -7,3 +7,4 @@ export * from './hybrid-fleet-member';
 export * from './fleet-stack-set-template';
 export * from './stack-set-operation-preferences';
 export * from './fleet-stack-set';
+export * from './hybrid-fleet';

@@ -9,12 +9,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { forwardToAlertBus } from '../private/alert-bus-target';
 import { AgentTargets } from './agent-targets';
 import { AssociationSchedule } from '../common/association-schedule';
 import {
   acknowledgeAlarmWithoutAction, acknowledgeInstallerNodeGrant, acknowledgeInstallerOutputBucketFindings,
 } from '../private/acknowledgements';
+import { forwardToAlertBus } from '../private/alert-bus-target';
 import { installerDocument } from '../private/installer-document';
 import { checkRateControl } from '../private/rate-control';
 import { retainedBucketProps } from '../private/retained-bucket';

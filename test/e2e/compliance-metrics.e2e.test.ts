@@ -9,7 +9,7 @@ import { lambdaContext } from '../support/api-gateway-event';
 import { ComplianceDashboard } from '../../lib';
 import { AGENT_TYPE, ec2Id, hybridId } from '../support/compliance-fleet';
 import { useE2e } from '../support/e2e';
-import { jsonLines, startHandlerProcess } from '../support/handler-process';
+import { jsonLines } from '../support/handler-process';
 import { Faults } from '../support/ssm-stub';
 
 // The function's environment is the one ComplianceDashboard gives it (synthesized), with the agent's compliance type.
@@ -57,7 +57,7 @@ interface Outcome {
 }
 
 async function runOnce(): Promise<{ outcome: Outcome; lines: any[] }> {
-  const proc = await startHandlerProcess<Outcome>(e2e.bundle, e2e.env(), { timeoutMs: 5 * 60_000 });
+  const proc = await e2e.startProcess<Outcome>(e2e.env(), { timeoutMs: 5 * 60_000 });
   e2e.closeAfterTest.add(proc);
   const outcome = await proc.invoke(
     { 'detail-type': 'Scheduled Event', 'source': 'aws.events', 'id': randomUUID(), 'detail': {} },
@@ -179,7 +179,7 @@ describe('compliance-metrics bundle against the SSM stub', () => {
   });
 
   test('a bad environment fails the cold start, naming the variable', async () => {
-    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ MAX_PATCH_GROUPS: '0' }))).rejects.toThrow(/MAX_PATCH_GROUPS must be an integer from 1 to 100/);
-    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ MODE_VALUES: '"report"' }))).rejects.toThrow(/MODE_VALUES is invalid/);
+    await expect(e2e.startProcess(e2e.brokenEnv({ MAX_PATCH_GROUPS: '0' }))).rejects.toThrow(/MAX_PATCH_GROUPS must be an integer from 1 to 100/);
+    await expect(e2e.startProcess(e2e.brokenEnv({ MODE_VALUES: '"report"' }))).rejects.toThrow(/MODE_VALUES is invalid/);
   });
 });

@@ -3,15 +3,15 @@
  * `npm run bundle`) against a loopback server speaking the SSM JSON protocol (test/support/ssm-stub.ts).
  * The SDK inside the bundle is pointed at the stub with `AWS_ENDPOINT_URL_SSM`. Contract: docs/handler-contract.md.
  *
- * The bundle runs in a child node process (test/support/handler-process.ts explains why), one per test unless
- * shared; the stub stays in the jest process.
+ * The bundle runs in a child node process (test/support/handler-process.ts explains why), a fresh module instance and
+ * environment per test unless shared (the file's processes are reused: `HandlerPool`); the stub stays in the jest process.
  */
 import { randomUUID } from 'node:crypto';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
-import { headerOf as header, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
+import { headerOf as header, jsonLines, type HandlerProcess } from '../support/handler-process';
 import { Faults } from '../support/ssm-stub';
 import { ActivationApiAuthorization, HybridActivationApi, NameConflictPolicy, type AllowedTag, type HybridActivationApiProps } from '../../lib';
 
@@ -789,7 +789,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('a small remaining time under a slow SSM: 503 + Retry-After before the function timeout, the call aborted', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    const proc = await e2e.startProcess(e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
     e2e.closeAfterTest.add(proc);
     stub.failAlways('DescribeInstanceInformation', Faults.delay(5000));
     const inv = await invoke({ body: { name: 'web-01' } }, proc);
@@ -802,7 +802,7 @@ describe('callers bound to what they own; one unused activation per name; deadli
   });
 
   test('sustained throttling: 503 within the budget, retries stop', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_MAX_ATTEMPTS: '10', SSM_REQUEST_TIMEOUT_MS: '3000' }), { timeoutMs: 4000 });
+    const proc = await e2e.startProcess(e2e.env('default', { SSM_MAX_ATTEMPTS: '10', SSM_REQUEST_TIMEOUT_MS: '3000' }), { timeoutMs: 4000 });
     e2e.closeAfterTest.add(proc);
     stub.failAlways('CreateActivation', { ...Faults.throttling(), delayMs: 400 });
     const inv = await invoke({ body: { name: 'web-01' } }, proc);
@@ -827,7 +827,7 @@ describe('environment checked at cold start', () => {
     ['MAX_REGISTERED_NODES', undefined],
     ['MAX_REGISTERED_NODES', '-1'],
   ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
-    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
+    await expect(e2e.startProcess(e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
   });
 });
 

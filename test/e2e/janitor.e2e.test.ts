@@ -14,7 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { ScheduledEvent } from 'aws-lambda';
 import { lambdaContext } from '../support/api-gateway-event';
 import { useE2e, type Tuning } from '../support/e2e';
-import { jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
+import { jsonLines, type HandlerProcess } from '../support/handler-process';
 import { DEFAULT_HANDLERS, Faults, SsmStub, type FaultSpec, type StoredNode } from '../support/ssm-stub';
 import { ActivationJanitor, HybridActivationApi, type HybridActivationApiProps } from '../../lib';
 
@@ -103,7 +103,7 @@ function scheduledEvent(): ScheduledEvent {
  * error on a bad environment.
  */
 async function startJanitor(config: Config = 'default', tuning: Tuning = {}, timeoutMs = FUNCTION_TIMEOUT_MS): Promise<JanitorProcess> {
-  const proc = await startHandlerProcess<Summary>(e2e.bundle, e2e.env(config, tuning), { timeoutMs });
+  const proc = await e2e.startProcess<Summary>(e2e.env(config, tuning), { timeoutMs });
   const janitor: JanitorProcess = {
     invoke: () => proc.invoke(scheduledEvent(), lambdaContext(randomUUID(), { functionName: 'HybridFleetExample-Janitor', accountId: ACCOUNT })),
     output: () => proc.output(),
@@ -545,5 +545,5 @@ test.each([
   ['DRY_RUN', 'maybe'],
   ['METRICS_NAMESPACE', undefined],
 ])('cold start with %s=%s fails, naming the variable', async (name, value) => {
-  await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
+  await expect(e2e.startProcess(e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
 });

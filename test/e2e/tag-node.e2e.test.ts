@@ -9,7 +9,7 @@ import type { Stack } from 'aws-cdk-lib';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { lambdaContext, restApiEvent } from '../support/api-gateway-event';
 import { expect503, expectError, parseBody, useE2e, type ApiInvocation } from '../support/e2e';
-import { headerOf, jsonLines, startHandlerProcess, type HandlerProcess } from '../support/handler-process';
+import { headerOf, jsonLines, type HandlerProcess } from '../support/handler-process';
 import { Faults, type StoredNode } from '../support/ssm-stub';
 import { HybridActivationApi, type AllowedTag, type HybridActivationApiProps } from '../../lib';
 
@@ -280,7 +280,7 @@ describe('caller binding (IAM)', () => {
   });
 
   test('a small remaining time under a slow SSM: 503 + Retry-After in time, nothing applied', async () => {
-    const proc = await startHandlerProcess(e2e.bundle, e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
+    const proc = await e2e.startProcess(e2e.env('default', { SSM_REQUEST_TIMEOUT_MS: '10000' }), { timeoutMs: 3000 });
     e2e.closeAfterTest.add(proc);
     const node = registeredNode('web-01');
     stub.failAlways('ListTagsForResource', Faults.delay(5000));
@@ -355,7 +355,7 @@ describe('environment checked at cold start', () => {
     ['CALLER_BINDING', 'yes'],
     ['SSM_MAX_ATTEMPTS', '0'],
   ])('%s=%s: loading the bundle throws naming the variable', async (name, value) => {
-    await expect(startHandlerProcess(e2e.bundle, e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
+    await expect(e2e.startProcess(e2e.brokenEnv({ [name]: value }))).rejects.toThrow(new RegExp(name));
   });
 });
 

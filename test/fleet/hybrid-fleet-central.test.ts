@@ -65,6 +65,18 @@ describe('central account of an organization, members in two Regions', () => {
     expect(statements.filter((s) => s.Effect === 'Allow').map((s) => s.Sid).filter((sid) => String(sid).includes('Organization'))).toEqual([]);
   });
 
+  test('organizationSyncs: the bucket also admits every account of the organization, each into its own partition', () => {
+    const stack = explicitStack();
+    new HybridFleetCentral(stack, 'Central', { ...props, organizationSyncs: true });
+    const statements = (Object.values(Template.fromStack(stack).findResources('AWS::S3::BucketPolicy')) as any[]).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const org = statements.find((s) => s.Sid === 'SSMBucketDeliveryOrganizationSyncs');
+    expect(org.Condition.StringEquals['aws:SourceOrgID']).toBe(ORG);
+    expect(JSON.stringify(org.Resource)).toContain('inventory/*/accountid=${aws:SourceAccount}/*');
+    // The per-account statements stay for the known members.
+    const perAccount = statements.filter((s) => s.Principal?.Service === 'ssm.amazonaws.com' && s.Effect === 'Allow' && s.Action === 's3:PutObject' && s.Condition.StringEquals['aws:SourceAccount']);
+    expect(perAccount.map((s) => s.Condition.StringEquals['aws:SourceAccount'])).toEqual([CENTRAL, ...MEMBERS]);
+  });
+
   test('the query layer projects every member account (this one included) and Region', () => {
     const stack = explicitStack();
     new HybridFleetCentral(stack, 'Central', props);
@@ -158,7 +170,16 @@ describe('validation', () => {
     ['member account twice', { memberAccounts: [MEMBERS[0], MEMBERS[0]] }, "`memberAccounts` must not list a value twice, got: '444455556666' more than once"],
     ['bad Region', { memberRegions: ['europe'] }, "`memberRegions` must hold only Region codes such as eu-west-1 or us-gov-west-1, got: 'europe'"],
     ['Region twice', { memberRegions: ['us-east-1', 'us-east-1'] }, "`memberRegions` must not list a value twice, got: 'us-east-1' more than once"],
+    ['organizationSyncs without an organization', { organizationSyncs: true }, '`organizationSyncs` needs `organizationId` (the organization whose accounts may deliver), got: organizationSyncs true without it'],
   ])('%s', (_, props, message) => {
     expect(() => new HybridFleetCentral(explicitStack(), 'Central', props)).toThrow(`${message} (at Central/Central)`);
+  });
+
+  test('more member accounts than one dashboard\'s alarms read: says to turn the dashboard off, which then works', () => {
+    const memberAccounts = Array.from({ length: 10 }, (_, i) => `4444555566${String(i).padStart(2, '0')}`);
+    expect(() => new HybridFleetCentral(explicitStack(), 'Central', { memberAccounts })).toThrow(
+      "`memberAccounts` with `dashboard` on: the dashboard's alarms read at most 10 accounts in this Region, got: 11 (this account included); set `dashboard: false` and add ComplianceDashboards with `sources` over groups of accounts (at Central/Central)",
+    );
+    expect(() => new HybridFleetCentral(explicitStack(), 'Central', { memberAccounts, dashboard: false })).not.toThrow();
   });
 });

@@ -385,13 +385,14 @@ describe('parts on and off', () => {
     expect(member.compliance!.topic).toBe(topic);
   });
 
-  test('installer props reach the installer; its own node roles are kept next to the fleet role', () => {
+  test('installer props reach the installer; its own node roles are kept next to the fleet role, each once', () => {
     const other = new iam.Role(stack, 'Ec2Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
-    const member = define({ agentInstallers: [{ ...INSTALLER, nodeRoles: [other] }] });
+    const fleetRole = new iam.Role(stack, 'NodeRole', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
+    const member = define({ activation: { instanceRole: fleetRole }, agentInstallers: [{ ...INSTALLER, nodeRoles: [other, fleetRole] }] });
+    expect(member.instanceRole).toBe(fleetRole);
+    // The installer's node policy, on each role once.
+    template().hasResourceProperties('AWS::IAM::ManagedPolicy', { Roles: [{ Ref: logicalIdOf(other) }, { Ref: logicalIdOf(fleetRole) }] });
     template().hasResourceProperties('AWS::SSM::Association', { AssociationName: 'Member-Falcon-canary' });
-    template().hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      Roles: Match.arrayWith([{ Ref: logicalIdOf(other) }, { Ref: logicalIdOf(member.instanceRole!) }]),
-    });
   });
 });
 
@@ -405,7 +406,7 @@ describe('validation', () => {
     ['key Region', { central: { ...CENTRAL, inventoryKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/abc' } }, /`central.inventoryKeyArn` must be in the Region eu-west-1, got: 'arn:aws:kms:us-east-1/],
     ['sink key', { central: { ...CENTRAL, observabilitySinkArns: { europe: 'arn:aws:oam:eu-west-1:111122223333:sink/a' } } }, /`central.observabilitySinkArns` must be keyed by Region names such as eu-west-1, got: 'europe'/],
     ['sink Region', { central: { ...CENTRAL, observabilitySinkArns: { 'us-east-1': 'arn:aws:oam:eu-west-1:111122223333:sink/a' } } }, /`central.observabilitySinkArns\['us-east-1'\]` must be in the Region us-east-1, got: 'arn:aws:oam:eu-west-1/],
-    ['activation off with API props', { activation: { enabled: false, stageName: 'x' } }, /`activation` with `enabled: false` takes only `instanceRole` .*got: stageName/],
+    ['activation off with API props', { activation: { enabled: false, stageName: 'x', janitor: undefined } }, /`activation` with `enabled: false` takes only `instanceRole` .*got: stageName \(at/],
     ['patching off with groups', { patching: { enabled: false, groups: [{ patchGroupName: 'x' }] } }, /`patching` with `enabled: false` takes no other option, got: groups/],
     ['no groups', { patching: { groups: [] } }, /`patching.groups` must list at least one patch group \(turn patching off with `patching.enabled: false`\), got: \[\]/],
     ['no operating systems', { patching: { operatingSystems: [] } }, /`patching.operatingSystems` must list at least one operating system, got: \[\]/],

@@ -1,6 +1,7 @@
 import { App, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -17,7 +18,7 @@ import {
   RunCommandNotificationEvent,
   RunCommandNotificationType,
 } from '../../lib';
-import { allFindings, testApp } from '../support/gates';
+import { allFindings, nagFindings, testApp } from '../support/gates';
 
 const SUNDAY_3AM = MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3' });
 
@@ -456,6 +457,17 @@ describe('MaintenanceWindow Run Command tasks', () => {
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WindowNotificationRole/), 'Arn'] },
       Condition: { StringEquals: { 'iam:PassedToService': 'ssm.amazonaws.com' } },
     });
+  });
+
+  test('an encrypted topic: the key grant of the created notification role is acknowledged, that of a role of your own is not', () => {
+    const w = window();
+    const target = w.addTarget('Web', { tags: { PatchGroup: ['web'] } });
+    const topic = new sns.Topic(stack, 'Encrypted', { masterKey: new kms.Key(stack, 'TopicKey', { enableKeyRotation: true }), enforceSSL: true });
+    w.addRunCommandTask('Patch', { documentName: 'AWS-RunPatchBaseline', targets: [target], notificationTopic: topic });
+    const mine = new iam.Role(stack, 'MyNotifier', { assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com') });
+    w.addRunCommandTask('Other', { documentName: 'AWS-RunPatchBaseline', targets: [target], notificationTopic: topic, notificationRole: mine });
+    const keyGrant = nagFindings(stack).filter((f) => f.rule === 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]');
+    expect(keyGrant.flatMap((f) => f.paths)).toEqual(['TestStack/MyNotifier/DefaultPolicy/Resource']);
   });
 
   test('a notification role of your own is used, granted publish and passed', () => {

@@ -43,7 +43,13 @@ export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
   public readonly version?: string;
   public readonly ruleIds?: string[];
 
-  constructor() {
+  /**
+   * @param only the names of the rule files to run (e.g. `ct-s3-pr-2`), for a test that needs one control rather than
+   * the whole set; default: every rule file that can match.
+   */
+  constructor(private readonly only?: readonly string[]) {
+    const unknown = (only ?? []).filter((name) => !RULE_FILES.has(name));
+    if (unknown.length > 0) throw new Error(`no Control Tower rule file ${unknown.join(', ')}`);
     const full = new CfnGuardValidator({ controlTowerRulesEnabled: true });
     this.name = full.name;
     this.version = full.version;
@@ -52,7 +58,9 @@ export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
 
   public validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
     const types = [...resourceTypes(context)];
-    const disabledRules = [...RULE_FILES].filter(([, text]) => !types.some((type) => text.includes(type))).map(([name]) => name);
+    const disabledRules = [...RULE_FILES]
+      .filter(([name, text]) => !types.some((type) => text.includes(type)) || (this.only !== undefined && !this.only.includes(name)))
+      .map(([name]) => name);
     // No rule can match (e.g. a stack of SSM resources only): the whole rule set would SKIP every rule, and the guard
     // binary refuses to run without rules.
     if (disabledRules.length === RULE_FILES.size) return { success: true, violations: [] };

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { FAKE_REGION, synthesizedEnvironments, type FunctionEnv } from './construct-env';
-import { headerOf, startHandlerProcess, type HandlerProcess } from './handler-process';
+import { HandlerPool, headerOf, type HandlerProcess, type HandlerProcessOptions } from './handler-process';
 import { SsmStub } from './ssm-stub';
 
 /** What the Lambda runtime gives every function besides the construct's variables: a region and credentials. */
@@ -54,6 +54,12 @@ export interface E2e<C extends string> {
    */
   startHandler(config?: C, tuning?: Tuning, shared?: boolean): Promise<HandlerProcess>;
   /**
+   * Starts the bundle with exactly `env` (from {@link E2e.env} or {@link E2e.brokenEnv}), like `startHandlerProcess`,
+   * in a process of the file's {@link HandlerPool}. Rejects with the load error when the bundle throws at cold start.
+   * The caller closes it.
+   */
+  startProcess<R = APIGatewayProxyResult>(env: Readonly<Record<string, string | undefined>>, options?: HandlerProcessOptions): Promise<HandlerProcess<R>>;
+  /**
    * `env()` of the default configuration with `changes` applied (`undefined` removes a variable): for the tests of a
    * broken environment. Throws when a change names a variable the construct does not set, since such a test would
    * prove nothing about the function as deployed.
@@ -82,7 +88,7 @@ function checkTuning(tuning: Tuning): void {
 /**
  * For the bundle `assets/<name>/index.js` (throws now when it was not built): synthesizes the configurations and
  * registers, in the calling test file, hooks that start an {@link SsmStub} before all tests, reset it before each,
- * close what `closeAfterTest` holds after each, and stop the stub after all.
+ * close what `closeAfterTest` holds after each, and stop the stub and the file's handler processes after all.
  */
 export function useE2e<C extends string = 'default'>(name: string, options: E2eOptions<C>): E2e<C | 'default'> {
   const bundle = path.resolve(__dirname, '..', '..', 'assets', name, 'index.js');
@@ -94,11 +100,13 @@ export function useE2e<C extends string = 'default'>(name: string, options: E2eO
   const constructEnvs = synthesizedConfigurations(name, options.configs);
   const stub = new SsmStub();
   const closeAfterTest = new Set<{ close(): Promise<void> }>();
+  const pool = new HandlerPool();
 
   beforeAll(async () => {
     await stub.start();
   });
   afterAll(async () => {
+    await pool.close();
     await stub.stop();
   });
   beforeEach(() => {
@@ -125,10 +133,11 @@ export function useE2e<C extends string = 'default'>(name: string, options: E2eO
     constructEnv,
     env,
     startHandler: async (config = 'default', tuning = {}, shared = false) => {
-      const proc = await startHandlerProcess(bundle, env(config, tuning));
+      const proc = await pool.start(bundle, env(config, tuning));
       if (!shared) closeAfterTest.add(proc);
       return proc;
     },
+    startProcess: (processEnv, options) => pool.start(bundle, processEnv, options),
     brokenEnv: (changes) => {
       const missing = Object.keys(changes).filter((k) => !(k in constructEnv()));
       if (missing.length > 0) throw new Error(`the construct does not set ${missing.join(', ')}: breaking it proves nothing`);
