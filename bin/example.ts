@@ -281,6 +281,8 @@ export class FleetCentralStack extends Stack {
     super(scope, id, { ...props, env: CENTRAL });
     this.central = new HybridFleetCentral(this, 'Central', {
       organizationId: ORGANIZATION_ID,
+      // The OU's accounts (the StackSet's, present and future) sync here too, each into its own partition.
+      organizationSyncs: true,
       memberAccounts: props.memberAccounts ?? MEMBER_ACCOUNTS,
       memberRegions: props.regions ?? FLEET_REGIONS,
       inventoryBucketName: INVENTORY_BUCKET,
