@@ -89,14 +89,29 @@ interface StackShape {
   readonly resources: number;
 }
 
-/** The stacks of a synthesized assembly (top level), with their resource counts (CDK metadata excluded). */
+const resourceCount = (template: any): number => Object.values<any>(template.Resources ?? {}).filter((r) => r.Type !== 'AWS::CDK::Metadata').length;
+
+/**
+ * The stacks of a synthesized assembly, with their resource counts (CDK metadata excluded). A StackSet template
+ * (`<parent artifact id><id><hash>.stackset.template.json`, synthesized but no stack artifact) counts as a stack
+ * `<parent>/StackSetTemplate`, which the floor app defines as a stack inside that parent.
+ */
 function shapes(outdir: string): StackShape[] {
   const manifest = JSON.parse(readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+  const stacks = stackArtifacts(manifest, outdir);
+  const templates = readdirSync(outdir).filter((f) => f.endsWith('.stackset.template.json')).sort().map((f) => {
+    const parent = [...stacks].sort((a, b) => b.id.length - a.id.length).find((a) => f.startsWith(a.id.replace(/[^A-Za-z0-9]/g, '')));
+    return { id: `${parent?.id ?? '?'}/StackSetTemplate`, resources: resourceCount(JSON.parse(readFileSync(path.join(outdir, f), 'utf8'))) };
+  });
+  return [...stacks, ...templates];
+}
+
+function stackArtifacts(manifest: any, outdir: string): StackShape[] {
   return Object.entries<any>(manifest.artifacts)
     .filter(([, a]) => a.type === 'aws:cloudformation:stack')
     .map(([id, a]) => {
       const template = JSON.parse(readFileSync(path.join(outdir, a.properties.templateFile), 'utf8'));
-      const resources = Object.values<any>(template.Resources ?? {}).filter((r) => r.Type !== 'AWS::CDK::Metadata').length;
+      const resources = resourceCount(template);
       const m = /^aws:\/\/(\d{12})\/([a-z0-9-]+)$/.exec(a.environment);
       return { id: a.displayName ?? id, env: m ? { account: m[1], region: m[2] } : undefined, description: template.Description, resources };
     });
@@ -183,7 +198,8 @@ export function benchFleetSynth(out: (line?: string) => void): FleetSynthFigures
     const floorOut = path.join(tmp, 'floor');
     synth(floor, floorOut);
     const floorShapes = shapes(floorOut);
-    const same = JSON.stringify(floorShapes.map((s) => [s.id, s.env, s.resources])) === JSON.stringify(example.map((s) => [s.id, s.env, s.resources]));
+    const key = (list: StackShape[]): string => JSON.stringify(list.map((s) => [s.id, s.env, s.resources]).sort());
+    const same = key(floorShapes) === key(example);
     out();
     out(`(h) fleet synth, whole processes, ${runs} runs each, interleaved`);
     out(`    example: ${example.map((s) => `${s.id} ${s.resources}`).join(', ')} (${example.reduce((n, s) => n + s.resources, 0)} resources)`);
@@ -203,7 +219,8 @@ export function benchFleetSynth(out: (line?: string) => void): FleetSynthFigures
     const regions = example.filter((s) => s.id.startsWith('FleetMember-')).map((s) => s.id.split('-').slice(2).join('-'));
     const perAccount = new Set(regions).size;
     const { a, b } = interleaved(runs, timed(grown, { BENCH_FLEET_EXTRA: String(extraAccounts) }), timed(grown, { BENCH_FLEET_EXTRA: '0' }));
-    const members = example.filter((s) => s.id.startsWith('FleetMember-')).length;
+    // The members: the FleetMember-<account>-<region> stacks and the boot site's.
+    const members = example.filter((s) => s.id.startsWith('FleetMember-') || s.id === 'HybridFleetExample').length;
     out(row(`C  example with ${members + extraAccounts * perAccount} member stacks`, a));
     out(row(`D  example with ${members} member stacks`, b));
     const added = extraAccounts * perAccount;
