@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // The example app: what `npm run synth` builds into cdk.out/ (offline, no AWS account needed).
 // It uses the library exactly as a consumer does.
-import { App, Duration, Environment, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, App, Duration, Environment, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
+  AgentInstallerProps,
   AgentInstallMode,
-  AgentInstaller,
   AgentPackageFormat,
   AgentPlatform,
   AgentTargets,
@@ -17,7 +17,15 @@ import {
   ComplianceTopic,
   ConfigRecorderChoice,
   FleetCompliance,
+  FleetComplianceProps,
+  FleetObservabilitySink,
+  FleetPatchGroupOptions,
+  FleetStackSet,
+  FleetStackSetTemplate,
   HybridActivationApi,
+  HybridFleetCentral,
+  HybridFleetCentralReference,
+  HybridFleetMember,
   InventoryBucket,
   InventoryCollection,
   InventoryDataSync,
@@ -26,37 +34,66 @@ import {
   NameConflictPolicy,
   PatchBaseline,
   PatchGroup,
-  PatchLogBucket,
   PatchOperatingSystem,
   PatchRebootOption,
   PatchRules,
   RejectedPatchesAction,
   SsmPrivateEndpoints,
+  StackSetCallAs,
+  StackSetConcurrencyMode,
+  StackSetFailureTolerance,
+  StackSetMaxConcurrentAccounts,
+  StackSetRegionConcurrency,
 } from '../lib';
 
-/** A hybrid fleet's activation API, with EC2 instances allowed to call it. */
+/** Properties of the stack where machines boot. */
+export interface HybridFleetExampleStackProps extends StackProps {
+  /**
+   * The fleet's central account: inventory syncs there, alerts are forwarded to its bus, metrics linked to its sink.
+   * @default - standalone: the member's own inventory bucket and topic, and no sync (as bin/pipeline.ts deploys it)
+   */
+  readonly central?: HybridFleetCentralReference;
+  /** Where the AWS Config recorder of this account and Region comes from. @default ConfigRecorderChoice.existing() */
+  readonly configRecorder?: ConfigRecorderChoice;
+}
+
+/**
+ * Where machines boot: a `HybridFleetMember` with the activation API (EC2 instances allowed to call it, a launch
+ * template whose instances register at first boot), three patch groups, inventory collection and the sync to the
+ * central bucket, compliance, and the agent installer's rings.
+ */
 export class HybridFleetExampleStack extends Stack {
+  public readonly fleet: HybridFleetMember;
   public readonly activations: HybridActivationApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: HybridFleetExampleStackProps = {}) {
     super(scope, id, props);
-
-    this.activations = new HybridActivationApi(this, 'Activations', {
-      // The marker that identifies this API's nodes, pinned so that renaming the stack or construct keeps them managed
-      // (this is the value the default derived from the path HybridFleetExample/Activations).
-      markerTagValue: 'c88cc453c197692dd2fa02a681083f3af0cf98f631',
-      activationLifetime: Duration.hours(1),
-      defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report', AgentRing: 'broad' },
-      allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, { key: 'AgentRing', values: ['canary', 'early', 'broad'] }],
-      // Lifecycle: a re-imaged machine that comes back under its old name replaces its offline registration;
-      // an online one is refused with 409.
-      nameConflictPolicy: NameConflictPolicy.REPLACE_OFFLINE,
-      // Keep room under the standard tier's 1,000 hybrid nodes for other registrations.
-      maxRegisteredNodes: 900,
-      // The hourly janitor deletes used and expired activations and deregisters nodes gone for a week, 25 a run.
-      deregisterOfflineAfter: Duration.days(7),
-      maxDeregistrationsPerRun: 25,
+    this.fleet = new HybridFleetMember(this, 'Fleet', {
+      central: props.central,
+      activation: {
+        // The marker that identifies this API's nodes, pinned so that renaming the stack or construct keeps them
+        // managed (this is the value the default derived from the path HybridFleetExample/Activations).
+        markerTagValue: 'c88cc453c197692dd2fa02a681083f3af0cf98f631',
+        activationLifetime: Duration.hours(1),
+        defaultTags: { PatchGroup: 'linux-web', PatchMode: 'report', AgentRing: 'broad' },
+        allowedTags: [{ key: 'PatchMode', values: ['report', 'enforce'] }, { key: 'Team' }, { key: 'AgentRing', values: ['canary', 'early', 'broad'] }],
+        // Lifecycle: a re-imaged machine that comes back under its old name replaces its offline registration;
+        // an online one is refused with 409.
+        nameConflictPolicy: NameConflictPolicy.REPLACE_OFFLINE,
+        // Keep room under the standard tier's 1,000 hybrid nodes for other registrations.
+        maxRegisteredNodes: 900,
+        // The hourly janitor deletes used and expired activations and deregisters nodes gone for a week, 25 a run.
+        deregisterOfflineAfter: Duration.days(7),
+        maxDeregistrationsPerRun: 25,
+      },
+      patching: { groups: this.patchGroups() },
+      // Collection here is the fleet's (nothing else collects in this account and Region); sync with a central account.
+      inventory: { collect: true, sync: props.central !== undefined },
+      compliance: this.compliance(props.configRecorder ?? ConfigRecorderChoice.existing()),
+      agentInstallers: [this.securityAgent()],
+      notificationTopic: new ComplianceTopic(this, 'ComplianceTopic', { displayName: 'Hybrid fleet compliance' }).topic,
     });
+    this.activations = this.fleet.activationApi!;
 
     // EC2 machines that boot with the rendered script sign their request with their instance profile.
     const bootRole = new iam.Role(this, 'BootInstanceRole', {
@@ -77,27 +114,26 @@ export class HybridFleetExampleStack extends Stack {
       blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true }) }],
     });
 
-    this.definePatching();
-    this.defineAgentInstaller();
-    this.defineCompliance();
+    // All three groups register through one activation API, so their nodes share one role: each can write the other
+    // groups' output prefixes. Accepted here (one team runs these nodes); one API per group would keep them apart.
+    for (const group of this.fleet.patchGroups) {
+      Annotations.of(group).acknowledgeWarning('cdk-ssm-hybrid-fleet:nodeRoleSharedByPatchGroups', 'One team runs every group; their patch logs need not be kept apart');
+    }
   }
 
   /**
    * Compliance, Datacom's way: Config rules over the fleet (patch and association compliance, the security agent
    * every Linux node must run, no telnet anywhere, EC2 instances with a role), NON_COMPLIANT transitions to one
    * topic for the account, and remediation that patches only nodes tagged PatchMode=enforce (manual: an operator
-   * starts it from the Config console). The organization already records with AWS Config (Control Tower), so the
-   * recorder is the existing one.
+   * starts it from the Config console). The recorder is the stack's choice (this member account is not under Control Tower).
    */
-  private defineCompliance(): void {
-    const topic = new ComplianceTopic(this, 'ComplianceTopic', { displayName: 'Hybrid fleet compliance' });
-    new FleetCompliance(this, 'Compliance', {
-      recorder: ConfigRecorderChoice.existing(),
+  private compliance(recorder: ConfigRecorderChoice): FleetComplianceProps {
+    return {
+      recorder,
       requiredApplications: [{ platform: CompliancePlatform.LINUX, applications: [{ name: 'amazon-ssm-agent', version: '3.3.0.0' }] }],
       blockedApplications: [{ applications: [{ name: 'telnet-server' }, { name: 'telnetd' }] }],
       instanceProfileCoverage: true,
-      notificationTopic: topic.topic,
-    });
+    };
   }
 
   /**
@@ -105,7 +141,7 @@ export class HybridFleetExampleStack extends Stack {
    * PatchMode tag says enforce are patched in their group's window, the others are only scanned (Datacom's report
    * first, enforce by switching a tag). New machines arrive in `linux-web` in report mode (the API's defaultTags).
    */
-  private definePatching(): void {
+  private patchGroups(): FleetPatchGroupOptions[] {
     const linux = PatchBaseline.criticalAndSecurityUpdates(this, 'LinuxBaseline', {
       operatingSystem: PatchOperatingSystem.AMAZON_LINUX_2023,
       approveAfterDays: 7,
@@ -122,24 +158,11 @@ export class HybridFleetExampleStack extends Stack {
       rejectedPatches: ['postgresql-jdbc*'],
       rejectedPatchesAction: RejectedPatchesAction.BLOCK,
     });
-
-    const patchLogs = new PatchLogBucket(this, 'PatchLogs');
-    const output = { outputBucket: patchLogs.bucket, nodeRoles: [this.activations.instanceRole] };
-    new PatchGroup(this, 'LinuxWeb', { patchGroupName: 'linux-web', baselines: [linux], ...output });
-    new PatchGroup(this, 'WindowsServers', {
-      patchGroupName: 'windows',
-      baselines: [windows],
-      installSchedule: MaintenanceSchedule.cron({ weekDay: 'SAT', hour: '22', minute: '0' }),
-      ...output,
-    });
-    new PatchGroup(this, 'Billing', {
-      patchGroupName: 'billing-app',
-      baselines: [billingRhel, windows],
-      rebootOption: PatchRebootOption.NO_REBOOT,
-      maxConcurrency: '1',
-      maxErrors: '0',
-      ...output,
-    });
+    return [
+      { patchGroupName: 'linux-web', baselines: [linux] },
+      { patchGroupName: 'windows', baselines: [windows], installSchedule: MaintenanceSchedule.cron({ weekDay: 'SAT', hour: '22', minute: '0' }) },
+      { patchGroupName: 'billing-app', baselines: [billingRhel, windows], rebootOption: PatchRebootOption.NO_REBOOT, maxConcurrency: '1', maxErrors: '0' },
+    ];
   }
 
   /**
@@ -150,10 +173,10 @@ export class HybridFleetExampleStack extends Stack {
    * `broad`. To stop a bad rollout anywhere in this account and Region without a deploy:
    * `aws ssm put-parameter --name /agent-installer/ExampleSecurityAgent/switch --value disabled --overwrite`.
    */
-  private defineAgentInstaller(): void {
+  private securityAgent(): AgentInstallerProps {
     // The vendor's packages, uploaded to a versioned bucket of yours; nodes may read exactly these object versions.
     const packages = s3.Bucket.fromBucketName(this, 'AgentPackages', 'example-security-agent-packages');
-    new AgentInstaller(this, 'SecurityAgent', {
+    return {
       agentName: 'ExampleSecurityAgent',
       agentVersion: '7.2.1',
       packages: [
@@ -192,41 +215,181 @@ export class HybridFleetExampleStack extends Stack {
       ],
       maxConcurrency: '10%',
       maxErrors: '5%',
-      nodeRoles: [this.activations.instanceRole],
-    });
+    };
   }
 }
 
 /*
- * Inventory, multi-account and multi-region: every account and region collects inventory and syncs it to one
- * central bucket, where Athena answers questions about the whole fleet. The account ids are examples; synth needs no
+ * The fleet, Moody's shape: one central account for data and reporting, member accounts in two Regions where the
+ * nodes are, and a StackSet that rolls the member out to an organizational unit. The ids are examples; synth needs no
  * AWS account.
  */
+/** The central (security/tooling) account and its home Region; also the StackSets delegated administrator. */
 export const CENTRAL = { account: '111122223333', region: 'eu-west-1' };
+/** The member accounts deployed as stacks of this app. */
+export const MEMBER_ACCOUNTS = ['444455556666', '777788889999'];
+/** The Regions the members run in (each member account in each). */
+export const FLEET_REGIONS = ['eu-west-1', 'us-east-1'];
+/** The member account and Region where machines boot: the activation API's home (`-c env=` places it). */
+export const BOOT_SITE = { account: '444455556666', region: 'eu-west-1' };
+/** The organization, and the OU whose accounts (present and future) get the member through the StackSet. */
+export const ORGANIZATION_ID = 'o-a1b2c3d4e5';
+export const ROLLOUT_OU = 'ou-ab12-cdef3456';
+/**
+ * The accounts and Regions bin/pipeline.ts and bin/ci-roles.ts deploy to (the fleet before the central/member split).
+ * @deprecated the example app deploys to CENTRAL and MEMBER_ACCOUNTS × FLEET_REGIONS
+ */
 export const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
-export const INVENTORY_REGIONS = ['eu-west-1', 'us-east-1'];
+/** @deprecated see INVENTORY_ACCOUNTS */
+export const INVENTORY_REGIONS = FLEET_REGIONS;
 const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
 const INVENTORY_PREFIX = 'inventory';
 
-/** The central (security/tooling) account: the bucket every sync writes to, its own region's sync, and Athena. */
+/**
+ * What members in other accounts know of the central account: plain values (a cross-account stack cannot reference
+ * another's tokens), the outputs of FleetCentral and FleetCentralSink-<region> written down after their first deploy.
+ * The gates check them against HybridFleetCentral.reference().
+ */
+export const CENTRAL_REFERENCE: HybridFleetCentralReference = {
+  account: CENTRAL.account,
+  region: CENTRAL.region,
+  inventoryBucketName: INVENTORY_BUCKET,
+  inventoryBucketPrefix: INVENTORY_PREFIX,
+  alertBusArn: `arn:aws:events:${CENTRAL.region}:${CENTRAL.account}:event-bus/hybrid-fleet-alerts`,
+  observabilitySinkArns: {
+    'eu-west-1': `arn:aws:oam:eu-west-1:${CENTRAL.account}:sink/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`,
+    'us-east-1': `arn:aws:oam:us-east-1:${CENTRAL.account}:sink/1a2b3c4d-5e6f-7081-92a3-b4c5d6e7f809`,
+  },
+};
+
+/** Properties of the central stack. */
+export interface FleetCentralStackProps extends StackProps {
+  /** @default MEMBER_ACCOUNTS */
+  readonly memberAccounts?: string[];
+  /** @default FLEET_REGIONS */
+  readonly regions?: string[];
+}
+
+/**
+ * The central account's home Region: the inventory bucket and Athena, the alert bus and its topic, the OAM sink of
+ * this Region and the risk dashboard over every member account and Region (`HybridFleetCentral`).
+ */
+export class FleetCentralStack extends Stack {
+  public readonly central: HybridFleetCentral;
+
+  constructor(scope: Construct, id: string, props: FleetCentralStackProps = {}) {
+    super(scope, id, { ...props, env: CENTRAL });
+    this.central = new HybridFleetCentral(this, 'Central', {
+      organizationId: ORGANIZATION_ID,
+      // The OU's accounts (the StackSet's, present and future) sync here too, each into its own partition.
+      organizationSyncs: true,
+      memberAccounts: props.memberAccounts ?? MEMBER_ACCOUNTS,
+      memberRegions: props.regions ?? FLEET_REGIONS,
+      inventoryBucketName: INVENTORY_BUCKET,
+      inventoryBucketPrefix: INVENTORY_PREFIX,
+    });
+    // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
+    const analysts = new iam.Role(this, 'InventoryAnalysts', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: 'Runs the fleet inventory named queries in Athena',
+    });
+    this.central.queryLayer!.queryManagedPolicy().attachToRole(analysts);
+  }
+}
+
+/** The central account in another Region: the OAM sink its members link their metrics to (sinks are regional). */
+export class FleetCentralSinkStack extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps & { readonly memberAccounts?: string[] }) {
+    super(scope, id, props);
+    new FleetObservabilitySink(this, 'Observability', { organizationId: ORGANIZATION_ID, sourceAccounts: props.memberAccounts ?? MEMBER_ACCOUNTS });
+  }
+}
+
+/**
+ * The organization-wide rollout, in the central account (the StackSets delegated administrator): the member, without
+ * an activation API (no machine boots there; the template carries no Lambda asset) and without the metrics producer,
+ * on every account of ROLLOUT_OU in each Region, accounts that join later included.
+ */
+export class FleetRolloutStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, { ...props, env: CENTRAL });
+    const template = new FleetStackSetTemplate(this, 'Member', { description: 'Hybrid fleet member: patching, inventory sync, compliance, alert forwarding, metrics link' });
+    new HybridFleetMember(template, 'Fleet', {
+      central: CENTRAL_REFERENCE,
+      activation: { enabled: false },
+      complianceMetrics: false,
+      // The OU is under Control Tower, which records with AWS Config in every account and Region.
+      compliance: { recorder: ConfigRecorderChoice.existing() },
+    });
+    new FleetStackSet(this, 'MemberRollout', {
+      template,
+      stackSetName: 'hybrid-fleet-member',
+      callAs: StackSetCallAs.DELEGATED_ADMIN,
+      organizationalUnitIds: [ROLLOUT_OU],
+      regions: FLEET_REGIONS,
+      operationPreferences: {
+        maxConcurrentAccounts: StackSetMaxConcurrentAccounts.percentage(25),
+        failureTolerance: StackSetFailureTolerance.percentage(10),
+        regionConcurrency: StackSetRegionConcurrency.PARALLEL,
+        concurrencyMode: StackSetConcurrencyMode.SOFT_FAILURE_TOLERANCE,
+      },
+    });
+  }
+}
+
+/** Properties of a member account/Region stack. */
+export interface FleetMemberStackProps extends StackProps {
+  /** Collect inventory here; false when Quick Setup or Inspector already does (two inventory associations = none). */
+  readonly collect: boolean;
+  /** Where the AWS Config recorder of this account and Region comes from (one per account and Region). */
+  readonly configRecorder: ConfigRecorderChoice;
+}
+
+/**
+ * A member account and Region whose nodes are EC2 instances (they need no activation API): the default patch group,
+ * inventory collection (unless something else collects) and the sync to the central bucket, compliance rules, alerts
+ * forwarded to the central bus, metrics published and linked to the central sink of this Region.
+ */
+export class FleetMemberStack extends Stack {
+  public readonly fleet: HybridFleetMember;
+
+  constructor(scope: Construct, id: string, props: FleetMemberStackProps) {
+    super(scope, id, props);
+    this.fleet = new HybridFleetMember(this, 'Fleet', {
+      central: CENTRAL_REFERENCE,
+      activation: { enabled: false },
+      inventory: { collect: props.collect },
+      compliance: { recorder: props.configRecorder },
+    });
+  }
+}
+
+/** Properties of the central stack of bin/pipeline.ts. */
+export interface InventoryCentralStackProps extends StackProps {
+  /** The accounts that sync here. @default INVENTORY_ACCOUNTS (bin/pipeline.ts's; the example app passes its members) */
+  readonly memberAccounts?: string[];
+  /** The Regions the members run in. @default FLEET_REGIONS */
+  readonly regions?: string[];
+}
+
+/** bin/pipeline.ts's central account: the bucket every member syncs to, and Athena over them (the parts alone). */
 export class InventoryCentralStack extends Stack {
   public readonly inventory: InventoryBucket;
   public readonly query: InventoryQueryLayer;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: InventoryCentralStackProps = {}) {
     super(scope, id, { ...props, env: CENTRAL });
+    const memberAccounts = props.memberAccounts ?? INVENTORY_ACCOUNTS;
     this.inventory = new InventoryBucket(this, 'Inventory', {
       bucketName: INVENTORY_BUCKET,
       bucketPrefix: INVENTORY_PREFIX,
-      sourceAccounts: INVENTORY_ACCOUNTS,
+      sourceAccounts: memberAccounts,
     });
-    new InventoryCollection(this, 'Collection');
-    new InventoryDataSync(this, 'Sync', { bucket: this.inventory.bucket });
     this.query = new InventoryQueryLayer(this, 'Query', {
       bucket: this.inventory.bucket,
       bucketPrefix: INVENTORY_PREFIX,
-      accountIds: INVENTORY_ACCOUNTS,
-      regions: INVENTORY_REGIONS,
+      accountIds: memberAccounts,
+      regions: props.regions ?? FLEET_REGIONS,
     });
     // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
     const analysts = new iam.Role(this, 'InventoryAnalysts', {
@@ -245,22 +408,27 @@ export interface InventoryMemberStackProps extends StackProps {
   readonly configRecorder: ConfigRecorderChoice;
 }
 
-/** Every other account and region: collect inventory (unless something else does) and sync it to the central bucket. */
+/** bin/pipeline.ts's member account and Region: collect inventory (unless something else does), sync it, compliance rules. */
 export class InventoryMemberStack extends Stack {
   constructor(scope: Construct, id: string, props: InventoryMemberStackProps) {
     super(scope, id, props);
     if (props.collect) new InventoryCollection(this, 'Collection');
-    new InventoryDataSync(this, 'Sync', {
-      bucket: s3.Bucket.fromBucketAttributes(this, 'CentralInventory', {
-        bucketName: INVENTORY_BUCKET,
-        region: CENTRAL.region,
-        account: CENTRAL.account,
-      }),
-      bucketPrefix: INVENTORY_PREFIX,
-    });
+    syncToCentral(this);
     // The member's compliance rules: patch and association compliance, remediated only on enforce-mode nodes.
     new FleetCompliance(this, 'Compliance', { recorder: props.configRecorder });
   }
+}
+
+/** A member's resource data sync to the central inventory bucket. */
+function syncToCentral(scope: Construct): InventoryDataSync {
+  return new InventoryDataSync(scope, 'Sync', {
+    bucket: s3.Bucket.fromBucketAttributes(scope, 'CentralInventory', {
+      bucketName: INVENTORY_BUCKET,
+      region: CENTRAL.region,
+      account: CENTRAL.account,
+    }),
+    bucketPrefix: INVENTORY_PREFIX,
+  });
 }
 
 /** A private fleet: EC2 instances in isolated subnets reach Systems Manager only through VPC endpoints. */
@@ -292,8 +460,9 @@ export class PrivateFleetStack extends Stack {
 }
 
 /**
- * The environment of the activation stack, from context: `cdk synth -c env=111122223333/eu-west-1`. Without it the
- * stack is environment-agnostic; the gates build the app both ways.
+ * The environment of the stack where machines boot (the activation API), from context: `cdk synth -c
+ * env=444455556666/eu-west-1` (BOOT_SITE, a member account and Region). Without it the stack is environment-agnostic
+ * and deploys where the CLI's credentials point; the gates build the app both ways.
  */
 export function exampleEnv(app: App): Environment | undefined {
   const value: unknown = app.node.tryGetContext('env');
@@ -303,31 +472,57 @@ export function exampleEnv(app: App): Environment | undefined {
   return { account: match[1], region: match[2] };
 }
 
-export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' })): App {
-  new HybridFleetExampleStack(app, 'HybridFleetExample', {
-    env: exampleEnv(app),
-    description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
+/** Options of the example app (the benchmark grows the fleet with them; `npm run synth` takes the defaults). */
+export interface ExampleAppOptions {
+  /** The member accounts, each in each Region. @default MEMBER_ACCOUNTS */
+  readonly memberAccounts?: string[];
+  /** @default FLEET_REGIONS */
+  readonly regions?: string[];
+}
+
+export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} : { outdir: 'cdk.out' }), options: ExampleAppOptions = {}): App {
+  const memberAccounts = options.memberAccounts ?? MEMBER_ACCOUNTS;
+  const regions = options.regions ?? FLEET_REGIONS;
+  new FleetCentralStack(app, 'FleetCentral', {
+    memberAccounts, regions, description: 'Fleet central account: inventory and Athena, alert bus, OAM sink, risk dashboard',
   });
-  new InventoryCentralStack(app, 'InventoryCentral', { description: 'Central fleet inventory: bucket, sync and Athena' });
-  for (const account of INVENTORY_ACCOUNTS) {
-    for (const region of INVENTORY_REGIONS) {
-      if (account === CENTRAL.account && region === CENTRAL.region) continue;
-      new InventoryMemberStack(app, `InventoryMember-${account}-${region}`, {
+  for (const region of regions.filter((r) => r !== CENTRAL.region)) {
+    new FleetCentralSinkStack(app, `FleetCentralSink-${region}`, {
+      env: { account: CENTRAL.account, region }, memberAccounts, description: `Fleet central account in ${region}: the OAM sink of its members`,
+    });
+  }
+  new FleetRolloutStack(app, 'FleetRollout', { description: `Fleet member rolled out to ${ROLLOUT_OU} by a service-managed StackSet` });
+  for (const account of memberAccounts) {
+    for (const region of regions) {
+      // The boot site's stack (below) is the member of its account and Region.
+      if (account === BOOT_SITE.account && region === BOOT_SITE.region) continue;
+      new FleetMemberStack(app, memberStackId(account, region), {
         env: { account, region },
-        // In the second account, us-east-1 is already covered by Quick Setup host management: sync only.
-        collect: !(account === '444455556666' && region === 'us-east-1'),
-        // The second account is not under Control Tower: its eu-west-1 stack defines the recorder (and only there).
-        configRecorder:
-          account === '444455556666' && region === 'eu-west-1' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
-        description: `Fleet inventory of ${account} in ${region}, synced to the central bucket`,
+        // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
+        collect: !(account === '777788889999' && region === 'us-east-1'),
+        // 777788889999 is enrolled in Control Tower (which records with AWS Config); 444455556666 is not, so its
+        // stacks define the recorder, one per Region.
+        configRecorder: account === '444455556666' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
+        description: `Fleet member ${account} in ${region}: patching, inventory sync, compliance, alerts and metrics to the central account`,
       });
     }
   }
+  new HybridFleetExampleStack(app, 'HybridFleetExample', {
+    env: exampleEnv(app),
+    central: CENTRAL_REFERENCE,
+    configRecorder: ConfigRecorderChoice.create(),
+    description: `Where the machines boot, the fleet member ${BOOT_SITE.account} in ${BOOT_SITE.region}: activation API, patch groups, agent installer rings, inventory, compliance`,
+  });
   new PrivateFleetStack(app, 'PrivateFleet', {
-    env: { account: '444455556666', region: 'eu-west-1' },
+    env: { account: '777788889999', region: 'eu-west-1' },
     description: 'A private fleet: VPC endpoints for Systems Manager, and a dev/test group patched even while stopped',
   });
   return app;
+}
+
+/** The id (and name) of a member account's stack in a Region. */
+export function memberStackId(account: string, region: string): string {
+  return `FleetMember-${account}-${region}`;
 }
 
 if (require.main === module) {

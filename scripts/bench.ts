@@ -19,10 +19,15 @@
  *   (g) risk dashboard (scripts/bench-compliance-dashboard.ts): the bundled compliance-metrics function against the
  *       stub with an example fleet of 1,000 nodes: SSM requests and duration per 1,000 nodes, a throttled run, and the
  *       metric count it publishes (stated, no target)
+ *   (h) fleet synth (scripts/bench-fleet-synth.ts): the full example app (central account, member accounts × Regions)
+ *       ÷ a floor app with the same stacks and as many resources of plain aws-cdk-lib L2s (whole processes)
+ *                                                                                                  target ≤ 1.3
+ *       and the marginal synth time of one more member account/Region (ms, stated)
  * Prints a table and exits 0 whatever the results (it is a benchmark, not a test), except on a quota warning in (e).
  * Sections: all by default; only some with their names as arguments or in BENCH_ONLY (comma-separated):
- * synth, size, init, request, patch-groups, boot-storm, compliance-dashboard — e.g. `npm run bench -- boot-storm`.
- * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200), BENCH_STORM_* (see (f)).
+ * synth, size, init, request, patch-groups, boot-storm, compliance-dashboard, fleet-synth — e.g. `npm run bench -- boot-storm`.
+ * Knobs: BENCH_SYNTH_RUNS (default 7), BENCH_INIT_RUNS (15), BENCH_REQUESTS (200), BENCH_STORM_* (see (f)),
+ * BENCH_FLEET_SYNTH_RUNS (5) and BENCH_FLEET_EXTRA_ACCOUNTS (2) (see (h)).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +43,7 @@ import { SsmStub } from '../test/support/ssm-stub';
 import { benchBootStorm, STORM_TARGETS } from './bench-boot-storm';
 import { benchComplianceDashboard } from './bench-compliance-dashboard';
 import { benchHandlerEnv } from './bench-env';
+import { benchFleetSynth, FLEET_SYNTH_TARGET } from './bench-fleet-synth';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'assets', 'create-activation', 'index.js');
@@ -517,6 +523,10 @@ async function main(): Promise<void> {
     'boot-storm': benchStorm,
     'compliance-dashboard': async () => {
       await benchComplianceDashboard(out);
+    },
+    'fleet-synth': () => {
+      const figures = benchFleetSynth(out);
+      if (figures.ratio !== undefined) results.push(['(h) synth fleet example ÷ L2 floor', figures.ratio, FLEET_SYNTH_TARGET]);
     },
   };
   const chosen = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].map((s) => s.trim()).filter((s) => s);

@@ -5,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   HybridActivationApi,
+  HybridFleet,
   InventoryBucket,
   InventoryCollection,
   InventoryDataSync,
@@ -84,10 +85,15 @@ function inventoryFamily(stack: Stack): void {
   query.queryManagedPolicy();
 }
 
+function fleetFamily(stack: Stack): void {
+  new HybridFleet(stack, 'Fleet');
+}
+
 const FAMILIES: [string, (stack: Stack) => void][] = [
   ['activation (API, janitor, tag route, grantInvoke, invokeManagedPolicy)', activationFamily],
   ['patching (patch group, window with every task type)', patchingFamily],
   ['inventory (bucket, collection, sync, query layer with grantQuery)', inventoryFamily],
+  ['fleet (HybridFleet: the whole fleet in one account and Region, defaults)', fleetFamily],
 ];
 
 describe.each(FAMILIES)('in a stack with an explicit account and Region: %s', (_name, define) => {
