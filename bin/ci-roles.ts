@@ -6,7 +6,7 @@
 import { App, Aws, Stack, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { INVENTORY_ACCOUNTS, INVENTORY_REGIONS } from './example';
+import { CENTRAL, FLEET_REGIONS, MEMBER_ACCOUNTS } from './example';
 import { TOOLING } from './pipeline';
 
 /** GitHub's OIDC issuer and the audience aws-actions/configure-aws-credentials asks for. */
@@ -62,7 +62,8 @@ export function buildCiRolesApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
     env: TOOLING,
     description: 'GitHub Actions OIDC roles that deploy the example hybrid fleet',
     repository: 'example-org/hybrid-fleet',
-    targets: INVENTORY_ACCOUNTS.flatMap((account) => INVENTORY_REGIONS.map((region) => ({ account, region }))),
+    // The central account (its home Region and the Regions of its OAM sinks) and every member account and Region.
+    targets: [CENTRAL.account, ...MEMBER_ACCOUNTS].flatMap((account) => FLEET_REGIONS.map((region) => ({ account, region }))),
   });
   return app;
 }

@@ -16,7 +16,6 @@ import {
   CompliancePlatform,
   ComplianceTopic,
   ConfigRecorderChoice,
-  FleetCompliance,
   FleetComplianceProps,
   FleetObservabilitySink,
   FleetPatchGroupOptions,
@@ -26,10 +25,6 @@ import {
   HybridFleetCentral,
   HybridFleetCentralReference,
   HybridFleetMember,
-  InventoryBucket,
-  InventoryCollection,
-  InventoryDataSync,
-  InventoryQueryLayer,
   MaintenanceSchedule,
   NameConflictPolicy,
   PatchBaseline,
@@ -235,13 +230,6 @@ export const BOOT_SITE = { account: '444455556666', region: 'eu-west-1' };
 /** The organization, and the OU whose accounts (present and future) get the member through the StackSet. */
 export const ORGANIZATION_ID = 'o-a1b2c3d4e5';
 export const ROLLOUT_OU = 'ou-ab12-cdef3456';
-/**
- * The accounts and Regions bin/pipeline.ts and bin/ci-roles.ts deploy to (the fleet before the central/member split).
- * @deprecated the example app deploys to CENTRAL and MEMBER_ACCOUNTS × FLEET_REGIONS
- */
-export const INVENTORY_ACCOUNTS = ['111122223333', '444455556666'];
-/** @deprecated see INVENTORY_ACCOUNTS */
-export const INVENTORY_REGIONS = FLEET_REGIONS;
 const INVENTORY_BUCKET = `hybrid-fleet-inventory-${CENTRAL.account}-${CENTRAL.region}`;
 const INVENTORY_PREFIX = 'inventory';
 
@@ -364,73 +352,6 @@ export class FleetMemberStack extends Stack {
   }
 }
 
-/** Properties of the central stack of bin/pipeline.ts. */
-export interface InventoryCentralStackProps extends StackProps {
-  /** The accounts that sync here. @default INVENTORY_ACCOUNTS (bin/pipeline.ts's; the example app passes its members) */
-  readonly memberAccounts?: string[];
-  /** The Regions the members run in. @default FLEET_REGIONS */
-  readonly regions?: string[];
-}
-
-/** bin/pipeline.ts's central account: the bucket every member syncs to, and Athena over them (the parts alone). */
-export class InventoryCentralStack extends Stack {
-  public readonly inventory: InventoryBucket;
-  public readonly query: InventoryQueryLayer;
-
-  constructor(scope: Construct, id: string, props: InventoryCentralStackProps = {}) {
-    super(scope, id, { ...props, env: CENTRAL });
-    const memberAccounts = props.memberAccounts ?? INVENTORY_ACCOUNTS;
-    this.inventory = new InventoryBucket(this, 'Inventory', {
-      bucketName: INVENTORY_BUCKET,
-      bucketPrefix: INVENTORY_PREFIX,
-      sourceAccounts: memberAccounts,
-    });
-    this.query = new InventoryQueryLayer(this, 'Query', {
-      bucket: this.inventory.bucket,
-      bucketPrefix: INVENTORY_PREFIX,
-      accountIds: memberAccounts,
-      regions: props.regions ?? FLEET_REGIONS,
-    });
-    // Operators who run the named queries (a customer-managed policy; `grantQuery(role)` adds the same inline).
-    const analysts = new iam.Role(this, 'InventoryAnalysts', {
-      assumedBy: new iam.AccountRootPrincipal(),
-      description: 'Runs the fleet inventory named queries in Athena',
-    });
-    this.query.queryManagedPolicy().attachToRole(analysts);
-  }
-}
-
-/** Properties of a member account/region stack. */
-export interface InventoryMemberStackProps extends StackProps {
-  /** Collect inventory here; false when Quick Setup or Inspector already does (two inventory associations = none). */
-  readonly collect: boolean;
-  /** Where the AWS Config recorder of this account and Region comes from (one per account and Region). */
-  readonly configRecorder: ConfigRecorderChoice;
-}
-
-/** bin/pipeline.ts's member account and Region: collect inventory (unless something else does), sync it, compliance rules. */
-export class InventoryMemberStack extends Stack {
-  constructor(scope: Construct, id: string, props: InventoryMemberStackProps) {
-    super(scope, id, props);
-    if (props.collect) new InventoryCollection(this, 'Collection');
-    syncToCentral(this);
-    // The member's compliance rules: patch and association compliance, remediated only on enforce-mode nodes.
-    new FleetCompliance(this, 'Compliance', { recorder: props.configRecorder });
-  }
-}
-
-/** A member's resource data sync to the central inventory bucket. */
-function syncToCentral(scope: Construct): InventoryDataSync {
-  return new InventoryDataSync(scope, 'Sync', {
-    bucket: s3.Bucket.fromBucketAttributes(scope, 'CentralInventory', {
-      bucketName: INVENTORY_BUCKET,
-      region: CENTRAL.region,
-      account: CENTRAL.account,
-    }),
-    bucketPrefix: INVENTORY_PREFIX,
-  });
-}
-
 /** A private fleet: EC2 instances in isolated subnets reach Systems Manager only through VPC endpoints. */
 export class PrivateFleetStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -498,11 +419,7 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
       if (account === BOOT_SITE.account && region === BOOT_SITE.region) continue;
       new FleetMemberStack(app, memberStackId(account, region), {
         env: { account, region },
-        // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
-        collect: !(account === '777788889999' && region === 'us-east-1'),
-        // 777788889999 is enrolled in Control Tower (which records with AWS Config); 444455556666 is not, so its
-        // stacks define the recorder, one per Region.
-        configRecorder: account === '444455556666' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
+        ...memberChoices(account, region),
         description: `Fleet member ${account} in ${region}: patching, inventory sync, compliance, alerts and metrics to the central account`,
       });
     }
@@ -518,6 +435,17 @@ export function buildExampleApp(app: App = new App(process.env.CDK_OUTDIR ? {} :
     description: 'A private fleet: VPC endpoints for Systems Manager, and a dev/test group patched even while stopped',
   });
   return app;
+}
+
+/** What differs between the member accounts and Regions (bin/pipeline.ts makes the same choices). */
+export function memberChoices(account: string, region: string): { collect: boolean; configRecorder: ConfigRecorderChoice } {
+  return {
+    // In the last member account, us-east-1 is already covered by Quick Setup host management: sync only.
+    collect: !(account === '777788889999' && region === 'us-east-1'),
+    // 777788889999 is enrolled in Control Tower (which records with AWS Config); 444455556666 is not, so its stacks
+    // define the recorder, one per Region.
+    configRecorder: account === '444455556666' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
+  };
 }
 
 /** The id (and name) of a member account's stack in a Region. */

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // The example fleet deployed by CDK Pipelines from a tooling account: the gates run in the pipeline's synth step,
-// the central inventory stage deploys first, then the member accounts and Regions, then (after a manual approval) the
-// stage that changes what happens on enforce-mode nodes. Synth: `npx cdk synth -a "node -r ./scripts/ts-register.js bin/pipeline.ts"`.
+// the central account deploys first (inventory, alert bus, OAM sinks, dashboard), then, each after a manual approval
+// (patch installs on enforce-mode nodes change what happens on the machines), the member accounts and Regions, and
+// the boot site with the organization-wide StackSet rollout. Synth: `npx cdk synth -a "node -r ./scripts/ts-register.js bin/pipeline.ts"`.
 // Offline like the example app; the account ids and the connection ARN are examples.
 import { App, Duration, Stack, StackProps, Stage, StageProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CodePipeline, CodePipelineSource, ManualApprovalStep, ShellStep } from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
-import { ConfigRecorderChoice } from '../lib';
-import { CENTRAL, HybridFleetExampleStack, INVENTORY_ACCOUNTS, INVENTORY_REGIONS, InventoryCentralStack, InventoryMemberStack } from './example';
+import {
+  BOOT_SITE, CENTRAL, CENTRAL_REFERENCE, FLEET_REGIONS, FleetCentralSinkStack, FleetCentralStack, FleetMemberStack, FleetRolloutStack,
+  HybridFleetExampleStack, MEMBER_ACCOUNTS, memberChoices,
+} from './example';
 
 /** The tooling account and Region that hosts the pipeline (its targets trust it: `cdk bootstrap --trust`). */
 export const TOOLING = { account: '999988887777', region: 'eu-west-1' };
@@ -21,11 +24,14 @@ const CONNECTION_ARN = 'arn:aws:codeconnections:eu-west-1:999988887777:connectio
 /** The synth step's commands: the gates (type checks, README snippets, every test) run before the cloud assembly is made. */
 export const SYNTH_COMMANDS = ['npm ci', 'npm test', 'npx cdk synth -a "node -r ./scripts/ts-register.js bin/pipeline.ts"'];
 
-/** The central account: the inventory bucket every member syncs to, so it deploys first. */
+/** The central account: the inventory bucket every member syncs to, the alert bus and the OAM sinks, so it deploys first. */
 export class CentralStage extends Stage {
   constructor(scope: Construct, id: string, props?: StageProps) {
     super(scope, id, props);
-    new InventoryCentralStack(this, 'InventoryCentral', { description: 'Central fleet inventory: bucket, sync and Athena' });
+    new FleetCentralStack(this, 'FleetCentral', { description: 'Fleet central account: inventory and Athena, alert bus, OAM sink, risk dashboard' });
+    for (const region of FLEET_REGIONS.filter((r) => r !== CENTRAL.region)) {
+      new FleetCentralSinkStack(this, `FleetCentralSink-${region}`, { env: { account: CENTRAL.account, region }, description: `Fleet central account in ${region}: the OAM sink of its members` });
+    }
   }
 }
 
@@ -35,30 +41,31 @@ export interface MemberStageProps extends StageProps {
   readonly region: string;
 }
 
-/** One member account and Region: inventory sync to the central bucket, and report-only compliance (manual remediation). */
+/** One member account and Region: patching, inventory sync to the central bucket, compliance, alerts and metrics. */
 export class MemberStage extends Stage {
   constructor(scope: Construct, id: string, props: MemberStageProps) {
     super(scope, id, props);
     const { account, region } = props;
-    new InventoryMemberStack(this, 'InventoryMember', {
+    new FleetMemberStack(this, 'FleetMember', {
       env: { account, region },
-      // The same choices as the example app: Quick Setup collects in the second account's us-east-1, and that
-      // account's eu-west-1 stack defines its only recorder.
-      collect: !(account === '444455556666' && region === 'us-east-1'),
-      configRecorder: account === '444455556666' && region === 'eu-west-1' ? ConfigRecorderChoice.create() : ConfigRecorderChoice.existing(),
-      description: `Fleet inventory of ${account} in ${region}, synced to the central bucket`,
+      // The same choices as the example app (Quick Setup collects in one Region; Control Tower records in one account).
+      ...memberChoices(account, region),
+      description: `Fleet member ${account} in ${region}: patching, inventory sync, compliance, alerts and metrics to the central account`,
     });
   }
 }
 
-/** The fleet: activation API, patch groups whose windows install on enforce-mode nodes, the agent installer, compliance. */
+/** The boot site (activation API, patch groups, the agent installer's rings) and the organization-wide StackSet rollout. */
 export class FleetStage extends Stage {
   constructor(scope: Construct, id: string, props?: StageProps) {
     super(scope, id, props);
     new HybridFleetExampleStack(this, 'HybridFleetExample', {
-      env: CENTRAL,
-      description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet)',
+      env: BOOT_SITE,
+      central: CENTRAL_REFERENCE,
+      configRecorder: memberChoices(BOOT_SITE.account, BOOT_SITE.region).configRecorder,
+      description: 'Example hybrid fleet under AWS Systems Manager (cdk-ssm-hybrid-fleet): the boot site',
     });
+    new FleetRolloutStack(this, 'FleetRollout', { description: 'Fleet member rolled out to an OU by a service-managed StackSet' });
   }
 }
 
@@ -79,18 +86,20 @@ export class FleetPipelineStack extends Stack {
     });
 
     this.pipeline.addStage(new CentralStage(this, 'Central'));
-    const members = this.pipeline.addWave('Members');
-    for (const account of INVENTORY_ACCOUNTS) {
-      for (const region of INVENTORY_REGIONS) {
-        if (account === CENTRAL.account && region === CENTRAL.region) continue;
+    // Patch installs, the agent installer's enforcing ring and remediation change what happens on the nodes: a person
+    // reads the change sets of the stages below and approves.
+    const members = this.pipeline.addWave('Members', {
+      pre: [new ManualApprovalStep('ApproveMemberChanges', { comment: 'The member stacks change patch installs on enforce-mode nodes' })],
+    });
+    for (const account of MEMBER_ACCOUNTS) {
+      for (const region of FLEET_REGIONS) {
+        if (account === BOOT_SITE.account && region === BOOT_SITE.region) continue;
         members.addStage(new MemberStage(this, `Member-${account}-${region}`, { account, region }));
       }
     }
-    // Patch installs, the agent installer's enforcing ring and remediation change what happens on the nodes: a person
-    // reads the change sets of the stages above and approves.
     this.pipeline.addStage(new FleetStage(this, 'Fleet'), {
       pre: [new ManualApprovalStep('ApproveEnforceChanges', {
-        comment: 'The Fleet stage changes patch installs, the agent installer and remediation on enforce-mode nodes',
+        comment: 'The Fleet stage changes patch installs, the agent installer and remediation on enforce-mode nodes, and the StackSet rollout',
       })],
     });
     this.pipeline.buildPipeline();

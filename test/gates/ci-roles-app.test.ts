@@ -40,9 +40,10 @@ test('the deploy role: only main of the repository, only the bootstrap deploy, f
       'token.actions.githubusercontent.com:sub': 'repo:example-org/hybrid-fleet:ref:refs/heads/main',
     },
   });
-  expect(deploy.assumes).toHaveLength(12);
+  expect(deploy.assumes).toHaveLength(18); // 3 accounts × 2 Regions × 3 roles;
   expect(deploy.assumes).toContain('111122223333:role/cdk-hnb659fds-deploy-role-111122223333-eu-west-1');
   expect(deploy.assumes).toContain('444455556666:role/cdk-hnb659fds-file-publishing-role-444455556666-us-east-1');
+  expect(deploy.assumes).toContain('777788889999:role/cdk-hnb659fds-deploy-role-777788889999-us-east-1');
   for (const arn of deploy.assumes) expect(arn).toMatch(/^(\d{12}):role\/cdk-hnb659fds-(deploy|file-publishing|lookup)-role-\1-[a-z]+-[a-z]+-\d$/);
 });
 
@@ -55,7 +56,7 @@ test('the diff role: only pull requests of the repository, only the lookup roles
       'token.actions.githubusercontent.com:sub': 'repo:example-org/hybrid-fleet:pull_request',
     },
   });
-  expect(diff.assumes).toHaveLength(4);
+  expect(diff.assumes).toHaveLength(6);
   for (const arn of diff.assumes) expect(arn).toMatch(/^(\d{12}):role\/cdk-hnb659fds-lookup-role-\1-[a-z]+-[a-z]+-\d$/);
 });
 

@@ -35,11 +35,16 @@ function stageStacks(stageId: string): Stack[] {
   return stacks.filter((s) => Stage.of(s)?.node.path === `FleetPipeline/${stageId}`);
 }
 
-test('deploys central first, then the member accounts and Regions, then the fleet after a manual approval', () => {
+test('deploys central first, then the member accounts and Regions and then the fleet, each after a manual approval', () => {
   expect(stages.map((s) => s.Name)).toEqual(['Source', 'Build', 'UpdatePipeline', 'Assets', 'Central', 'Members', 'Fleet']);
   const category = (name: string): string[] => stages.find((s) => s.Name === name)!.Actions.map((a) => a.ActionTypeId.Category);
-  expect(category('Central')).toEqual(['Deploy', 'Deploy']);
-  expect(category('Members')).not.toContain('Approval');
+  expect(category('Central')).toEqual(['Deploy', 'Deploy', 'Deploy', 'Deploy']);
+  expect(category('Central')).not.toContain('Approval');
+  // The members wave starts with its approval; its change sets are prepared and executed only after it.
+  const memberActions = stages.find((s) => s.Name === 'Members')!.Actions;
+  const memberApproval = memberActions.find((a) => a.ActionTypeId.Category === 'Approval')!;
+  expect(memberApproval.Name).toBe('ApproveMemberChanges');
+  for (const deploy of memberActions.filter((a) => a.ActionTypeId.Category === 'Deploy')) expect(deploy.RunOrder).toBeGreaterThan(memberApproval.RunOrder);
   // The approval runs first in the Fleet stage; its change sets are prepared and executed only after it.
   const fleet = stages.find((s) => s.Name === 'Fleet')!.Actions;
   const approval = fleet.find((a) => a.ActionTypeId.Category === 'Approval')!;
@@ -51,17 +56,17 @@ test('each stage deploys the example stacks to their accounts and Regions throug
   const targets = (name: string): string[] => [...new Set(stages.find((s) => s.Name === name)!.Actions
     .filter((a) => a.ActionTypeId.Category === 'Deploy')
     .map((a) => `${/iam::(\d{12}):role\/cdk-hnb659fds-deploy-role-\d{12}-([a-z0-9-]+)/.exec(JSON.stringify(a.RoleArn))?.slice(1).join('/')}`))].sort();
-  expect(targets('Central')).toEqual(['111122223333/eu-west-1']);
-  expect(targets('Members')).toEqual(['111122223333/us-east-1', '444455556666/eu-west-1', '444455556666/us-east-1']);
-  expect(targets('Fleet')).toEqual(['111122223333/eu-west-1']);
+  expect(targets('Central')).toEqual(['111122223333/eu-west-1', '111122223333/us-east-1']);
+  expect(targets('Members')).toEqual(['444455556666/us-east-1', '777788889999/eu-west-1', '777788889999/us-east-1']);
+  expect(targets('Fleet')).toEqual(['111122223333/eu-west-1', '444455556666/eu-west-1']);
 
-  expect(stageStacks('Central').map((s) => s.constructor.name)).toEqual(['InventoryCentralStack']);
-  expect(stageStacks('Fleet').map((s) => s.constructor.name)).toEqual(['HybridFleetExampleStack']);
-  const members = stacks.filter((s) => s.constructor.name === 'InventoryMemberStack');
-  expect(members.map((s) => `${s.account}/${s.region}`).sort()).toEqual(['111122223333/us-east-1', '444455556666/eu-west-1', '444455556666/us-east-1']);
+  expect(stageStacks('Central').map((s) => s.constructor.name)).toEqual(['FleetCentralStack', 'FleetCentralSinkStack']);
+  expect(stageStacks('Fleet').map((s) => s.constructor.name)).toEqual(['HybridFleetExampleStack', 'FleetRolloutStack', 'FleetStackSetTemplate']);
+  const members = stacks.filter((s) => s.constructor.name === 'FleetMemberStack');
+  expect(members.map((s) => `${s.account}/${s.region}`).sort()).toEqual(['444455556666/us-east-1', '777788889999/eu-west-1', '777788889999/us-east-1']);
 });
 
-test('only the approved stage changes what happens on enforce-mode nodes', () => {
+test('only the approved stages change what happens on enforce-mode nodes', () => {
   // Patch installs (maintenance window tasks), automatic remediation and an enforcing installer ring need approval.
   const enforcing = (stack: Stack): string[] => {
     const template = Template.fromStack(stack);
@@ -72,9 +77,11 @@ test('only the approved stage changes what happens on enforce-mode nodes', () =>
       .filter((a) => a.Properties.Parameters?.mode?.[0] === 'enforce').map(() => 'enforcing installer ring');
     return [...new Set([...tasks, ...remediation, ...installer])];
   };
-  const unapproved = stacks.filter((s) => !stageStacks('Fleet').includes(s));
-  expect(unapproved.flatMap(enforcing)).toEqual([]);
+  // The Central stage has no approval: nothing in it may act on the nodes.
+  expect(stageStacks('Central').flatMap(enforcing)).toEqual([]);
   expect(enforcing(stageStacks('Fleet')[0])).toEqual(['patch install', 'enforcing installer ring']);
+  // The members (and the StackSet's template) install patches on enforce-mode nodes: they are behind an approval too.
+  expect(stacks.filter((s) => s.constructor.name === 'FleetMemberStack').map(enforcing)).toEqual([['patch install'], ['patch install'], ['patch install']]);
 });
 
 test('cross-account keys: artifacts encrypted with a rotated KMS key the targets can use, in every Region', () => {
@@ -97,11 +104,14 @@ test('the synth step runs the gates before it synthesizes the pipeline app', () 
 test('every stack of the pipeline app passes cdk-nag and cfn-guard with nothing unacknowledged', () => {
   expect(stacks.map((s) => s.node.path).sort()).toEqual([
     'FleetPipeline',
-    'FleetPipeline/Central/InventoryCentral',
+    'FleetPipeline/Central/FleetCentral',
+    'FleetPipeline/Central/FleetCentralSink-us-east-1',
+    'FleetPipeline/Fleet/FleetRollout',
+    'FleetPipeline/Fleet/FleetRollout/Member',
     'FleetPipeline/Fleet/HybridFleetExample',
-    'FleetPipeline/Member-111122223333-us-east-1/InventoryMember',
-    'FleetPipeline/Member-444455556666-eu-west-1/InventoryMember',
-    'FleetPipeline/Member-444455556666-us-east-1/InventoryMember',
+    'FleetPipeline/Member-444455556666-us-east-1/FleetMember',
+    'FleetPipeline/Member-777788889999-eu-west-1/FleetMember',
+    'FleetPipeline/Member-777788889999-us-east-1/FleetMember',
     'cross-region-stack-999988887777:us-east-1',
   ]);
   for (const stack of stacks) expect({ stack: stack.node.path, findings: nagFindings(stack) }).toEqual({ stack: stack.node.path, findings: [] });
@@ -111,28 +121,28 @@ test('every stack of the pipeline app passes cdk-nag and cfn-guard with nothing 
 test('the gates reach into the stages\' nested assemblies', () => {
   // A member stack with a broken bucket, in a pipeline app built apart from the one above: CDK Pipelines synthesizes
   // each stage when it is added, so the bucket goes in through the stack class that bin/pipeline.ts instantiates.
-  class BrokenMemberStack extends example.InventoryMemberStack {
-    constructor(scope: Construct, id: string, props: example.InventoryMemberStackProps) {
+  class BrokenMemberStack extends example.FleetMemberStack {
+    constructor(scope: Construct, id: string, props: example.FleetMemberStackProps) {
       super(scope, id, props);
       new s3.Bucket(this, 'Unsafe');
     }
   }
   const exports = example as unknown as Record<string, unknown>;
-  exports.InventoryMemberStack = BrokenMemberStack;
+  exports.FleetMemberStack = BrokenMemberStack;
   let broken: App;
   try {
     broken = buildPipelineApp(cdkJsonApp());
   } finally {
-    exports.InventoryMemberStack = Object.getPrototypeOf(BrokenMemberStack);
+    exports.FleetMemberStack = Object.getPrototypeOf(BrokenMemberStack);
   }
-  const member = broken.node.findAll().find((c): c is Stack => Stack.isStack(c) && c.node.path === 'FleetPipeline/Member-444455556666-us-east-1/InventoryMember')!;
+  const member = broken.node.findAll().find((c): c is Stack => Stack.isStack(c) && c.node.path === 'FleetPipeline/Member-444455556666-us-east-1/FleetMember')!;
   expect(nagFindings(member).map((f) => f.rule)).toEqual(expect.arrayContaining(['AwsSolutions-S1']));
   const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   try {
     // The same plugin with the one control the bucket breaks: what is under test is which templates the plugin is
     // given, and the whole rule set over all seven templates costs some 14 s of CPU (the test above runs it).
     const findings = synthFindings(broken, () => new ControlTowerGuard(['ct-s3-pr-2']));
-    expect(findings.filter((f) => f.paths.some((p) => p.includes('Member-444455556666-us-east-1/InventoryMember/Unsafe'))).map((f) => f.rule))
+    expect(findings.filter((f) => f.paths.some((p) => p.includes('Member-444455556666-us-east-1/FleetMember/Unsafe'))).map((f) => f.rule))
       .toEqual(expect.arrayContaining(['s3_bucket_logging_enabled_check']));
   } finally {
     printed.mockRestore();
