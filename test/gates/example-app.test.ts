@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as oam from 'aws-cdk-lib/aws-oam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { BOOT_SITE, buildExampleApp, CENTRAL, CENTRAL_REFERENCE, FleetCentralStack, FLEET_REGIONS, FleetMemberStack, MEMBER_ACCOUNTS, memberStackId, ROLLOUT_OU } from '../../bin/example';
 import { ConfigRecorderChoice, InventoryDataSync } from '../../lib';
@@ -253,6 +254,7 @@ test('the architecture picture derives every kind of cross-account flow from the
     new InventoryDataSync(template, 'Sync', { bucket: s3.Bucket.fromBucketName(template, 'B', 'inventory-central'), bucketRegion: 'eu-west-1' });
     new cloudformation.CfnStackSet(central, 'Rollout', {
       stackSetName: 'fleet-members', permissionModel: 'SERVICE_MANAGED', autoDeployment: { enabled: true },
+      templateUrl: 'https://s3.eu-west-1.amazonaws.com/assets/member.template.json',
       stackInstancesGroup: [{ deploymentTargets: { organizationalUnitIds: ['ou-ab12-34cd56ef'] }, regions: ['eu-west-1', 'us-east-1'] }],
     });
     const member = new Stack(app, 'Member', { env: { account: '444455556666', region: 'us-east-1' } });
@@ -263,7 +265,7 @@ test('the architecture picture derives every kind of cross-account flow from the
     });
     new CfnMapping(member, 'Sinks', { mapping: { 'us-east-1': { arn: 'arn:aws:oam:us-east-1:111122223333:sink/x' } } });
     new oam.CfnLink(member, 'Link', { resourceTypes: ['AWS::CloudWatch::Metric'], sinkIdentifier: Fn.findInMap('Sinks', Aws.REGION, 'arn') });
-    new Stack(app, 'Unrelated', { env: { account: '777788889999', region: 'eu-west-1' } });
+    new sns.CfnTopic(new Stack(app, 'Unrelated', { env: { account: '777788889999', region: 'eu-west-1' } }), 'Topic');
     if (sinkInMemberRegion) new oam.CfnSink(new Stack(app, 'CentralUs', { env: { account: '111122223333', region: 'us-east-1' } }), 'Sink', { name: 'fleet' });
     return app;
   };
