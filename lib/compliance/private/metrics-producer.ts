@@ -2,10 +2,11 @@ import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+// Type only (no cycle at run time): the producer takes exactly the public props of ComplianceMetrics.
+import type { ComplianceMetricsProps } from '../compliance-metrics';
 import { PatchGroupTagKey } from '../../patching/patch-group';
 import { acknowledgeComplianceMetricsFindings } from '../../private/acknowledgements';
 import { HandlerFunction } from '../../private/handler-function';
@@ -25,20 +26,6 @@ const FUNCTION_TIMEOUT = Duration.minutes(10);
 /** SSM compliance type pattern (SSM-API `PutComplianceItems`, AWS-FACTS D.4). */
 const COMPLIANCE_TYPE = /^([A-Za-z0-9_-]\w+|Custom:[a-zA-Z0-9_-]\w+)$/;
 
-/** The producer's props (`ComplianceMetricsProps`, which `ComplianceDashboardProps` extends). */
-export interface MetricsProducerProps {
-  readonly interval?: Duration;
-  readonly patchGroupTagKey?: PatchGroupTagKey;
-  readonly modeTagKey?: string;
-  readonly reportModeValue?: string;
-  readonly enforceModeValue?: string;
-  readonly agentComplianceTypes?: string[];
-  readonly maxPatchGroups?: number;
-  readonly topNodes?: number;
-  readonly logRetention?: logs.RetentionDays;
-  readonly logEncryptionKey?: kms.IKey;
-}
-
 /** The producer's settings, validated, with defaults. */
 export interface MetricsSettings {
   readonly interval: Duration;
@@ -52,7 +39,7 @@ export interface MetricsSettings {
 }
 
 /** Validates the producer's props (errors name `scope`) and fills in the defaults. */
-export function metricsSettings(scope: Construct, props: MetricsProducerProps): MetricsSettings {
+export function metricsSettings(scope: Construct, props: ComplianceMetricsProps): MetricsSettings {
   const interval = props.interval ?? Duration.hours(1);
   checkDurationRange(scope, 'interval', interval, Duration.minutes(15), Duration.days(1));
   if (!interval.isUnresolved() && interval.toSeconds() % 60 !== 0) {
@@ -96,7 +83,7 @@ export interface MetricsProducer {
 }
 
 /** Adds the scheduled function that publishes the metrics to `scope` (ids `Handler` and `Schedule`). */
-export function addMetricsProducer(scope: Construct, settings: MetricsSettings, props: MetricsProducerProps): MetricsProducer {
+export function addMetricsProducer(scope: Construct, settings: MetricsSettings, props: ComplianceMetricsProps): MetricsProducer {
   const stack = Stack.of(scope);
   const fn = new HandlerFunction(scope, 'Handler', {
     handlerName: 'compliance-metrics',
