@@ -22,14 +22,10 @@ import { AGENT_TYPE, seedExampleFleet } from '../test/support/compliance-fleet';
 import { startHandlerProcess } from '../test/support/handler-process';
 import { SsmStub } from '../test/support/ssm-stub';
 import { benchHandlerEnv } from './bench-env';
+import { intFromEnv } from './bench-timing';
 
 const BUNDLE = path.join(__dirname, '..', 'assets', 'compliance-metrics', 'index.js');
 const OPERATIONS = ['DescribeInstanceInformation', 'ListResourceComplianceSummaries', 'ListTagsForResource'] as const;
-
-function intFromEnv(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
 
 interface Outcome {
   complete: boolean;

@@ -19,39 +19,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { interleaved, intFromEnv, median } from './bench-timing';
 
 const ROOT = path.resolve(__dirname, '..');
 const TS_REGISTER = path.join(ROOT, 'scripts', 'ts-register.js');
 const EXAMPLE = path.join(ROOT, 'bin', 'example.ts');
 const SCRATCH = path.join(ROOT, '.bench');
 export const FLEET_SYNTH_TARGET = 1.3;
-
-function intFromEnv(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
-const median = (samples: readonly number[]): number => {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-
-/** A B B A A B ...: drift and warm-up hit both. */
-function interleaved(runs: number, a: () => Sample, b: () => Sample): { a: Sample[]; b: Sample[] } {
-  const ra: Sample[] = [];
-  const rb: Sample[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      ra.push(a());
-      rb.push(b());
-    } else {
-      rb.push(b());
-      ra.push(a());
-    }
-  }
-  return { a: ra, b: rb };
-}
 
 /** The context every synth gets, the way the CDK CLI passes cdk.json's context to the app. */
 function cdkJsonContext(): Record<string, unknown> {

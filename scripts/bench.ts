@@ -40,6 +40,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { ActivationApiAuthorization, HybridActivationApi, NameConflictPolicy, type HybridActivationApiProps } from '../lib';
 import { lambdaContext, restApiEvent } from '../test/support/api-gateway-event';
 import { SsmStub } from '../test/support/ssm-stub';
+import { interleaved, intFromEnv } from './bench-timing';
 import { benchBootStorm, STORM_TARGETS } from './bench-boot-storm';
 import { benchComplianceDashboard } from './bench-compliance-dashboard';
 import { benchHandlerEnv } from './bench-env';
@@ -82,11 +83,6 @@ function handlerEnv(): Record<string, string> {
   return handlerEnvCache;
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const n = Number(process.env[name]);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
-
 // ---------- statistics and printing ----------
 
 interface Stats {
@@ -126,22 +122,6 @@ function header(title: string): void {
   out();
   out(title);
   out(`    ${''.padEnd(56)} ${'runs'.padStart(4)}  ${'median'.padStart(11)}  ${'min'.padStart(11)}  ${'max'.padStart(11)}`);
-}
-
-/** Interleaves A and B as A B B A A B B A ... so drift and warm-up hit both. */
-function interleaved(runs: number, a: () => number, b: () => number): { a: number[]; b: number[] } {
-  const ra: number[] = [];
-  const rb: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      ra.push(a());
-      rb.push(b());
-    } else {
-      rb.push(b());
-      ra.push(a());
-    }
-  }
-  return { a: ra, b: rb };
 }
 
 const pairedMedian = (a: number[], b: number[]): number => stats(a.map((x, i) => x / b[i])).median;
