@@ -210,18 +210,9 @@ export interface FleetInventoryOptions {
 }
 
 /**
- * Properties for a `HybridFleetMember`.
+ * The parts of a fleet member, each with its own props or turned off (`HybridFleetMemberProps`, `HybridFleetProps`).
  */
-export interface HybridFleetMemberProps {
-  /**
-   * The fleet's central account: inventory syncs to its bucket; the compliance rules' and installers' alert events
-   * are also forwarded, unformatted, to its alert bus (`alertBusArn`, through a role that may only `events:PutEvents`
-   * there); metrics are shared with its OAM sink of this Region.
-   *
-   * @default - standalone: an inventory bucket and a topic of this member
-   */
-  readonly central?: HybridFleetCentralReference;
-
+export interface HybridFleetMemberOptions {
   /**
    * The activation API.
    *
@@ -268,6 +259,27 @@ export interface HybridFleetMemberProps {
   readonly complianceMetrics?: boolean;
 
   /**
+   * Bucket for the command output of the patch groups (under `patching/<group>/`) and the agent installers.
+   *
+   * @default - a new `PatchLogBucket`
+   */
+  readonly logBucket?: s3.IBucket;
+}
+
+/**
+ * Properties for a `HybridFleetMember`.
+ */
+export interface HybridFleetMemberProps extends HybridFleetMemberOptions {
+  /**
+   * The fleet's central account: inventory syncs to its bucket; the compliance rules' and installers' alert events
+   * are also forwarded, unformatted, to its alert bus (`alertBusArn`, through a role that may only `events:PutEvents`
+   * there); metrics are shared with its OAM sink of this Region.
+   *
+   * @default - standalone: an inventory bucket and a topic of this member
+   */
+  readonly central?: HybridFleetCentralReference;
+
+  /**
    * Share this account's metrics in this Region with the central account's OAM sink of this Region (an
    * `AWS::Oam::Link`), when `central.observabilitySinkArns` has one. In a stack whose Region is known only at deploy
    * time (a StackSet template), the sink is looked up by `AWS::Region` in a mapping, and a Region without a sink gets
@@ -283,13 +295,6 @@ export interface HybridFleetMemberProps {
    * @default - a new `ComplianceTopic` (encrypted with a customer-managed key EventBridge may use, TLS only)
    */
   readonly notificationTopic?: sns.ITopic;
-
-  /**
-   * Bucket for the command output of the patch groups (under `patching/<group>/`) and the agent installers.
-   *
-   * @default - a new `PatchLogBucket`
-   */
-  readonly logBucket?: s3.IBucket;
 }
 
 const DEFAULT_OPERATING_SYSTEMS = [

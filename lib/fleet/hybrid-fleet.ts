@@ -1,14 +1,11 @@
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { HybridFleetCentral, HybridFleetCentralProps } from './hybrid-fleet-central';
-import { FleetActivationOptions, FleetInventoryOptions, FleetPatchingOptions, HybridFleetMember } from './hybrid-fleet-member';
-import { FleetComplianceProps } from '../compliance/fleet-compliance';
-import { AgentInstallerProps } from '../installer/agent-installer';
+import { HybridFleetMember, HybridFleetMemberOptions } from './hybrid-fleet-member';
 
 /**
  * Properties for a `HybridFleet`.
  */
-export interface HybridFleetProps {
+export interface HybridFleetProps extends HybridFleetMemberOptions {
   /**
    * The central part: inventory bucket and Athena query layer, alert bus and topic, risk dashboard (and, when other
    * accounts are listed, their grants and an OAM sink).
@@ -16,55 +13,6 @@ export interface HybridFleetProps {
    * @default - the `HybridFleetCentral` defaults: this account and Region only, no cross-account grant
    */
   readonly central?: HybridFleetCentralProps;
-
-  /**
-   * The activation API.
-   *
-   * @default - an activation API whose new nodes join the first patch group in report mode
-   */
-  readonly activation?: FleetActivationOptions;
-
-  /**
-   * Patching.
-   *
-   * @default - one report-mode patch group over critical and security baselines
-   */
-  readonly patching?: FleetPatchingOptions;
-
-  /**
-   * Inventory collection (opt-in) and the sync to the central bucket.
-   *
-   * @default - no collection; a sync of what is collected to the central bucket
-   */
-  readonly inventory?: FleetInventoryOptions;
-
-  /**
-   * Compliance rules (`FleetCompliance`); notifications go to the fleet's topic unless it names its own.
-   *
-   * @default - none: AWS Config rules need an explicit recorder choice (`ConfigRecorderChoice`)
-   */
-  readonly compliance?: FleetComplianceProps;
-
-  /**
-   * Agent installers (the fleet's node role, log bucket and topic are wired in).
-   *
-   * @default - none
-   */
-  readonly agentInstallers?: AgentInstallerProps[];
-
-  /**
-   * Publish compliance metrics for the risk dashboard (a `ComplianceMetrics`).
-   *
-   * @default true
-   */
-  readonly complianceMetrics?: boolean;
-
-  /**
-   * Bucket for the command output of the patch groups and the agent installers.
-   *
-   * @default - a new `PatchLogBucket`
-   */
-  readonly logBucket?: s3.IBucket;
 }
 
 /**
