@@ -35,8 +35,23 @@ except Exception as e:
 `;
 
 /**
+ * The interpreter `python3` names, found once per process. `python3` on PATH may be a version manager's shim (pyenv's
+ * is a bash script that costs about half a second per start, most of each script step's time); its
+ * `sys.executable` is the interpreter itself.
+ */
+let interpreter: string | undefined;
+function python3(): string {
+  if (interpreter === undefined) {
+    const found = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+    if (found.error) throw found.error;
+    interpreter = found.status === 0 && found.stdout.trim() !== '' ? found.stdout.trim() : 'python3';
+  }
+  return interpreter;
+}
+
+/**
  * Runs `handler(events, context)` of a Python script with the local `python3`, as `aws:executeScript` does with
- * Runtime python3.x. The script sees `events` (the step's InputPayload) and `context` (a dict with
+ * Runtime python3.x (the `python3` on PATH). The script sees `events` (the step's InputPayload) and `context` (a dict with
  * `automation:EXECUTION_ID`).
  */
 export function runPythonHandler(
@@ -53,7 +68,7 @@ export function runPythonHandler(
     const resultPath = join(dir, 'result.json');
     writeFileSync(scriptPath, script);
     writeFileSync(runnerPath, RUNNER);
-    const child = spawnSync('python3', [runnerPath, scriptPath, handler, resultPath], {
+    const child = spawnSync(python3(), [runnerPath, scriptPath, handler, resultPath], {
       input: JSON.stringify({ events: events ?? {}, context }),
       encoding: 'utf8',
       timeout: timeoutSeconds * 1000,
