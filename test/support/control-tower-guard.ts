@@ -26,17 +26,19 @@ interface TemplateDocument {
   readonly Resources?: Record<string, { readonly Type?: string; readonly Metadata?: unknown; readonly [key: string]: unknown }>;
 }
 
-/** What a guard run over one template found, with the file it read left out (the cache holds it for any template). */
+/** What a guard run found, the file it read left out (a kept result may answer for another template). */
 type Violations = PolicyValidationPluginReportBeta1['violations'];
 
 /**
- * Guard results by input: the rule files run and the text the binary read. The guard is a pure function of both, so a
- * template synthesized again unchanged (the same stack in two variants of an app, a test that synthesizes twice) is
- * not checked twice in one test file.
+ * Guard results by input: the rule files run and the text the binary read. The guard is a pure function of both, so
+ * an input met again (the same stack in two variants of an app, the same bucket in another stack) is not checked
+ * twice in a worker: the map lives in the worker (jest-environment.js puts it on each test file's global, like the
+ * schema validator), or in this module when the environment is another.
  */
-const RESULTS = new Map<string, Violations>();
+export const GUARD_RESULTS_KEY = '__cdkSsmHybridFleetGuardResults';
+const RESULTS: Map<string, Violations> = (globalThis as Record<string, any>)[GUARD_RESULTS_KEY] ?? new Map<string, Violations>();
 
-/** The logical ids a value refers to: `Ref`, `Fn::GetAtt` (both forms) and `${...}` in `Fn::Sub`. */
+/** The logical ids a value refers to: `Ref` and `Fn::GetAtt` (both forms), which is how rules reach other resources. */
 function references(value: unknown, into: Set<string>): Set<string> {
   if (Array.isArray(value)) {
     for (const item of value) references(item, into);
@@ -44,49 +46,31 @@ function references(value: unknown, into: Set<string>): Set<string> {
     for (const [key, inner] of Object.entries(value)) {
       if (key === 'Ref' && typeof inner === 'string') into.add(inner);
       else if (key === 'Fn::GetAtt') into.add(Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]);
-      else if (key === 'Fn::Sub') {
-        const text = Array.isArray(inner) ? inner[0] : inner;
-        for (const match of String(text).matchAll(/\$\{([^}!.]+)[^}]*\}/g)) into.add(match[1]);
-      }
       references(inner, into);
     }
   }
   return into;
 }
 
-/** The given resources and every resource they refer to, directly or through others. */
-function referencedClosure(resources: NonNullable<TemplateDocument['Resources']>, ids: string[]): Set<string> {
-  const kept = new Set<string>();
-  const pending = [...ids];
-  while (pending.length > 0) {
-    const id = pending.pop()!;
-    if (kept.has(id) || resources[id] === undefined) continue;
-    kept.add(id);
-    const { Metadata: _metadata, ...resource } = resources[id];
-    pending.push(...references(resource, new Set()));
-  }
-  return kept;
-}
-
 /**
- * The cfn-guard Control Tower proactive controls, run with only the rule files that can match each template, over
- * only the resources those files can select.
+ * The cfn-guard Control Tower proactive controls, run with only the rule files that can match a template, each over
+ * only the resources it can select.
  *
  * Every Control Tower rule file selects resources by type (`Resources.*[ Type == 'AWS::S3::Bucket' ]`) and names
- * that type; a file that names none of a template's types can only SKIP there. Beyond those, a rule reads only the
- * resources a selected one refers to (`query_for_resource`: `Resources[ keys == <Ref or Fn::GetAtt target> ]`, its
- * `Type`); none reads a template's `Parameters`, `Mappings`, `Conditions` or `Outputs`, or a resource's `Metadata`.
- * The guard binary parses every rule file it is given and evaluates each against the whole template, which made it
- * the slowest part of the gate tests (about 7 s for one full `HybridFleet` stack against the ~50 rule files its types
- * meet; 65 runs took 170 s of a 520 s test run). So each template is checked on its own, with the rule files that
- * name one of its types (the rest go to the plugin as `disabledRules`), over a copy that holds the resources of the
- * types those files name and every resource these refer to, transitively, without `Metadata`: a full fleet stack
- * takes under half the time. An unchanged copy checked with the same rule files is not checked again in one test
- * file (the guard is a pure function of both). The findings name the original template, whose metadata aws-cdk-lib
- * reads to map them to constructs. The plugin itself, its name (the `cdk-validator-cfnguard::` acknowledgement
- * prefix), its rule ids and its report are the library's: test/gates/control-tower-guard.test.ts checks that this
- * gives the same findings as the whole rule set over the whole templates, a reference to a resource of a type no
- * rule names included.
+ * that type; a file that names none of a template's types can only SKIP there. Beyond the resources it selects, a
+ * rule reads only the `Type` of a resource that one of them refers to (`query_for_resource`:
+ * `Resources[ keys == <Ref or Fn::GetAtt target> ]`, then `Type ==`/`Type in`); none reads a template's `Parameters`,
+ * `Mappings`, `Conditions` or `Outputs`, or a resource's `Metadata`. The guard binary evaluates every rule file it is
+ * given against the whole template, which made it the slowest part of the gate tests (about 7 s for one full
+ * `HybridFleet` stack with the ~50 rule files its types meet; 65 runs took 170 s of a 520 s test run).
+ *
+ * So the rule files that can match a template are grouped by the template's types they name, and each group is run
+ * over a copy holding the resources of those types (without `Metadata`) and, for every resource these refer to, a
+ * stub with its `Type` only. An input (group and copy) met before is not run again (see {@link RESULTS}). The findings
+ * name the original template, whose metadata aws-cdk-lib reads to map them to constructs. The plugin itself, its name
+ * (the `cdk-validator-cfnguard::` acknowledgement prefix), its rule ids and its report are the library's:
+ * test/gates/control-tower-guard.test.ts checks that this gives the same findings as the whole rule set over the
+ * whole templates, a reference to a resource of a type no rule names included.
  */
 export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
   public readonly name: string;
@@ -113,38 +97,52 @@ export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
 
   private validateTemplate(templatePath: string): Violations {
     const template = JSON.parse(fs.readFileSync(templatePath, 'utf8')) as TemplateDocument;
-    const resources = Object.entries(template.Resources ?? {});
-    const types = new Set(resources.map(([, resource]) => resource.Type).filter((type): type is string => type !== undefined));
-    const rules = [...RULE_FILES].filter(([name, text]) => (this.only === undefined || this.only.includes(name)) && [...types].some((type) => text.includes(type)));
-    // No rule can match (e.g. a stack of SSM resources only): the whole rule set would SKIP every rule, and the guard
-    // binary refuses to run without rules.
-    if (rules.length === 0) return [];
-    const named = new Set([...types].filter((type) => rules.some(([, text]) => text.includes(type))));
-    const kept = referencedClosure(template.Resources ?? {}, resources.filter(([, resource]) => named.has(resource.Type ?? '')).map(([id]) => id));
-    // Written as aws-cdk-lib writes templates (one-space indentation).
-    const trimmed = JSON.stringify({
-      ...(template.AWSTemplateFormatVersion !== undefined ? { AWSTemplateFormatVersion: template.AWSTemplateFormatVersion } : {}),
-      Resources: Object.fromEntries(resources
-        .filter(([id]) => kept.has(id))
-        .map(([id, { Metadata: _metadata, ...resource }]) => [id, resource])),
-    }, undefined, 1);
-    const ruleNames = rules.map(([name]) => name);
-    const key = createHash('sha256').update(JSON.stringify([ruleNames, trimmed])).digest('hex');
-    let found = RESULTS.get(key);
-    if (found === undefined) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'control-tower-guard-'));
-      const input = path.join(dir, 'template.json');
-      fs.writeFileSync(input, trimmed);
-      try {
-        const disabledRules = [...RULE_FILES.keys()].filter((name) => !ruleNames.includes(name));
-        found = new CfnGuardValidator({ controlTowerRulesEnabled: true, disabledRules })
-          .validate({ templatePaths: [input] } as IPolicyValidationContextBeta1).violations
-          .map((v) => ({ ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath: '' })) }));
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-      RESULTS.set(key, found);
+    const resources = template.Resources ?? {};
+    const types = [...new Set(Object.values(resources).map((r) => r.Type).filter((type): type is string => type !== undefined))].sort();
+    // Rule files by the template's types they name. None (e.g. a stack of SSM resources only): the whole rule set
+    // would SKIP every rule, and the guard binary refuses to run without rules.
+    const groups = new Map<string, string[]>();
+    for (const [name, text] of RULE_FILES) {
+      if (this.only !== undefined && !this.only.includes(name)) continue;
+      const named = types.filter((type) => text.includes(type));
+      if (named.length === 0) continue;
+      const key = named.join(' ');
+      groups.set(key, [...(groups.get(key) ?? []), name]);
     }
-    return found.map((v) => ({ ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath })) }));
+    return [...groups].flatMap(([key, ruleNames]) => {
+      const named = new Set(key.split(' '));
+      const selected = Object.entries(resources)
+        .filter(([, resource]) => named.has(resource.Type ?? ''))
+        .map(([id, { Metadata: _metadata, ...resource }]) => [id, resource] as const);
+      const referred = [...references(selected.map(([, resource]) => resource), new Set())]
+        .filter((id) => resources[id] !== undefined && !selected.some(([selectedId]) => selectedId === id))
+        .map((id) => [id, { Type: resources[id].Type }] as const);
+      const data = JSON.stringify({
+        ...(template.AWSTemplateFormatVersion !== undefined ? { AWSTemplateFormatVersion: template.AWSTemplateFormatVersion } : {}),
+        Resources: Object.fromEntries([...selected, ...referred]),
+      }, undefined, 1);
+      return run(ruleNames, data).map((v) => ({ ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath })) }));
+    });
   }
+}
+
+/** The guard's findings of these rule files over this template text (kept, see {@link RESULTS}). */
+function run(ruleNames: string[], data: string): Violations {
+  const key = createHash('sha256').update(JSON.stringify(ruleNames)).update('\0').update(data).digest('hex');
+  let found = RESULTS.get(key);
+  if (found === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'control-tower-guard-'));
+    const input = path.join(dir, 'template.json');
+    fs.writeFileSync(input, data);
+    try {
+      const disabledRules = [...RULE_FILES.keys()].filter((name) => !ruleNames.includes(name));
+      found = new CfnGuardValidator({ controlTowerRulesEnabled: true, disabledRules })
+        .validate({ templatePaths: [input] } as IPolicyValidationContextBeta1).violations
+        .map((v) => ({ ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath: '' })) }));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    RESULTS.set(key, found);
+  }
+  return found;
 }

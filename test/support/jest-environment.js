@@ -1,7 +1,8 @@
 'use strict';
 /*
  * The jest environment of every test file: jest's node environment, plus one CloudFormation schema validator per
- * worker process instead of one per test file.
+ * worker process instead of one per test file, and one map of Control Tower guard results per worker
+ * (control-tower-guard.ts).
  *
  * `@aws-cdk/core:validateAgainstDefaultRules` (on in every test App) validates each synthesized template with
  * aws-cdk-lib's `@aws/cloudformation-validate`, whose engine loads every CloudFormation resource schema when it is
@@ -20,10 +21,15 @@ const { TestEnvironment } = require('jest-environment-node');
 v8.setFlagsFromString('--liftoff-only');
 const shared = require('./cloudformation-validate-shared');
 
+/** The Control Tower guard's results in this worker, by input (see control-tower-guard.ts). */
+const GUARD_RESULTS_KEY = '__cdkSsmHybridFleetGuardResults';
+const guardResults = new Map();
+
 class HybridFleetTestEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     this.global[shared.GLOBAL_KEY] = shared.module;
+    this.global[GUARD_RESULTS_KEY] = guardResults;
   }
 }
 
