@@ -15,7 +15,7 @@ import { stackSetTemplateSchemaValidation, WithStackSetTemplates } from './stack
  */
 
 /** Context every test App and the example app use: CloudFormation schema violations fail synthesis. */
-export const STRICT_CONTEXT = { '@aws-cdk/core:validateAgainstDefaultRules': true } as const;
+export const STRICT_CONTEXT = { '@aws-cdk/core:validateAgainstDefaultRules': true, 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true } as const;
 
 /** The context of `cdk.json`, which `npm run synth` gives the example app (feature flags included). */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
