@@ -36,14 +36,26 @@ async function lane(...steps) {
   return true;
 }
 
-async function main() {
+/** The bundle step: jest's e2e tests and the jsii build both read `assets/`. */
+function bundle() {
+  return run('bundle', process.execPath, [path.join(root, 'scripts', 'bundle.js')]);
+}
+
+/** The two lanes after the bundle: the jsii build then the API.md drift check, and the type-check. */
+function lanes() {
   const node = process.execPath;
-  const bundled = await run('bundle', node, [path.join(root, 'scripts', 'bundle.js')]);
-  const results = await Promise.all([
+  return [
     lane(() => run('jsii', bin('jsii'), []), () => run('API.md drift', node, [path.join(root, 'scripts', 'check-api-md.js')])),
     lane(() => run('type-check (lib, tests, bin, scripts, lambda, README snippets)', node, [path.join(root, 'scripts', 'typecheck.js')])),
-  ]);
+  ];
+}
+
+async function main() {
+  const bundled = await bundle();
+  const results = await Promise.all(lanes());
   if (!bundled || results.includes(false)) process.exitCode = 1;
 }
 
-main();
+if (require.main === module) main();
+
+module.exports = { bin, bundle, lanes, root, env };

@@ -1,44 +1,67 @@
 'use strict';
 /*
- * The order jest runs the test files in (jest.config.js `testSequencer`). jest runs the longest files first when its
- * cache holds their durations, to leave no worker idle at the end of the run; a fresh clone (CI) has no cache, and
- * jest then orders by file size, which put a 60 s gate suite last on 2 workers. Here a file without a cached duration
- * gets the duration it took in a full run on 2 cores (below, in seconds; files not listed: DEFAULT_SECONDS), so the
- * long ones start first on a fresh clone too. The figures only order the run: stale ones cost time, not correctness.
+ * The order jest runs the test files in (jest.config.js `testSequencer`), on 2 workers:
+ *
+ * 1. The end-to-end files first (WAITING_FIRST). Most of their time is waiting, not computing: the SDK's adaptive
+ *    retries back off after throttling, deadlines run out, handler processes answer. `npm test` (scripts/test.js) runs
+ *    jest beside the jsii build and the type-check, which then use the cores these files leave idle.
+ * 2. Then the longest files first, so that no worker idles at the end of the run. jest knows durations from its cache
+ *    of earlier runs; a fresh clone (CI) has none, and jest would then order by file size, which put a 60 s gate suite
+ *    last. A file without a cached duration gets the duration it took in a full run on 2 cores (KNOWN_SECONDS, in
+ *    seconds; files not listed: DEFAULT_SECONDS).
+ *
+ * The figures only order the run: stale ones cost time, not correctness.
  */
 const path = require('path');
 const Sequencer = require('@jest/test-sequencer').default;
 
+const WAITING_FIRST = [
+  'test/e2e/create-activation.e2e.test.ts',
+  'test/e2e/janitor.e2e.test.ts',
+  'test/e2e/tag-node.e2e.test.ts',
+  'test/e2e/compliance-metrics.e2e.test.ts',
+];
+
 const KNOWN_SECONDS = {
-  'test/gates/example-app.test.ts': 63,
-  'test/e2e/create-activation.e2e.test.ts': 40,
-  'test/boot/linux-boot-script.test.ts': 30,
-  'test/gates/pipeline-app.test.ts': 30,
-  'test/installer/install-agent-linux.test.ts': 27,
-  'test/activation/hybrid-activation-api.test.ts': 26,
-  'test/compliance/remediate-node-runbook.test.ts': 25,
-  'test/e2e/janitor.e2e.test.ts': 24,
-  'test/e2e/tag-node.e2e.test.ts': 20,
-  'test/patching/maintenance-window.test.ts': 18,
-  'test/e2e/compliance-metrics.e2e.test.ts': 13,
-  'test/patching/stopped-instance-patching.test.ts': 12,
-  'test/inventory/inventory-query-layer.test.ts': 12,
+  'test/gates/example-app.test.ts': 38,
+  'test/fleet/hybrid-fleet.test.ts': 33,
+  'test/fleet/hybrid-fleet-member.test.ts': 26,
+  'test/gates/pipeline-app.test.ts': 24,
+  'test/boot/linux-boot-script.test.ts': 23,
+  'test/installer/install-agent-linux.test.ts': 23,
+  'test/inventory/inventory-query-layer.test.ts': 17,
+  'test/gates/control-tower-guard.test.ts': 15,
   'test/gates/explicit-env.test.ts': 10,
-  'test/boot/linux-boot-script-signing.test.ts': 6,
+  'test/boot/linux-boot-script-signing.test.ts': 9,
+  'test/activation/hybrid-activation-api.test.ts': 9,
+  'test/fleet/hybrid-fleet-central.test.ts': 8,
+  'test/inventory/inventory-bucket.test.ts': 7,
+  'test/patching/stopped-instance-patching.test.ts': 7,
+  'test/compliance/remediate-node-runbook.test.ts': 7,
+  'test/installer/agent-installer.test.ts': 7,
   'test/compliance/fleet-compliance.test.ts': 6,
-  'test/installer/agent-installer.test.ts': 6,
-  'test/gates/control-tower-guard.test.ts': 5,
+  'test/fleet/fleet-stack-set-member.test.ts': 5,
+  'test/patching/maintenance-window.test.ts': 5,
+  'test/private/quota-guard.test.ts': 5,
 };
 const DEFAULT_SECONDS = 3;
 const root = path.join(__dirname, '..', '..');
+const relative = (test) => path.relative(root, test.path).split(path.sep).join('/');
 
-class LongestFirstSequencer extends Sequencer {
+class WaitingThenLongestFirstSequencer extends Sequencer {
   time(test) {
     const cached = super.time(test);
     if (cached != null) return cached;
-    const relative = path.relative(root, test.path).split(path.sep).join('/');
-    return (KNOWN_SECONDS[relative] ?? DEFAULT_SECONDS) * 1000;
+    return (KNOWN_SECONDS[relative(test)] ?? DEFAULT_SECONDS) * 1000;
+  }
+
+  sort(tests) {
+    for (const test of tests) test.duration = this.time(test);
+    const rank = (test) => WAITING_FIRST.indexOf(relative(test));
+    const waiting = tests.filter((test) => rank(test) >= 0).sort((a, b) => rank(a) - rank(b));
+    const rest = tests.filter((test) => rank(test) < 0).sort((a, b) => this.time(b) - this.time(a) || (a.path < b.path ? -1 : 1));
+    return [...waiting, ...rest];
   }
 }
 
-module.exports = LongestFirstSequencer;
+module.exports = WaitingThenLongestFirstSequencer;
