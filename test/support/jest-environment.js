@@ -11,6 +11,9 @@
  * validator module is loaded once per worker, outside jest's module registry (this file is loaded by the worker
  * itself), and test code reaches it through `moduleNameMapper` (jest.config.js). See cloudformation-validate.js.
  */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const v8 = require('v8');
 const { TestEnvironment } = require('jest-environment-node');
 
@@ -25,11 +28,25 @@ const shared = require('./cloudformation-validate-shared');
 const GUARD_RESULTS_KEY = '__cdkSsmHybridFleetGuardResults';
 const guardResults = new Map();
 
+// A temporary directory of this worker for what tests write there (every App's cloud assembly, the guard's inputs,
+// sandboxes): os.tmpdir() names it in the worker and its children. It is emptied after each test file and removed at
+// exit, so that a run leaves nothing in the system's temporary directory (it left some 1,300 cdk.out directories).
+// Its name is short: gpg-agent's socket lives in a GNUPGHOME that the installer script nests a few levels below, and
+// a Unix socket path may not exceed 107 bytes.
+const workerTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jw-'));
+process.env.TMPDIR = workerTmp;
+process.on('exit', () => fs.rmSync(workerTmp, { recursive: true, force: true }));
+
 class HybridFleetTestEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     this.global[shared.GLOBAL_KEY] = shared.module;
     this.global[GUARD_RESULTS_KEY] = guardResults;
+  }
+
+  async teardown() {
+    await super.teardown();
+    for (const entry of fs.readdirSync(workerTmp)) fs.rmSync(path.join(workerTmp, entry), { recursive: true, force: true });
   }
 }
 
