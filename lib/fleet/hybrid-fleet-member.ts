@@ -1,9 +1,8 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -12,18 +11,15 @@ import { HybridFleetCentralReference } from './hybrid-fleet-central-reference';
 import { checkCentralReference } from './private/central-checks';
 import { regionalValue } from './private/regional-value';
 import { HybridActivationApi, HybridActivationApiProps } from '../activation/hybrid-activation-api';
-import { AssociationSchedule } from '../common/association-schedule';
 import { ComplianceMetrics } from '../compliance/compliance-metrics';
 import { ComplianceTopic } from '../compliance/compliance-topic';
 import { FleetCompliance, FleetComplianceProps } from '../compliance/fleet-compliance';
 import { AgentInstaller, AgentInstallerProps } from '../installer/agent-installer';
 import { InventoryCollection, InventoryCollectionProps } from '../inventory/inventory-collection';
 import { InventoryDataSync } from '../inventory/inventory-data-sync';
-import { MaintenanceSchedule } from '../patching/maintenance-schedule';
-import { MaintenanceWindow } from '../patching/maintenance-window';
 import { PatchOperatingSystem } from '../patching/operating-system';
 import { PatchBaseline } from '../patching/patch-baseline';
-import { PatchGroup, PatchGroupTagKey, PatchRebootOption } from '../patching/patch-group';
+import { PatchGroup, PatchGroupOptions, PatchGroupTagKey } from '../patching/patch-group';
 import { PatchLogBucket } from '../patching/patch-log-bucket';
 import { checkIntegerRange, fail } from '../private/validate';
 
@@ -43,102 +39,16 @@ export interface FleetActivationOptions extends HybridActivationApiProps {
 }
 
 /**
- * One patch group of a fleet member: a `PatchGroup` on the fleet's baselines, writing to the fleet's log bucket.
+ * One patch group of a fleet member: a `PatchGroup` on the fleet's baselines, writing its command output to the
+ * fleet's log bucket and its failures to the fleet's topic.
  */
-export interface FleetPatchGroupOptions {
-  /** The patch group: the value of the patch-group tag on its nodes (1 to 256 characters). */
-  readonly patchGroupName: string;
-
+export interface FleetPatchGroupOptions extends PatchGroupOptions {
   /**
    * The baselines of the group, at most one per operating system.
    *
    * @default - the fleet's baselines (`FleetPatchingOptions.operatingSystems`)
    */
   readonly baselines?: PatchBaseline[];
-
-  /**
-   * The patch-group tag key.
-   *
-   * @default PatchGroupTagKey.PATCH_GROUP
-   */
-  readonly tagKey?: PatchGroupTagKey;
-
-  /**
-   * Tag key that chooses report or enforce per node.
-   *
-   * @default 'PatchMode'
-   */
-  readonly modeTagKey?: string;
-
-  /**
-   * Mode tag value that lets the install task patch a node; any other value (or none) only scans it.
-   *
-   * @default 'enforce'
-   */
-  readonly enforceModeValue?: string;
-
-  /**
-   * When every node of the group is scanned.
-   *
-   * @default AssociationSchedule.rate(Duration.days(1))
-   */
-  readonly scanSchedule?: AssociationSchedule;
-
-  /**
-   * A maintenance window shared with other groups.
-   *
-   * @default - a window of this group
-   */
-  readonly installWindow?: MaintenanceWindow;
-
-  /**
-   * When the group's own install window opens, in UTC (ignored with `installWindow`).
-   *
-   * @default MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' })
-   */
-  readonly installSchedule?: MaintenanceSchedule;
-
-  /**
-   * Length of the group's own install window: whole hours from 1 to 24.
-   *
-   * @default Duration.hours(3)
-   */
-  readonly installWindowDuration?: Duration;
-
-  /**
-   * Whether installing may reboot nodes.
-   *
-   * @default PatchRebootOption.REBOOT_IF_NEEDED
-   */
-  readonly rebootOption?: PatchRebootOption;
-
-  /**
-   * How many nodes are patched at once (a number or a percentage).
-   *
-   * @default '10%'
-   */
-  readonly maxConcurrency?: string;
-
-  /**
-   * How many failures stop the rollout (a number or a percentage).
-   *
-   * @default '10%'
-   */
-  readonly maxErrors?: string;
-
-  /**
-   * Send the install task's output to CloudWatch Logs too, in this log group.
-   *
-   * @default - S3 output only (the fleet's log bucket)
-   */
-  readonly cloudWatchLogGroup?: logs.ILogGroup;
-
-  /**
-   * Also patch the group's stopped EC2 enforce-mode instances in the install window.
-   *
-   * @default false
-   */
-  readonly patchStoppedInstances?: boolean;
 }
 
 /**

@@ -40,33 +40,26 @@ export enum PatchRebootOption {
 }
 
 /**
- * Properties for a `PatchGroup`.
+ * What a patch group is, whoever creates it: a `PatchGroup` (`PatchGroupProps`) or a fleet member
+ * (`FleetPatchGroupOptions`).
  */
-export interface PatchGroupProps {
+export interface PatchGroupOptions {
   /**
    * The patch group: the value of the patch-group tag on its nodes (1 to 256 characters).
    */
   readonly patchGroupName: string;
-
   /**
    * The patch-group tag key.
    *
    * @default PatchGroupTagKey.PATCH_GROUP
    */
   readonly tagKey?: PatchGroupTagKey;
-
-  /**
-   * The baselines of the group, at most one per operating system; the group is registered with each.
-   */
-  readonly baselines: PatchBaseline[];
-
   /**
    * Tag key that chooses report or enforce per node.
    *
    * @default 'PatchMode'
    */
   readonly modeTagKey?: string;
-
   /**
    * Mode tag value that lets the install task patch (and maybe reboot) a node. Any other value, or no mode tag at
    * all, means the node is only scanned.
@@ -74,7 +67,6 @@ export interface PatchGroupProps {
    * @default 'enforce'
    */
   readonly enforceModeValue?: string;
-
   /**
    * When every node of the group is scanned (State Manager association; it also runs when it is created and when a
    * node joins the group).
@@ -82,14 +74,12 @@ export interface PatchGroupProps {
    * @default AssociationSchedule.rate(Duration.days(1))
    */
   readonly scanSchedule?: AssociationSchedule;
-
   /**
    * Maintenance window in which enforce-mode nodes are patched. Share one window between groups to patch them together.
    *
    * @default - a window of this group: `installSchedule`, `installWindowDuration`
    */
   readonly installWindow?: MaintenanceWindow;
-
   /**
    * When the group's own install window opens (ignored with `installWindow`), in UTC: the group's own window has no
    * time zone. For local time, create a `MaintenanceWindow` with `scheduleTimezone` (e.g. `Europe/Berlin`) and pass
@@ -98,7 +88,6 @@ export interface PatchGroupProps {
    * @default MaintenanceSchedule.cron({ weekDay: 'SUN', hour: '3', minute: '0' }) (Sundays 03:00 UTC)
    */
   readonly installSchedule?: MaintenanceSchedule;
-
   /**
    * Length of the group's own install window (ignored with `installWindow`).
    *
@@ -107,42 +96,60 @@ export interface PatchGroupProps {
    * @default Duration.hours(3)
    */
   readonly installWindowDuration?: Duration;
-
   /**
    * Whether installing may reboot nodes.
    *
    * @default PatchRebootOption.REBOOT_IF_NEEDED
    */
   readonly rebootOption?: PatchRebootOption;
-
   /**
    * How many nodes are patched at once (a number or a percentage).
    *
    * @default '10%'
    */
   readonly maxConcurrency?: string;
-
   /**
    * How many failures stop the rollout (a number or a percentage).
    *
    * @default '10%'
    */
   readonly maxErrors?: string;
+  /**
+   * Send the install task's output to CloudWatch Logs, in this log group.
+   *
+   * @default - no CloudWatch output
+   */
+  readonly cloudWatchLogGroup?: logs.ILogGroup;
+  /**
+   * Also patch the group's **stopped** EC2 enforce-mode instances in the install window: a runbook starts them,
+   * updates SSM Agent, installs patches and stops them again (see `StoppedInstancePatching`). Hybrid nodes are not
+   * affected.
+   *
+   * @default false
+   */
+  readonly patchStoppedInstances?: boolean;
+}
 
+/**
+ * Properties for a `PatchGroup`.
+ */
+export interface PatchGroupProps extends PatchGroupOptions {
+  /**
+   * The baselines of the group, at most one per operating system; the group is registered with each.
+   */
+  readonly baselines: PatchBaseline[];
   /**
    * Bucket for command output (yours, or a `PatchLogBucket`'s); scan and install write under separate prefixes.
    *
    * @default - no S3 output
    */
   readonly outputBucket?: s3.IBucket;
-
   /**
    * Key prefix of this group's output; scan output goes under `<prefix>scan/`, install output under `<prefix>install/`.
    *
    * @default 'patching/<patchGroupName>/'
    */
   readonly outputPrefix?: string;
-
   /**
    * Node roles that write command output (Run Command writes with the node's credentials); they get `s3:PutObject`
    * on this group's prefix only.
@@ -154,29 +161,12 @@ export interface PatchGroupProps {
    * @default - none; grant the nodes yourself
    */
   readonly nodeRoles?: iam.IRole[];
-
-  /**
-   * Send the install task's output to CloudWatch Logs, in this log group.
-   *
-   * @default - no CloudWatch output
-   */
-  readonly cloudWatchLogGroup?: logs.ILogGroup;
-
   /**
    * SNS topic told when the install task fails or times out (per command).
    *
    * @default - no notifications
    */
   readonly failureTopic?: sns.ITopic;
-
-  /**
-   * Also patch the group's **stopped** EC2 enforce-mode instances in the install window: a runbook starts them,
-   * updates SSM Agent, installs patches and stops them again (see `StoppedInstancePatching`). Hybrid nodes are not
-   * affected.
-   *
-   * @default false
-   */
-  readonly patchStoppedInstances?: boolean;
 }
 
 /**
