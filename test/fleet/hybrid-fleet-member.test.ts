@@ -3,7 +3,6 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { IConstruct } from 'constructs';
 import {
   AgentInstallerProps,
   AgentTargets,
@@ -16,8 +15,8 @@ import {
   PatchGroupTagKey,
   PatchOperatingSystem,
 } from '../../lib';
-import { QUOTA_WARNING_PREFIX } from '../../lib/private/quota-guard';
 import { allFindings, testApp } from '../support/gates';
+import { quotaWarnings } from '../support/quota-warnings';
 
 const CENTRAL: HybridFleetCentralReference = {
   account: '111122223333',
@@ -428,15 +427,6 @@ describe('validation', () => {
     expect(() => define({ patching: { groups: [] } })).toThrow(/\(at Member\/Member\)/);
   });
 });
-
-/** The quota guard's warning ids (without the prefix) after every construct's validations ran. */
-function quotaWarnings(root: IConstruct): string[] {
-  const all = root.node.findAll();
-  for (const c of all) c.node.validate();
-  return all.flatMap((c) => c.node.metadata
-    .filter((m) => m.type === 'aws:cdk:warning' && String(m.data).includes(`[ack: ${QUOTA_WARNING_PREFIX}`))
-    .map((m) => /\[ack: ([^\]]+)\]/.exec(String(m.data))![1].slice(QUOTA_WARNING_PREFIX.length)));
-}
 
 describe('quotas', () => {
   test('the defaults, with collection and an installer, stay within every Systems Manager quota', () => {

@@ -9,8 +9,8 @@ import {
   HybridFleetProps,
   PatchOperatingSystem,
 } from '../../lib';
-import { QUOTA_WARNING_PREFIX } from '../../lib/private/quota-guard';
 import { allFindings, testApp } from '../support/gates';
+import { quotaWarnings } from '../support/quota-warnings';
 
 const EU = { account: '111122223333', region: 'eu-west-1' };
 
@@ -189,15 +189,6 @@ describe('props reach the parts', () => {
     template().hasResourceProperties('AWS::SSM::Association', { AssociationName: 'Fleet-Falcon-canary' });
   });
 });
-
-/** The quota guard's warning ids (without the prefix) after every construct's validations ran. */
-function quotaWarnings(root: IConstruct): string[] {
-  const all = root.node.findAll();
-  for (const c of all) c.node.validate();
-  return all.flatMap((c) => c.node.metadata
-    .filter((m) => m.type === 'aws:cdk:warning' && String(m.data).includes(`[ack: ${QUOTA_WARNING_PREFIX}`))
-    .map((m) => /\[ack: ([^\]]+)\]/.exec(String(m.data))![1].slice(QUOTA_WARNING_PREFIX.length)));
-}
 
 describe('quotas', () => {
   test('the full fleet stays within every Systems Manager default quota', () => {
