@@ -1,10 +1,8 @@
 import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import * as example from '../../bin/example';
+import type { FleetMemberStackProps } from '../../bin/example';
 import { buildPipelineApp } from '../../bin/pipeline';
-import { ControlTowerGuard } from '../support/control-tower-guard';
 import { cdkJsonApp, Finding, nagFindings, synthFindings } from '../support/gates';
 
 // The CDK Pipelines example (bin/pipeline.ts), synthesized offline with the context of cdk.json (schema validation
@@ -120,31 +118,41 @@ test('every stack of the pipeline app passes cdk-nag and cfn-guard with nothing 
 
 test('the gates reach into the stages\' nested assemblies', () => {
   // A member stack with a broken bucket, in a pipeline app built apart from the one above: CDK Pipelines synthesizes
-  // each stage when it is added, so the bucket goes in through the stack class that bin/pipeline.ts instantiates.
-  class BrokenMemberStack extends example.FleetMemberStack {
-    constructor(scope: Construct, id: string, props: example.FleetMemberStackProps) {
-      super(scope, id, props);
-      new s3.Bucket(this, 'Unsafe');
+  // each stage when it is added, so the bucket goes in through the stack class that bin/pipeline.ts instantiates. That
+  // class comes from a mock of bin/example in a module registry of this test's own, where the pipeline app, the gates
+  // and aws-cdk-lib are loaded afresh (so that all of them share one aws-cdk-lib).
+  jest.isolateModules(() => {
+    jest.doMock('../../bin/example', () => {
+      const actual = jest.requireActual<typeof import('../../bin/example')>('../../bin/example');
+      const { Bucket } = jest.requireActual<typeof import('aws-cdk-lib/aws-s3')>('aws-cdk-lib/aws-s3');
+      class BrokenMemberStack extends actual.FleetMemberStack {
+        constructor(scope: Construct, id: string, props: FleetMemberStackProps) {
+          super(scope, id, props);
+          new Bucket(this, 'Unsafe');
+        }
+      }
+      return { ...actual, FleetMemberStack: BrokenMemberStack };
+    });
+    try {
+      const cdk = jest.requireActual<typeof import('aws-cdk-lib')>('aws-cdk-lib');
+      const gates = jest.requireActual<typeof import('../support/gates')>('../support/gates');
+      const guard = jest.requireActual<typeof import('../support/control-tower-guard')>('../support/control-tower-guard');
+      const { buildPipelineApp: buildBroken } = jest.requireActual<typeof import('../../bin/pipeline')>('../../bin/pipeline');
+      const broken = buildBroken(gates.cdkJsonApp());
+      const member = broken.node.findAll().find((c): c is Stack => cdk.Stack.isStack(c) && c.node.path === 'FleetPipeline/Member-444455556666-us-east-1/FleetMember')!;
+      expect(gates.nagFindings(member).map((f) => f.rule)).toEqual(expect.arrayContaining(['AwsSolutions-S1']));
+      const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        // The same plugin with the one control the bucket breaks: what is under test is which templates the plugin is
+        // given, and the whole rule set over all seven templates costs some 14 s of CPU (the test above runs it).
+        const findings = gates.synthFindings(broken, () => new guard.ControlTowerGuard(['ct-s3-pr-2']));
+        expect(findings.filter((f) => f.paths.some((p) => p.includes('Member-444455556666-us-east-1/FleetMember/Unsafe'))).map((f) => f.rule))
+          .toEqual(expect.arrayContaining(['s3_bucket_logging_enabled_check']));
+      } finally {
+        printed.mockRestore();
+      }
+    } finally {
+      jest.dontMock('../../bin/example');
     }
-  }
-  const exports = example as unknown as Record<string, unknown>;
-  exports.FleetMemberStack = BrokenMemberStack;
-  let broken: App;
-  try {
-    broken = buildPipelineApp(cdkJsonApp());
-  } finally {
-    exports.FleetMemberStack = Object.getPrototypeOf(BrokenMemberStack);
-  }
-  const member = broken.node.findAll().find((c): c is Stack => Stack.isStack(c) && c.node.path === 'FleetPipeline/Member-444455556666-us-east-1/FleetMember')!;
-  expect(nagFindings(member).map((f) => f.rule)).toEqual(expect.arrayContaining(['AwsSolutions-S1']));
-  const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    // The same plugin with the one control the bucket breaks: what is under test is which templates the plugin is
-    // given, and the whole rule set over all seven templates costs some 14 s of CPU (the test above runs it).
-    const findings = synthFindings(broken, () => new ControlTowerGuard(['ct-s3-pr-2']));
-    expect(findings.filter((f) => f.paths.some((p) => p.includes('Member-444455556666-us-east-1/FleetMember/Unsafe'))).map((f) => f.rule))
-      .toEqual(expect.arrayContaining(['s3_bucket_logging_enabled_check']));
-  } finally {
-    printed.mockRestore();
-  }
+  });
 });
