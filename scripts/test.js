@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`, what CI runs: the bundle, then `npm run check`'s two lanes (jsii → API.md drift check; the type-check of
 // lib, tests, bin, scripts, handlers and README snippets) side by side with jest. jest reads neither the jsii output
-// nor API.md (it runs the TypeScript sources through ts-jest), only the bundles in assets/. Run one after the other
+// nor API.md (it runs the TypeScript sources, transpiled by esbuild), only the bundles in assets/. Run one after the other
 // (`npm run check && npm run test:fast`), the check took about 40 s of a 2-core runner before jest started, while jest
 // leaves a core idle whenever a test waits (an SDK backoff, a deadline, a child process): side by side, the check
 // fills those waits. jest's output streams as it runs; each check step's output is printed when the step ends. The
