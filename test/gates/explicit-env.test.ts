@@ -5,7 +5,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   HybridActivationApi,
-  HybridFleet,
   InventoryBucket,
   InventoryCollection,
   InventoryDataSync,
@@ -21,7 +20,9 @@ import { allFindings, testApp } from '../support/gates';
 
 // The acknowledgements name ARNs as cdk-nag prints them, which depends on how the stack's environment is given: an
 // explicit account and Region (and, with the partition-literals feature flag, the partition) are literals in the
-// policy. Each construct family, fully featured, must pass every gate in such a stack too.
+// policy. Each construct family, fully featured, must pass every gate in such a stack too. The whole fleet
+// (`HybridFleet`, with its compliance and installer parts), by default and fully featured, is gated in both kinds of
+// stack in test/fleet/hybrid-fleet.test.ts, and a fleet member in test/fleet/hybrid-fleet-member.test.ts.
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 const PARTITION_LITERALS = { '@aws-cdk/core:enablePartitionLiterals': true };
@@ -85,15 +86,10 @@ function inventoryFamily(stack: Stack): void {
   query.queryManagedPolicy();
 }
 
-function fleetFamily(stack: Stack): void {
-  new HybridFleet(stack, 'Fleet');
-}
-
 const FAMILIES: [string, (stack: Stack) => void][] = [
   ['activation (API, janitor, tag route, grantInvoke, invokeManagedPolicy)', activationFamily],
   ['patching (patch group, window with every task type)', patchingFamily],
   ['inventory (bucket, collection, sync, query layer with grantQuery)', inventoryFamily],
-  ['fleet (HybridFleet: the whole fleet in one account and Region, defaults)', fleetFamily],
 ];
 
 describe.each(FAMILIES)('in a stack with an explicit account and Region: %s', (_name, define) => {
