@@ -11,15 +11,11 @@ const root = path.join(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const env = { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' };
 
-/**
- * Runs one step, its output collected; resolves to whether it succeeded. With `niceness`, the step runs under
- * `nice -n <niceness>` (coreutils), below the processes `npm test` runs at normal priority.
- */
-function run(name, command, args, niceness) {
+/** Runs one step, its output collected; resolves to whether it succeeded. */
+function run(name, command, args) {
   const started = Date.now();
   return new Promise((resolve) => {
-    const [file, argv] = niceness === undefined ? [command, args] : ['nice', ['-n', String(niceness), command, ...args]];
-    const child = spawn(file, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = [];
     child.stdout.on('data', (c) => output.push(c));
     child.stderr.on('data', (c) => output.push(c));
@@ -45,15 +41,12 @@ function bundle() {
   return run('bundle', process.execPath, [path.join(root, 'scripts', 'bundle.js')]);
 }
 
-/**
- * The two lanes after the bundle: the jsii build then the API.md drift check, and the type-check (each step under
- * `nice -n <niceness>` when given).
- */
-function lanes(niceness) {
+/** The two lanes after the bundle: the jsii build then the API.md drift check, and the type-check. */
+function lanes() {
   const node = process.execPath;
   return [
-    lane(() => run('jsii', bin('jsii'), [], niceness), () => run('API.md drift', node, [path.join(root, 'scripts', 'check-api-md.js')], niceness)),
-    lane(() => run('type-check (lib, tests, bin, scripts, lambda, README snippets)', node, [path.join(root, 'scripts', 'typecheck.js')], niceness)),
+    lane(() => run('jsii', bin('jsii'), []), () => run('API.md drift', node, [path.join(root, 'scripts', 'check-api-md.js')])),
+    lane(() => run('type-check (lib, tests, bin, scripts, lambda, README snippets)', node, [path.join(root, 'scripts', 'typecheck.js')])),
   ];
 }
 
@@ -65,4 +58,4 @@ async function main() {
 
 if (require.main === module) main();
 
-module.exports = { bin, bundle, lanes, root, env, run };
+module.exports = { bin, bundle, lanes, root, env };

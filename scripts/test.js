@@ -1,33 +1,19 @@
 #!/usr/bin/env node
-// `npm test`, what CI runs: the bundle, then, side by side,
-// - `npm run check`'s two lanes (jsii → API.md drift check; the type-check of lib, tests, bin, scripts, handlers and
-//   README snippets). jest reads neither the jsii output nor API.md (it runs the TypeScript sources, transpiled by
-//   esbuild), only the bundles in assets/, so it need not wait for them;
-// - jest over the end-to-end files (test/e2e), in a process of its own, one file after the other;
-// - jest over every other file, on 2 workers.
-// The end-to-end files mostly wait (SDK backoffs after throttling, deadlines, handler processes): about 100 s of a
-// run for about 35 s of CPU. Run on jest's two workers, a worker waiting in them left a core idle once the check lanes
-// were done (a run's CPU use, sampled every 2 s, stayed at 60–75 % for some 50 s). In a process of their own they wait
-// beside the computing files instead. They also time what the handlers do (a deadline met, a retry cut short), so they
-// run at normal priority and everything else, which only computes, under `nice -n 10`: a waiting test that wakes gets
-// a core at once.
-// jest's output for the other files streams as it runs; the output of the end-to-end run and of each check step is
-// printed when it ends. The command fails when any step or test fails.
-//
-// With arguments (`npm test -- test/patching`), the bundle and the lanes run as above and one jest runs with those
-// arguments, at normal priority.
+// `npm test`, what CI runs: the bundle, then `npm run check`'s two lanes (jsii → API.md drift check; the type-check of
+// lib, tests, bin, scripts, handlers and README snippets) side by side with jest. jest reads neither the jsii output
+// nor API.md (it runs the TypeScript sources, transpiled by esbuild), only the bundles in assets/. Run one after the other
+// (`npm run check && npm run test:fast`), the check took about 40 s of a 2-core runner before jest started, while jest
+// leaves a core idle whenever a test waits (an SDK backoff, a deadline, a child process): side by side, the check
+// fills those waits. jest's output streams as it runs; each check step's output is printed when the step ends. The
+// command fails when any step or test fails.
 'use strict';
 const { spawn } = require('child_process');
-const { bin, bundle, lanes, root, env, run } = require('./check');
+const { bin, bundle, lanes, root, env } = require('./check');
 
-const E2E = 'test/e2e';
-const NICENESS = 10;
-
-/** Runs jest with these arguments, its output streamed (under `nice` with `niceness`); resolves to whether it passed. */
-function jest(args, niceness) {
+/** Runs jest with the arguments given to this script; resolves to whether it passed. */
+function jest(args) {
   return new Promise((resolve) => {
-    const [file, argv] = niceness === undefined ? [bin('jest'), args] : ['nice', ['-n', String(niceness), bin('jest'), ...args]];
-    const child = spawn(file, argv, { cwd: root, env, stdio: 'inherit' });
+    const child = spawn(bin('jest'), args, { cwd: root, env, stdio: 'inherit' });
     child.on('error', (err) => {
       process.stderr.write(`jest: ${err.message}\n`);
       resolve(false);
@@ -41,13 +27,7 @@ async function main() {
     process.exitCode = 1;
     return;
   }
-  const args = process.argv.slice(2);
-  const runs = args.length > 0 ? [...lanes(), jest(args)] : [
-    ...lanes(NICENESS),
-    jest(['--testPathIgnorePatterns', `/${E2E}/`], NICENESS),
-    run('jest, end-to-end files', bin('jest'), ['--runInBand', `${E2E}/`]),
-  ];
-  const results = await Promise.all(runs);
+  const results = await Promise.all([...lanes(), jest(process.argv.slice(2))]);
   if (results.includes(false)) process.exitCode = 1;
 }
 

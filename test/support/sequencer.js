@@ -2,23 +2,28 @@
 /*
  * The order jest runs the test files in (jest.config.js `testSequencer`), on 2 workers:
  *
- * - The longest files first, so that no worker idles at the end of the run. jest knows durations from its cache of
- *   earlier runs; a fresh clone (CI) has none, and jest would then order by file size, which put a 60 s gate suite
- *   last. A file without a cached duration gets the duration it took in a full run on 2 cores (KNOWN_SECONDS, in
- *   seconds; files not listed: DEFAULT_SECONDS).
- * - The end-to-end files (WAITING), when the run has them, each after one of the first of those: most of their time is
- *   waiting, not computing (the SDK's adaptive retries back off after throttling, deadlines run out, handler processes
- *   answer), and a worker that waits should do so beside one that computes. `npm test` runs them in a jest process of
- *   their own (scripts/test.js); this order is for jest alone (`npm run test:fast`).
+ * 1. The two longest end-to-end files first (WAITING_FIRST). Most of their time is waiting, not computing: the SDK's
+ *    adaptive retries back off after throttling, deadlines run out, handler processes answer. `npm test`
+ *    (scripts/test.js) runs jest beside the jsii build and the type-check, which then use the cores these files leave
+ *    idle; the two files last about as long as those steps.
+ * 2. Then the longest files first, so that no worker idles at the end of the run, with the other end-to-end files
+ *    (WAITING_BESIDE) each after one of the first of them: a worker that then waits does so beside one that computes.
+ *    With all four end-to-end files first, both workers waited together for some 20 s once the check steps were done (a
+ *    run's CPU use, sampled every 2 s, fell to 5–60 % there). jest knows durations from its cache of earlier runs; a
+ *    fresh clone (CI) has none, and jest would then order by file size, which put a 60 s gate suite last. A file without
+ *    a cached duration gets the duration it took in a full run on 2 cores (KNOWN_SECONDS, in seconds; files not listed:
+ *    DEFAULT_SECONDS).
  *
  * The figures only order the run: stale ones cost time, not correctness.
  */
 const path = require('path');
 const Sequencer = require('@jest/test-sequencer').default;
 
-const WAITING = [
+const WAITING_FIRST = [
   'test/e2e/create-activation.e2e.test.ts',
   'test/e2e/janitor.e2e.test.ts',
+];
+const WAITING_BESIDE = [
   'test/e2e/tag-node.e2e.test.ts',
   'test/e2e/compliance-metrics.e2e.test.ts',
 ];
@@ -49,7 +54,7 @@ const DEFAULT_SECONDS = 3;
 const root = path.join(__dirname, '..', '..');
 const relative = (test) => path.relative(root, test.path).split(path.sep).join('/');
 
-class LongestFirstSequencer extends Sequencer {
+class WaitingThenLongestFirstSequencer extends Sequencer {
   time(test) {
     const cached = super.time(test);
     if (cached != null) return cached;
@@ -58,11 +63,13 @@ class LongestFirstSequencer extends Sequencer {
 
   sort(tests) {
     for (const test of tests) test.duration = this.time(test);
-    const waiting = WAITING.flatMap((file) => tests.filter((test) => relative(test) === file));
-    const rest = tests.filter((test) => !waiting.includes(test))
+    const listed = (list) => list.flatMap((file) => tests.filter((test) => relative(test) === file));
+    const first = listed(WAITING_FIRST);
+    const beside = listed(WAITING_BESIDE);
+    const rest = tests.filter((test) => !first.includes(test) && !beside.includes(test))
       .sort((a, b) => this.time(b) - this.time(a) || (a.path < b.path ? -1 : 1));
-    return [...rest.flatMap((test, i) => (i < waiting.length ? [test, waiting[i]] : [test])), ...waiting.slice(rest.length)];
+    return [...first, ...rest.flatMap((test, i) => (i < beside.length ? [test, beside[i]] : [test])), ...beside.slice(rest.length)];
   }
 }
 
-module.exports = LongestFirstSequencer;
+module.exports = WaitingThenLongestFirstSequencer;
