@@ -8,7 +8,8 @@ const { execFileSync } = require('child_process');
 
 const root = path.join(__dirname, '..');
 const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'api-md-')), 'API.md');
-execFileSync(path.join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', fresh], { cwd: root, stdio: 'inherit' });
+// jsii-docgen runs with this process's node flags (scripts/check.js gives them).
+execFileSync(process.execPath, [...process.execArgv, path.join(root, 'node_modules', 'jsii-docgen', 'bin', 'jsii-docgen'), '-o', fresh], { cwd: root, stdio: 'inherit' });
 const committed = path.join(root, 'API.md');
 const want = fs.readFileSync(fresh, 'utf8');
 const have = fs.existsSync(committed) ? fs.readFileSync(committed, 'utf8') : '';

@@ -8,12 +8,13 @@
 // command fails when any step or test fails.
 'use strict';
 const { spawn } = require('child_process');
-const { bin, bundle, lanes, root, env } = require('./check');
+const path = require('path');
+const { bundle, lanes, node, root, env } = require('./check');
 
 /** Runs jest with the arguments given to this script; resolves to whether it passed. */
 function jest(args) {
   return new Promise((resolve) => {
-    const child = spawn(bin('jest'), args, { cwd: root, env, stdio: 'inherit' });
+    const child = spawn(...node(path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), args), { cwd: root, env, stdio: 'inherit' });
     child.on('error', (err) => {
       process.stderr.write(`jest: ${err.message}\n`);
       resolve(false);
