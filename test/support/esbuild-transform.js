@@ -5,9 +5,9 @@
  * type-checking (the type-check of lib, tests, bin and scripts is its own step of `npm test`: scripts/typecheck.js).
  *
  * tsconfig.dev.json sets `isolatedModules`, so every file can be transpiled alone, which is all ts-jest did here too
- * (it reads `isolatedModules` from the tsconfig and then only transpiles). ts-jest took about 15 ms a file and loaded
- * the TypeScript compiler into each worker; on a clone with no jest cache, as CI's, every file of lib is transpiled by
- * both workers at the start of the run. esbuild takes well under 1 ms a file.
+ * (it reads `isolatedModules` from the tsconfig and then only transpiles), but it loaded the TypeScript compiler into
+ * each worker, and on a clone with no jest cache, as CI's, every file of lib is transpiled at the start of the run.
+ * With a cold cache the patching and inventory test files took 63 s of CPU with this transform, 71 s with ts-jest.
  *
  * Unlike ts-jest, nothing here hoists `jest.mock()` calls above the imports: the tests mock no module (they spy on
  * objects). A test that needs a module mock calls `jest.doMock()` before it requires the module.
