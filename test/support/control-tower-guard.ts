@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { IPolicyValidationContextBeta1, IPolicyValidationPluginBeta1, PolicyValidationPluginReportBeta1 } from 'aws-cdk-lib';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { exclusively } from './exclusive';
 
 /** The Control Tower rule files shipped by @cdklabs/cdk-validator-cfnguard: name (what `disabledRules` takes) → text. */
 const RULE_FILES: ReadonlyMap<string, string> = (() => {
@@ -156,8 +157,9 @@ function run(ruleNames: string[], data: string): Violations {
     fs.writeFileSync(input, data);
     try {
       const disabledRules = [...RULE_FILES.keys()].filter((name) => !ruleNames.includes(name));
-      found = new CfnGuardValidator({ controlTowerRulesEnabled: true, disabledRules })
-        .validate({ templatePaths: [input] } as IPolicyValidationContextBeta1).violations
+      // One guard run at a time across the workers (see exclusive.ts).
+      found = exclusively(() => new CfnGuardValidator({ controlTowerRulesEnabled: true, disabledRules })
+        .validate({ templatePaths: [input] } as IPolicyValidationContextBeta1)).violations
         .map((v) => ({ ...v, violatingResources: v.violatingResources.map((r) => ({ ...r, templatePath: '' })) }));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -34,6 +34,8 @@ const guardResults = new Map();
 // Its name is short: gpg-agent's socket lives in a GNUPGHOME that the installer script nests a few levels below, and
 // a Unix socket path may not exceed 107 bytes.
 const workerTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jw-'));
+// The system's one stays known to what the workers share (exclusive.ts's lock).
+process.env.CDK_SSM_HYBRID_FLEET_SHARED_TMPDIR ??= os.tmpdir();
 process.env.TMPDIR = workerTmp;
 process.on('exit', () => fs.rmSync(workerTmp, { recursive: true, force: true }));
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exclusively } from '../exclusive';
 
 /** The result of running an `aws:executeScript` Python handler. */
 export interface ScriptResult {
@@ -68,11 +69,12 @@ export function runPythonHandler(
     const resultPath = join(dir, 'result.json');
     writeFileSync(scriptPath, script);
     writeFileSync(runnerPath, RUNNER);
-    const child = spawnSync(python3(), [runnerPath, scriptPath, handler, resultPath], {
+    // One process-heavy step at a time across the jest workers (see exclusive.ts).
+    const child = exclusively(() => spawnSync(python3(), [runnerPath, scriptPath, handler, resultPath], {
       input: JSON.stringify({ events: events ?? {}, context }),
       encoding: 'utf8',
       timeout: timeoutSeconds * 1000,
-    });
+    }));
     const timedOut = child.error !== undefined && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
     if (timedOut) return { ok: false, error: `script timed out after ${timeoutSeconds} s`, stdout: child.stdout ?? '', timedOut };
     if (child.error) throw child.error;
