@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { LOCK, exclusively } from './exclusive';
+import { exclusively } from './exclusive';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -36,17 +36,20 @@ test('two processes of one jest run never run their steps at the same time', asy
   }
 });
 
+// A lock of their own: the jest run's is the other worker's too, which may take it at any moment.
+const LOCK = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'exclusive-')), 'lock');
+
 test('a lock whose owner has exited is taken over; the step runs and the lock is released', () => {
   const dead = spawnSync(process.execPath, ['-e', '']).pid;
   fs.mkdirSync(LOCK);
   fs.writeFileSync(path.join(LOCK, 'pid'), String(dead));
-  expect(exclusively(() => 'ran')).toBe('ran');
+  expect(exclusively(() => 'ran', LOCK)).toBe('ran');
   expect(fs.existsSync(LOCK)).toBe(false);
 });
 
 test('a step that throws releases the lock, and steps nest', () => {
-  expect(() => exclusively(() => { throw new Error('boom'); })).toThrow('boom');
+  expect(() => exclusively(() => { throw new Error('boom'); }, LOCK)).toThrow('boom');
   expect(fs.existsSync(LOCK)).toBe(false);
-  expect(exclusively(() => exclusively(() => 1) + 1)).toBe(2);
+  expect(exclusively(() => exclusively(() => 1, LOCK) + 1, LOCK)).toBe(2);
   expect(fs.existsSync(LOCK)).toBe(false);
 });

@@ -30,22 +30,22 @@ const POLL_MS = 2;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let depth = 0;
 
-function tryAcquire(): boolean {
+function tryAcquire(lock: string): boolean {
   try {
-    fs.mkdirSync(LOCK);
+    fs.mkdirSync(lock);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
-  fs.writeFileSync(path.join(LOCK, 'pid'), String(process.pid));
+  fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
   return true;
 }
 
 /** Whether the lock's owner is known to have exited (a lock without a pid yet is being taken: not gone). */
-function ownerGone(): boolean {
+function ownerGone(lock: string): boolean {
   let pid: number;
   try {
-    pid = Number(fs.readFileSync(path.join(LOCK, 'pid'), 'utf8'));
+    pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
   } catch {
     return false;
   }
@@ -58,17 +58,20 @@ function ownerGone(): boolean {
   }
 }
 
-/** Runs `step` (synchronous) while no other worker of this jest run is inside `exclusively`. Re-entrant. */
-export function exclusively<T>(step: () => T): T {
+/**
+ * Runs `step` (synchronous) while no other worker of this jest run is inside `exclusively`. Re-entrant.
+ * @param lock the lock directory (default: the jest run's, {@link LOCK}; a test of this module uses one of its own)
+ */
+export function exclusively<T>(step: () => T, lock: string = LOCK): T {
   if (depth > 0) return step();
   const started = Date.now();
-  while (!tryAcquire()) {
-    if (ownerGone()) {
-      fs.rmSync(LOCK, { recursive: true, force: true });
+  while (!tryAcquire(lock)) {
+    if (ownerGone(lock)) {
+      fs.rmSync(lock, { recursive: true, force: true });
       continue;
     }
     if (Date.now() - started > WAIT_LIMIT_MS) {
-      throw new Error(`waited more than ${WAIT_LIMIT_MS / 1000} s for ${LOCK} (held by another jest worker); remove it if no test is running`);
+      throw new Error(`waited more than ${WAIT_LIMIT_MS / 1000} s for ${lock} (held by another jest worker); remove it if no test is running`);
     }
     Atomics.wait(sleeper, 0, 0, POLL_MS);
   }
@@ -77,6 +80,6 @@ export function exclusively<T>(step: () => T): T {
     return step();
   } finally {
     depth--;
-    fs.rmSync(LOCK, { recursive: true, force: true });
+    fs.rmSync(lock, { recursive: true, force: true });
   }
 }
