@@ -3,6 +3,8 @@
 // one TypeScript program, and fails naming the README line of each error. A snippet that imports anything but this
 // library is a complete program and is checked as it stands; any other snippet goes into rosetta/default.ts-fixture
 // (inside a stack's constructor, with the library's exports and a few declared roles in scope), its imports hoisted.
+// The snippets are written as files to node_modules/.cache/readme-snippets/ and checked by scripts/typecheck.js's
+// compiler (TypeScript 7) with tsconfig.dev.json's options; `npm test` checks them in the same program as the tests.
 // Why not `jsii-rosetta extract`: it reads the README from the compiled assembly (.jsii), so it needs the jsii build
 // first, and it compiles each snippet on its own; this check needs neither and runs in seconds.
 'use strict';
@@ -12,6 +14,8 @@ const ts = require('typescript');
 
 const root = path.join(__dirname, '..');
 const LIBRARY = 'cdk-ssm-hybrid-fleet';
+/** Where the snippet files and their tsconfig.json are written (ignored by git; resolution finds node_modules above). */
+const SNIPPET_DIR = path.join(root, 'node_modules', '.cache', 'readme-snippets');
 
 /** The ```ts blocks of a Markdown text: `{ line, code }`, `line` being the 1-based line of the first code line. */
 function snippets(markdown) {
@@ -56,16 +60,9 @@ function exportedNames(file, seen = new Set()) {
   return [...new Set(names)];
 }
 
-/** The compiler options the snippets are checked with when this script runs on its own. */
-const OPTIONS = {
-  strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
-  moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, types: ['node'],
-  noUnusedLocals: false, paths: { [LIBRARY]: [path.join(root, 'lib', 'index.ts')] },
-};
-
 /**
- * The README's `ts` snippets as virtual files (`<root>/.readme-snippet-<n>.ts` → `{ text, offset, readmeLine }`; the
- * README line of a file line is `line + offset`), and the `paths` entry that maps the library to its sources.
+ * The README's `ts` snippets as files to write (`<SNIPPET_DIR>/readme-snippet-<n>.ts` → `{ text, offset, readmeLine }`;
+ * the README line of a file line is `line + offset`), and the `paths` entry that maps the library to its sources.
  */
 function readmeSnippets() {
   const readmePath = path.join(root, 'README.md');
@@ -73,9 +70,9 @@ function readmeSnippets() {
   const fixture = fs.readFileSync(path.join(root, 'rosetta', 'default.ts-fixture'), 'utf8').split('\n');
   const libExports = exportedNames(path.join(root, 'lib', 'index.ts'));
 
-  const files = new Map(); // virtual file → { text, offset, readmeLine }
+  const files = new Map(); // file → { text, offset, readmeLine }
   blocks.forEach((block, n) => {
-    const file = path.join(root, `.readme-snippet-${n + 1}.ts`);
+    const file = path.join(SNIPPET_DIR, `readme-snippet-${n + 1}.ts`);
     const imports = block.code.filter((l) => /^import /.test(l));
     const complete = imports.some((l) => !l.includes(`'${LIBRARY}'`));
     let text;
@@ -97,42 +94,39 @@ function readmeSnippets() {
     }
     files.set(file, { text, offset, readmeLine: block.line });
   });
-  return { files, paths: OPTIONS.paths };
+  return { files, paths: { [LIBRARY]: [path.join(root, 'lib', 'index.ts')] } };
 }
 
-/** A compiler host that also serves the virtual files `files` (from {@link readmeSnippets}). */
-function hostWith(options, files) {
-  const host = ts.createCompilerHost(options);
-  const readFile = host.readFile.bind(host);
-  const fileExists = host.fileExists.bind(host);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.readFile = (f) => (files.has(f) ? files.get(f).text : readFile(f));
-  host.fileExists = (f) => files.has(f) || fileExists(f);
-  host.getSourceFile = (f, lang, onError, create) =>
-    files.has(f) ? ts.createSourceFile(f, files.get(f).text, lang, true) : getSourceFile(f, lang, onError, create);
-  return host;
+/**
+ * Writes the snippets (a fresh SNIPPET_DIR) and a tsconfig.json there that extends tsconfig.dev.json, maps the library
+ * to its sources and includes the snippet files plus `include` (absolute patterns); returns that config's path.
+ */
+function writeSnippetProject(files, paths, include = []) {
+  fs.rmSync(SNIPPET_DIR, { recursive: true, force: true });
+  fs.mkdirSync(SNIPPET_DIR, { recursive: true });
+  for (const [file, { text }] of files) fs.writeFileSync(file, text);
+  const config = path.join(SNIPPET_DIR, 'tsconfig.json');
+  fs.writeFileSync(config, `${JSON.stringify({
+    extends: path.join(root, 'tsconfig.dev.json'),
+    compilerOptions: { paths },
+    include: [...include, path.join(SNIPPET_DIR, '*.ts')],
+    exclude: [path.join(root, 'lib', '**', '*.d.ts')],
+  }, undefined, 2)}\n`);
+  return config;
 }
 
-/** Writes each diagnostic of a snippet file as `README.md:<line>: <message>`. */
+/** Writes each diagnostic of a snippet file (`{ file, line, message }`, 1-based line) as `README.md:<line>: <message>`. */
 function reportSnippetErrors(errors, files) {
-  for (const d of errors) {
-    const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
-    const where = files.get(d.file.fileName);
-    const readmeLine = line + 1 + where.offset;
-    process.stderr.write(`README.md:${readmeLine}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}\n`);
-  }
+  for (const d of errors) process.stderr.write(`README.md:${d.line + files.get(d.file).offset}: ${d.message}\n`);
   if (errors.length > 0) process.stderr.write(`${errors.length} error(s) in the README's ts snippets\n`);
   else process.stdout.write(`README.md: ${files.size} ts snippets type-check\n`);
 }
 
+// `npm run check:readme`: the snippets alone, with the compiler and rules of `npm run typecheck`.
 function main() {
-  const { files } = readmeSnippets();
-  const program = ts.createProgram([...files.keys()], OPTIONS, hostWith(OPTIONS, files));
-  const errors = [...files.keys()].flatMap((f) => [...program.getSyntacticDiagnostics(program.getSourceFile(f)), ...program.getSemanticDiagnostics(program.getSourceFile(f))]);
-  reportSnippetErrors(errors, files);
-  if (errors.length > 0) process.exitCode = 1;
+  if (!require('./typecheck').checkReadme()) process.exitCode = 1;
 }
 
-module.exports = { readmeSnippets, hostWith, reportSnippetErrors };
+module.exports = { readmeSnippets, writeSnippetProject, reportSnippetErrors };
 
 if (require.main === module) main();
