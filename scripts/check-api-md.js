@@ -7,11 +7,18 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const root = path.join(__dirname, '..');
-const fresh = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'api-md-')), 'API.md');
-// jsii-docgen runs with this process's node flags (scripts/check.js gives them).
-execFileSync(process.execPath, [...process.execArgv, path.join(root, 'node_modules', 'jsii-docgen', 'bin', 'jsii-docgen'), '-o', fresh], { cwd: root, stdio: 'inherit' });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-md-'));
+const fresh = path.join(dir, 'API.md');
+let want;
+try {
+  // jsii-docgen runs with this process's node flags (scripts/check.js gives them).
+  execFileSync(process.execPath, [...process.execArgv, path.join(root, 'node_modules', 'jsii-docgen', 'bin', 'jsii-docgen'), '-o', fresh], { cwd: root, stdio: 'inherit' });
+  want = fs.readFileSync(fresh, 'utf8');
+} finally {
+  // Each run left its directory behind in the system's temporary directory.
+  fs.rmSync(dir, { recursive: true, force: true });
+}
 const committed = path.join(root, 'API.md');
-const want = fs.readFileSync(fresh, 'utf8');
 const have = fs.existsSync(committed) ? fs.readFileSync(committed, 'utf8') : '';
 if (want !== have) {
   process.stderr.write('API.md is stale: run `npm run compile && npm run docgen` and commit the result.\n');
