@@ -61,8 +61,8 @@ function exportedNames(file, seen = new Set()) {
 }
 
 /**
- * The README's `ts` snippets as files to write (`<SNIPPET_DIR>/readme-snippet-<n>.ts` → `{ text, offset, readmeLine }`;
- * the README line of a file line is `line + offset`), and the `paths` entry that maps the library to its sources.
+ * The README's `ts` snippets as files to write: `<SNIPPET_DIR>/readme-snippet-<n>.ts` → `{ text, offset, readmeLine }`,
+ * the README line of a file line being `line + offset`.
  */
 function readmeSnippets() {
   const readmePath = path.join(root, 'README.md');
@@ -94,21 +94,21 @@ function readmeSnippets() {
     }
     files.set(file, { text, offset, readmeLine: block.line });
   });
-  return { files, paths: { [LIBRARY]: [path.join(root, 'lib', 'index.ts')] } };
+  return files;
 }
 
 /**
  * Writes the snippets (a fresh SNIPPET_DIR) and a tsconfig.json there that extends tsconfig.dev.json, maps the library
  * to its sources and includes the snippet files plus `include` (absolute patterns); returns that config's path.
  */
-function writeSnippetProject(files, paths, include = []) {
+function writeSnippetProject(files, include = []) {
   fs.rmSync(SNIPPET_DIR, { recursive: true, force: true });
   fs.mkdirSync(SNIPPET_DIR, { recursive: true });
   for (const [file, { text }] of files) fs.writeFileSync(file, text);
   const config = path.join(SNIPPET_DIR, 'tsconfig.json');
   fs.writeFileSync(config, `${JSON.stringify({
     extends: path.join(root, 'tsconfig.dev.json'),
-    compilerOptions: { paths },
+    compilerOptions: { paths: { [LIBRARY]: [path.join(root, 'lib', 'index.ts')] } },
     include: [...include, path.join(SNIPPET_DIR, '*.ts')],
     exclude: [path.join(root, 'lib', '**', '*.d.ts')],
   }, undefined, 2)}\n`);

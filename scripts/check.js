@@ -27,7 +27,8 @@ const node = (file, args = []) => [process.execPath, [...NODE_FLAGS, file, ...ar
  * (`mmap_threshold`), freed memory is kept for reuse instead of being handed back (`trim_threshold`, `top_pad`), and
  * the heap asks for transparent huge pages (`hugetlb=1`), one fault per 2 MiB instead of per 4 KiB. `npm test` took
  * 179 s and 175 s of wall time and 295 s and 289 s of CPU with them, against 193 s and 185 s, 317 s and 314 s without
- * (runs in turn). A GLIBC_TUNABLES of the caller's own comes after these, so its values win.
+ * (runs in turn, in place); on fresh clones (`.ci/run`) two pairs were inconclusive (README, "What keeps the suite
+ * fast"). A GLIBC_TUNABLES of the caller's own comes after these, so its values win.
  */
 const GLIBC_TUNABLES = [
   'glibc.malloc.mmap_threshold=67108864',

@@ -58,15 +58,15 @@ function report(name, diagnostics, files = new Map()) {
 
 /** The README snippets alone (`npm run check:readme`); resolves to whether they type-check. */
 function checkReadme() {
-  const { files, paths } = readmeSnippets();
-  return report('README snippets', compile(writeSnippetProject(files, paths)), files) === 0;
+  const files = readmeSnippets();
+  return report('README snippets', compile(writeSnippetProject(files)), files) === 0;
 }
 
 function main() {
   // tsconfig.dev.json's own files, and the snippets, in one program.
-  const { files, paths } = readmeSnippets();
+  const files = readmeSnippets();
   const dev = require(path.join(root, 'tsconfig.dev.json'));
-  const project = writeSnippetProject(files, paths, dev.include.map((pattern) => path.join(root, pattern)));
+  const project = writeSnippetProject(files, dev.include.map((pattern) => path.join(root, pattern)));
   const errors = report('tsconfig.dev.json', compile(project), files)
     + report('lambda/tsconfig.json', compile(path.join(root, 'lambda', 'tsconfig.json')));
   if (errors > 0) process.exitCode = 1;
